@@ -1,0 +1,147 @@
+"""Settings: one typed object, read once from the environment and an optional .env file."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from dotenv import dotenv_values
+
+ENVIRONMENTS = ("development", "production")
+LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# Values that appear in examples and docs; a production start with one of them is refused.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "changethis", "secret", "dev", "development", "replace-me"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        super().__init__(f"{variable}: {problem}")
+        self.variable = variable
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the process needs to know, validated once at start-up."""
+
+    host: str = "0.0.0.0"
+    backend_port: int = 12000
+    frontend_port: int = 12001
+    database_path: Path = Path("data/app.db")
+    secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
+    secret_key_generated: bool = False
+    app_env: str = "development"
+    log_level: str = "info"
+    forwarded_allow_ips: str = "127.0.0.1"
+    shutdown_timeout: float = 10.0
+    backend_threads: int = 40
+    frontend_threads: int = 16
+    limit_concurrency: int = 1000
+    max_body_bytes: int = 1024 * 1024
+    load_examples: bool = True
+    test_endpoints: bool = False
+
+    @property
+    def production(self) -> bool:
+        """True when running with APP_ENV=production."""
+        return self.app_env == "production"
+
+    def __post_init__(self) -> None:
+        for name, port in (("BACKEND_PORT", self.backend_port), ("FRONTEND_PORT", self.frontend_port)):
+            if not 0 <= port <= 65535:
+                raise ConfigError(name, f"must be a port number 1-65535, got {port}")
+        if self.backend_port == self.frontend_port and self.backend_port != 0:
+            raise ConfigError(
+                "FRONTEND_PORT", f"must differ from BACKEND_PORT (both are {self.backend_port})"
+            )
+        if self.app_env not in ENVIRONMENTS:
+            raise ConfigError("APP_ENV", f"must be one of {', '.join(ENVIRONMENTS)}, got {self.app_env!r}")
+        if self.log_level not in LOG_LEVELS:
+            raise ConfigError("LOG_LEVEL", f"must be one of {', '.join(LOG_LEVELS)}, got {self.log_level!r}")
+        if self.production:
+            if self.secret_key_generated or self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+                raise ConfigError("SECRET_KEY", "must be set to a real secret in production")
+            if len(self.secret_key) < MIN_SECRET_LENGTH:
+                raise ConfigError(
+                    "SECRET_KEY", f"must be at least {MIN_SECRET_LENGTH} characters in production"
+                )
+        if self.production and self.test_endpoints:
+            raise ConfigError("TEST_ENDPOINTS", "must not be enabled in production")
+        if self.shutdown_timeout < 0:
+            raise ConfigError("SHUTDOWN_TIMEOUT", "must not be negative")
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str], dotenv_path: Path | None = Path(".env")) -> Settings:
+        """Build settings from a .env file (when present) overridden by the process environment."""
+        values: dict[str, str] = {}
+        if dotenv_path is not None and dotenv_path.is_file():
+            values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        values.update(environ)
+        reader = _Reader(values)
+        secret = reader.text("SECRET_KEY", "")
+        app_env = reader.text("APP_ENV", "development").lower()
+        return cls(
+            host=reader.text("HOST", "0.0.0.0"),
+            backend_port=reader.port("BACKEND_PORT", 12000),
+            frontend_port=reader.port("FRONTEND_PORT", 12001),
+            database_path=Path(reader.text("DATABASE_PATH", "data/app.db")),
+            secret_key=secret or secrets.token_urlsafe(32),
+            secret_key_generated=not secret,
+            app_env=app_env,
+            log_level=reader.text("LOG_LEVEL", "info").lower(),
+            forwarded_allow_ips=reader.text("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            shutdown_timeout=reader.number("SHUTDOWN_TIMEOUT", 10.0, maximum=3600),
+            backend_threads=int(reader.number("BACKEND_THREADS", 40, minimum=1, maximum=1000, whole=True)),
+            frontend_threads=int(reader.number("FRONTEND_THREADS", 16, minimum=1, maximum=1000, whole=True)),
+            limit_concurrency=int(
+                reader.number("LIMIT_CONCURRENCY", 1000, minimum=1, maximum=100000, whole=True)
+            ),
+            load_examples=reader.flag("LOAD_EXAMPLES", app_env != "production"),
+            test_endpoints=reader.flag("TEST_ENDPOINTS", False),
+        )
+
+
+class _Reader:
+    """Typed access to raw string values; every failure names its variable."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self.values = values
+
+    def text(self, name: str, default: str) -> str:
+        return self.values.get(name, default).strip() or default
+
+    def port(self, name: str, default: int) -> int:
+        raw = self.text(name, str(default))
+        if not raw.isdigit():
+            raise ConfigError(name, f"must be a port number 1-65535, got {raw!r}")
+        value = int(raw)
+        if not 1 <= value <= 65535:
+            raise ConfigError(name, f"must be a port number 1-65535, got {value}")
+        return value
+
+    def number(
+        self, name: str, default: float, *, minimum: float = 0, maximum: float = 1e9, whole: bool = False
+    ) -> float:
+        raw = self.text(name, str(default))
+        try:
+            value = int(raw) if whole else float(raw)
+        except ValueError:
+            kind = "a whole number" if whole else "a number"
+            raise ConfigError(name, f"must be {kind}, got {raw!r}") from None
+        if not minimum <= value <= maximum:
+            raise ConfigError(name, f"must be between {minimum:g} and {maximum:g}, got {raw}")
+        return value
+
+    def flag(self, name: str, default: bool) -> bool:
+        raw = self.text(name, "true" if default else "false").lower()
+        if raw in ("1", "true", "yes", "on"):
+            return True
+        if raw in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(name, f"must be true or false, got {raw!r}")

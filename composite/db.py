@@ -1,0 +1,189 @@
+"""Database: the one DuckDB connection this process shares, with a cursor per thread."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any, TypeVar
+
+import duckdb
+
+log = logging.getLogger("composite.db")
+
+Cursor = duckdb.DuckDBPyConnection
+T = TypeVar("T")
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+_LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be used; the message is meant for the operator."""
+
+
+class DatabaseClosedError(DatabaseError):
+    """The database was used after close()."""
+
+
+class DatabaseLockedError(DatabaseError):
+    """Another process holds the database file open read-write."""
+
+    def __init__(self, path: Path, pid: int | None, program: str | None) -> None:
+        holder = f"process {pid} ({program})" if pid else "another process"
+        super().__init__(f"database {path} is locked by {holder}; stop it or use another DATABASE_PATH")
+        self.pid = pid
+
+
+class Database:
+    """One DuckDB database per process: thread-local cursors, serialised writes, explicit close."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._local = threading.local()
+        self._cursors: list[Cursor] = []
+        self._cursors_lock = threading.Lock()
+        # DuckDB's optimistic concurrency reports concurrent updates to one row as a
+        # conflict; one writer at a time means an acknowledged write is never lost.
+        self._write_lock = threading.Lock()
+        self._closed = False
+
+    # lifecycle -----------------------------------------------------------------
+
+    def open(self) -> Database:
+        """Open the database file, creating its directory; raise DatabaseError on failure."""
+        if self._closed:
+            raise DatabaseClosedError("database is closed; create a new Database to reopen it")
+        if self._connection is not None:
+            return self
+        if str(self.path) != ":memory:":
+            _check_directory_writable(self.path.parent)
+        try:
+            self._connection = duckdb.connect(str(self.path))
+        except duckdb.IOException as exc:
+            match = _LOCK_HOLDER.search(str(exc))
+            if match:
+                raise DatabaseLockedError(self.path, int(match["pid"]), match["program"]) from None
+            if "Could not set lock" in str(exc):
+                raise DatabaseLockedError(self.path, None, None) from None
+            raise DatabaseError(f"cannot open database {self.path}: {exc}") from None
+        except duckdb.Error as exc:
+            raise DatabaseError(f"cannot open database {self.path}: {exc}") from None
+        return self
+
+    @property
+    def is_open(self) -> bool:
+        """True between open() and close()."""
+        return self._connection is not None and not self._closed
+
+    def close(self) -> None:
+        """Checkpoint and close every cursor and the connection; safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        connection, self._connection = self._connection, None
+        if connection is None:
+            return
+        # Wait for a write in progress, then let no new one start.
+        with self._write_lock:
+            try:
+                connection.execute("CHECKPOINT")
+            except duckdb.Error as exc:  # the data is safe in the WAL either way
+                log.warning("checkpoint at close failed: %s", exc)
+            with self._cursors_lock:
+                cursors, self._cursors = self._cursors, []
+            # DuckDB keeps the file locked while any cursor is open, so close them all.
+            for cursor in cursors:
+                with suppress(duckdb.Error):
+                    cursor.close()
+            connection.close()
+
+    # access --------------------------------------------------------------------
+
+    def cursor(self) -> Cursor:
+        """This thread's cursor onto the shared database (created on first use)."""
+        connection = self._connection
+        if connection is None or self._closed:
+            raise DatabaseClosedError("database is closed" if self._closed else "database is not open")
+        cursor: Cursor | None = getattr(self._local, "cursor", None)
+        if cursor is None or getattr(self._local, "owner", None) is not connection:
+            cursor = connection.cursor()
+            with self._cursors_lock:
+                self._cursors.append(cursor)
+            self._local.cursor = cursor
+            self._local.owner = connection
+        return cursor
+
+    def fetchall(self, sql: str, params: Any = None) -> list[tuple[Any, ...]]:
+        """Run one read query on this thread's cursor and return every row."""
+        return self.cursor().execute(sql, params).fetchall()
+
+    def fetchone(self, sql: str, params: Any = None) -> tuple[Any, ...] | None:
+        """Run one read query on this thread's cursor and return the first row."""
+        return self.cursor().execute(sql, params).fetchone()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Cursor]:
+        """One write transaction: serialised with other writers, committed or rolled back."""
+        cursor = self.cursor()
+        with self._write_lock:
+            if self._closed:
+                raise DatabaseClosedError("database is closed")
+            cursor.execute("BEGIN TRANSACTION")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
+    def write(self, work: Callable[[Cursor], T]) -> T:
+        """Run work(cursor) in one write transaction and return its result."""
+        with self.transaction() as cursor:
+            return work(cursor)
+
+    # schema --------------------------------------------------------------------
+
+    def migrate(self, directory: Path = MIGRATIONS_DIR) -> list[str]:
+        """Apply the numbered .sql files not yet recorded, in order; return their names."""
+        files = sorted(p for p in directory.iterdir() if _MIGRATION_NAME.match(p.name))
+        applied: list[str] = []
+        with self.transaction() as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
+                " applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
+            )
+            done = {row[0] for row in cursor.execute("SELECT version FROM schema_migrations").fetchall()}
+            for file in files:
+                version = int(file.name[:4])
+                if version in done:
+                    continue
+                cursor.execute(file.read_text(encoding="utf-8"))
+                cursor.execute(
+                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, file.name]
+                )
+                applied.append(file.name)
+        for name in applied:
+            log.info("applied migration %s", name)
+        return applied
+
+
+def _check_directory_writable(directory: Path) -> None:
+    """Create the data directory and prove a file can be written there."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise DatabaseError(f"data directory {directory} is not writable: {reason}") from None
+    if not os.access(directory, os.W_OK | os.X_OK):
+        raise DatabaseError(f"data directory {directory} is not writable")

@@ -1,0 +1,1 @@
+"""Website views, one blueprint per area."""

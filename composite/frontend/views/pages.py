@@ -1,0 +1,19 @@
+"""Home page and the frontend's own health check."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def home() -> str:
+    """The home page."""
+    return render_template("index.html")
+
+
+@bp.get("/healthz")
+def healthz() -> tuple[dict[str, str], int]:
+    """Answer 200 while the website can serve requests."""
+    return {"status": "ok", "app": "frontend"}, 200

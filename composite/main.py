@@ -1,0 +1,132 @@
+"""Compose the site: settings, one database, both applications, one server."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from composite.backend import create_backend
+from composite.config import ConfigError, Settings
+from composite.db import Database
+from composite.frontend import create_frontend
+from composite.limits import BodyLimit
+from composite.server import Mount, PortRouter, ServerError, bind_sockets, make_server, wsgi_app
+
+log = logging.getLogger("composite")
+
+EXIT_CONFIG = 2
+EXIT_STARTUP = 3
+
+
+def build_router(settings: Settings, db: Database) -> PortRouter:
+    """Both applications on their ports, bracketed by the database's lifespan."""
+    backend = create_backend(settings, db)
+    frontend = create_frontend(settings, db)
+    mounts = [
+        Mount(
+            "backend", settings.backend_port, BodyLimit(backend, settings.max_body_bytes, json_errors=True)
+        ),
+        Mount(
+            "frontend",
+            settings.frontend_port,
+            BodyLimit(wsgi_app(frontend, settings.frontend_threads), settings.max_body_bytes),
+        ),
+    ]
+
+    @asynccontextmanager
+    async def database_lifespan() -> AsyncIterator[None]:
+        # DuckDB calls block; keep them off the event loop that serves both ports.
+        await asyncio.to_thread(prepare_database, db, settings)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(db.close)
+            log.info("database closed")
+
+    return PortRouter(mounts, lifespan=database_lifespan)
+
+
+def prepare_database(db: Database, settings: Settings) -> None:
+    """Open the database and bring its schema up to date."""
+    db.open()
+    try:
+        db.migrate()
+    except Exception:
+        db.close()
+        raise
+    log.info("database %s ready", settings.database_path)
+
+
+def configure_logging(level: str) -> None:
+    """One log format on stderr for the server, both applications and the access log."""
+    numeric = logging.DEBUG if level == "trace" else getattr(logging, level.upper())
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(numeric)
+    # The router reports why start-up failed; uvicorn's generic line would only repeat it.
+    logging.getLogger("uvicorn.error").addFilter(
+        lambda record: record.getMessage() != "Application startup failed. Exiting."
+    )
+
+
+def fail(message: str, status: int) -> int:
+    """Tell the operator what is wrong in one line and return the exit status."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    return status
+
+
+def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")) -> int:
+    """Run the composite server until it is told to stop; return the exit status."""
+    try:
+        settings = Settings.from_env(os.environ if environ is None else environ, dotenv_path)
+    except ConfigError as exc:
+        return fail(str(exc), EXIT_CONFIG)
+    configure_logging(settings.log_level)
+    if settings.secret_key_generated:
+        log.warning("SECRET_KEY is not set: generated a temporary one (sessions end at restart)")
+
+    db = Database(settings.database_path)
+    router = build_router(settings, db)
+    try:
+        sockets = bind_sockets(settings.host, router.mounts)
+    except ServerError as exc:
+        return fail(str(exc), EXIT_STARTUP)
+    server = make_server(
+        router,
+        log_level=settings.log_level,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+        shutdown_timeout=settings.shutdown_timeout,
+        limit_concurrency=settings.limit_concurrency,
+    )
+    for mount in router.mounts:
+        log.info("%s listening on http://%s:%d", mount.name, settings.host, mount.port)
+    try:
+        server.run(sockets=sockets)
+    except SystemExit:
+        # uvicorn exits when the lifespan fails; the router knows why.
+        if router.startup_error is None:
+            raise
+    finally:
+        for sock in sockets:
+            sock.close()
+        db.close()
+    if router.startup_error is not None:
+        return fail(router.startup_error, EXIT_STARTUP)
+    return 0
+
+
+def run() -> None:
+    """Entry point for ``python app.py``: exit quietly on Ctrl-C after a graceful stop."""
+    try:
+        status = main()
+    except KeyboardInterrupt:
+        # uvicorn re-raises SIGINT once it has shut down gracefully.
+        status = 130
+    sys.exit(status)

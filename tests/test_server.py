@@ -1,0 +1,158 @@
+"""PortRouter: dispatch by local port, 404 elsewhere, lifespan fan-out and failures."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import pytest
+
+from composite.server import Mount, PortInUseError, PortRouter, bind_sockets
+
+
+def make_app(name: str, events: list[str], fail_startup: bool = False):
+    """An ASGI app that records lifespan events and answers its name."""
+
+    async def app(scope: dict[str, Any], receive, send) -> None:
+        if scope["type"] == "lifespan":
+            while True:
+                message = await receive()
+                if message["type"] == "lifespan.startup":
+                    events.append(f"{name} startup")
+                    if fail_startup:
+                        await send({"type": "lifespan.startup.failed", "message": f"{name} cannot start"})
+                        return
+                    await send({"type": "lifespan.startup.complete"})
+                else:
+                    events.append(f"{name} shutdown")
+                    await send({"type": "lifespan.shutdown.complete"})
+                    return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": name.encode()})
+
+    return app
+
+
+async def plain_app(scope, receive, send) -> None:
+    """An app without lifespan support: it refuses anything but HTTP."""
+    assert scope["type"] == "http"
+
+
+async def call(router: PortRouter, port: int | None) -> tuple[int, bytes]:
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/",
+        "query_string": b"",
+        "headers": [],
+        "server": ("127.0.0.1", port) if port else None,
+        "client": ("127.0.0.1", 5000),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b""}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await router(scope, receive, send)
+    return sent[0]["status"], b"".join(m.get("body", b"") for m in sent[1:])
+
+
+async def run_lifespan(router: PortRouter) -> list[dict[str, Any]]:
+    inbox: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+    outbox: list[dict[str, Any]] = []
+
+    async def send(message: dict[str, Any]) -> None:
+        outbox.append(message)
+        if message["type"] == "lifespan.startup.complete":
+            await inbox.put({"type": "lifespan.shutdown"})
+
+    await inbox.put({"type": "lifespan.startup"})
+    await router({"type": "lifespan", "state": {}}, inbox.get, send)
+    return outbox
+
+
+def test_dispatches_by_local_port() -> None:
+    events: list[str] = []
+    router = PortRouter([Mount("a", 1111, make_app("a", events)), Mount("b", 2222, make_app("b", events))])
+    assert asyncio.run(call(router, 1111)) == (200, b"a")
+    assert asyncio.run(call(router, 2222)) == (200, b"b")
+
+
+@pytest.mark.parametrize("port", [3333, None])
+def test_unknown_port_gets_a_plain_404(port: int | None) -> None:
+    router = PortRouter([Mount("a", 1111, make_app("a", []))])
+    status, body = asyncio.run(call(router, port))
+    assert status == 404
+    assert b"no application on this port" in body
+
+
+def test_two_mounts_on_one_port_are_refused() -> None:
+    with pytest.raises(ValueError, match="share one port"):
+        PortRouter([Mount("a", 1, plain_app), Mount("b", 1, plain_app)])
+
+
+def test_lifespan_fans_out_in_order_and_shuts_down_in_reverse() -> None:
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def process_lifespan() -> AsyncIterator[None]:
+        events.append("open database")
+        yield
+        events.append("close database")
+
+    router = PortRouter(
+        [Mount("a", 1, make_app("a", events)), Mount("p", 2, plain_app), Mount("b", 3, make_app("b", events))],
+        lifespan=process_lifespan,
+    )
+    outbox = asyncio.run(run_lifespan(router))
+    assert [m["type"] for m in outbox] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert events == ["open database", "a startup", "b startup", "b shutdown", "a shutdown", "close database"]
+
+
+def test_application_startup_failure_fails_startup_and_undoes_the_rest() -> None:
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def process_lifespan() -> AsyncIterator[None]:
+        events.append("open database")
+        yield
+        events.append("close database")
+
+    router = PortRouter(
+        [Mount("a", 1, make_app("a", events)), Mount("b", 2, make_app("b", events, fail_startup=True))],
+        lifespan=process_lifespan,
+    )
+    outbox = asyncio.run(run_lifespan(router))
+    assert [m["type"] for m in outbox] == ["lifespan.startup.failed"]
+    assert router.startup_error == "b: b cannot start"
+    assert events == ["open database", "a startup", "b startup", "a shutdown", "close database"]
+
+
+def test_process_lifespan_failure_fails_startup_before_any_application() -> None:
+    events: list[str] = []
+
+    @asynccontextmanager
+    async def broken() -> AsyncIterator[None]:
+        raise RuntimeError("database is locked by process 42")
+        yield
+
+    router = PortRouter([Mount("a", 1, make_app("a", events))], lifespan=broken)
+    outbox = asyncio.run(run_lifespan(router))
+    assert [m["type"] for m in outbox] == ["lifespan.startup.failed"]
+    assert router.startup_error == "database is locked by process 42"
+    assert events == []
+
+
+def test_bind_sockets_binds_all_or_none() -> None:
+    taken = bind_sockets("127.0.0.1", [Mount("x", 0, plain_app)])
+    try:
+        taken_port = taken[0].getsockname()[1]
+        with pytest.raises(PortInUseError, match=f"port {taken_port} \\(second\\)"):
+            bind_sockets("127.0.0.1", [Mount("first", 0, plain_app), Mount("second", taken_port, plain_app)])
+    finally:
+        taken[0].close()
