@@ -13,6 +13,7 @@ from pathlib import Path
 from composite.backend import create_backend
 from composite.config import ConfigError, Settings
 from composite.db import Database
+from composite.examples import load_examples
 from composite.frontend import create_frontend
 from composite.limits import BodyLimit
 from composite.server import Mount, PortRouter, ServerError, bind_sockets, make_server, wsgi_app
@@ -56,6 +57,8 @@ def prepare_database(db: Database, settings: Settings) -> None:
     db.open()
     try:
         db.migrate()
+        if settings.load_examples and (added := load_examples(db)):
+            log.info("loaded %d example prompts into the empty database", added)
     except Exception:
         db.close()
         raise

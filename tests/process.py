@@ -125,7 +125,9 @@ class ServerProcess:
         return self.stderr_path.read_text(errors="replace") if self.stderr_path.exists() else ""
 
 
-def run_app(tmp_path: Path, env: Mapping[str, str], timeout: float = 20.0) -> subprocess.CompletedProcess[str]:
+def run_app(
+    tmp_path: Path, env: Mapping[str, str], timeout: float = 20.0
+) -> subprocess.CompletedProcess[str]:
     """Run app.py to completion (for start-ups that must fail) and capture its output."""
     server = ServerProcess(tmp_path)
     full_env = {**server.env, **env}

@@ -161,7 +161,9 @@ def test_open_close_fifty_times_leaks_no_files_or_threads(tmp_path: Path) -> Non
     for _ in range(50):
         database = Database(path).open()
         database.migrate()
-        worker = threading.Thread(target=lambda d=database: d.fetchone("SELECT count(*) FROM schema_migrations"))
+        worker = threading.Thread(
+            target=lambda d=database: d.fetchone("SELECT count(*) FROM schema_migrations")
+        )
         worker.start()
         worker.join()
         database.close()
@@ -172,7 +174,11 @@ def test_open_close_fifty_times_leaks_no_files_or_threads(tmp_path: Path) -> Non
 def test_locked_database_names_the_holding_process(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb,sys; c=duckdb.connect({str(path)!r}); print('ready', flush=True); sys.stdin.read()"],
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,sys; c=duckdb.connect({str(path)!r}); print('ready', flush=True); sys.stdin.read()",
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

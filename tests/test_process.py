@@ -42,9 +42,9 @@ def test_access_log_names_the_app_that_served(server: ServerProcess) -> None:
     httpx.get(f"{server.frontend}/healthz")
     time.sleep(0.2)
     log = server.log()
-    assert 'composite.access: backend 127.0.0.1:' in log
+    assert "composite.access: backend 127.0.0.1:" in log
     assert '"GET /api/health HTTP/1.1" 200' in log
-    assert 'composite.access: frontend 127.0.0.1:' in log
+    assert "composite.access: frontend 127.0.0.1:" in log
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
@@ -111,10 +111,13 @@ def test_shutdown_timeout_bounds_a_request_that_never_ends(tmp_path: Path) -> No
     server.wait(timeout=1 + 2 + 5)
     assert time.monotonic() - started < 1 + 2
     thread.join()
-    assert outcome and outcome[0] != 200  # cut off, not answered as if it had finished
+    assert outcome
+    assert outcome[0] != 200  # cut off, not answered as if it had finished
 
 
-def test_second_instance_on_the_same_ports_fails_naming_the_port(server: ServerProcess, tmp_path: Path) -> None:
+def test_second_instance_on_the_same_ports_fails_naming_the_port(
+    server: ServerProcess, tmp_path: Path
+) -> None:
     other = tmp_path / "other"
     other.mkdir()
     result = run_app(
@@ -149,7 +152,11 @@ def test_locked_database_fails_fast_naming_the_pid(tmp_path: Path) -> None:
     path = tmp_path / "data" / "app.db"
     path.parent.mkdir()
     holder = subprocess.Popen(
-        [sys.executable, "-c", f"import duckdb,sys; c=duckdb.connect({str(path)!r}); print('ready', flush=True); sys.stdin.read()"],
+        [
+            sys.executable,
+            "-c",
+            f"import duckdb,sys; c=duckdb.connect({str(path)!r}); print('ready', flush=True); sys.stdin.read()",
+        ],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         text=True,

@@ -106,7 +106,11 @@ def test_lifespan_fans_out_in_order_and_shuts_down_in_reverse() -> None:
         events.append("close database")
 
     router = PortRouter(
-        [Mount("a", 1, make_app("a", events)), Mount("p", 2, plain_app), Mount("b", 3, make_app("b", events))],
+        [
+            Mount("a", 1, make_app("a", events)),
+            Mount("p", 2, plain_app),
+            Mount("b", 3, make_app("b", events)),
+        ],
         lifespan=process_lifespan,
     )
     outbox = asyncio.run(run_lifespan(router))
