@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -12,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from composite.db import Database, DatabaseClosedError, DatabaseError, DatabaseLockedError
+from tests.process import database_held_by_another_process
 
 
 @pytest.fixture
@@ -173,25 +172,10 @@ def test_open_close_fifty_times_leaks_no_files_or_threads(tmp_path: Path) -> Non
 
 def test_locked_database_names_the_holding_process(tmp_path: Path) -> None:
     path = tmp_path / "locked.db"
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb,sys; c=duckdb.connect({str(path)!r}); print('ready', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "ready"
-        with pytest.raises(DatabaseLockedError) as caught:
-            Database(path).open()
-        assert caught.value.pid == holder.pid
-        assert f"process {holder.pid}" in str(caught.value)
-    finally:
-        holder.communicate("")
+    with database_held_by_another_process(path) as pid, pytest.raises(DatabaseLockedError) as caught:
+        Database(path).open()
+    assert caught.value.pid == pid
+    assert f"process {pid}" in str(caught.value)
 
 
 def test_unwritable_data_directory_is_reported(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.process import ServerProcess, run_app
+from tests.process import ServerProcess, database_held_by_another_process, run_app
 
 
 def test_both_ports_answer_and_each_app_owns_only_its_port(server: ServerProcess) -> None:
@@ -151,28 +151,14 @@ def test_frontend_port_taken_binds_nothing(tmp_path: Path) -> None:
 def test_locked_database_fails_fast_naming_the_pid(tmp_path: Path) -> None:
     path = tmp_path / "data" / "app.db"
     path.parent.mkdir()
-    holder = subprocess.Popen(
-        [
-            sys.executable,
-            "-c",
-            f"import duckdb,sys; c=duckdb.connect({str(path)!r}); print('ready', flush=True); sys.stdin.read()",
-        ],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        assert holder.stdout is not None
-        assert holder.stdout.readline().strip() == "ready"
+    with database_held_by_another_process(path) as pid:
         started = time.monotonic()
         result = run_app(tmp_path, {"DATABASE_PATH": str(path)})
         assert time.monotonic() - started < 10
-    finally:
-        holder.communicate("")
     assert result.returncode == 3
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1, result.stderr
-    assert f"is locked by process {holder.pid}" in errors[0]
+    assert f"is locked by process {pid}" in errors[0]
     assert "Traceback" not in result.stderr
 
 
