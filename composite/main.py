@@ -15,6 +15,7 @@ from composite.config import ConfigError, Settings
 from composite.db import Database
 from composite.examples import load_examples
 from composite.frontend import create_frontend
+from composite.headers import SecurityHeaders, api_policy, site_policy
 from composite.limits import BodyLimit
 from composite.server import Mount, PortRouter, ServerError, bind_sockets, make_server, wsgi_app
 
@@ -28,15 +29,16 @@ def build_router(settings: Settings, db: Database) -> PortRouter:
     """Both applications on their ports, bracketed by the database's lifespan."""
     backend = create_backend(settings, db)
     frontend = create_frontend(settings, db)
+    limit = settings.max_body_bytes
+    backend_app = SecurityHeaders(
+        BodyLimit(backend, limit, json_errors=True), api_policy, hsts=settings.production
+    )
+    frontend_app = SecurityHeaders(
+        BodyLimit(wsgi_app(frontend, settings.frontend_threads), limit), site_policy, hsts=settings.production
+    )
     mounts = [
-        Mount(
-            "backend", settings.backend_port, BodyLimit(backend, settings.max_body_bytes, json_errors=True)
-        ),
-        Mount(
-            "frontend",
-            settings.frontend_port,
-            BodyLimit(wsgi_app(frontend, settings.frontend_threads), settings.max_body_bytes),
-        ),
+        Mount("backend", settings.backend_port, backend_app),
+        Mount("frontend", settings.frontend_port, frontend_app),
     ]
 
     @asynccontextmanager

@@ -56,3 +56,14 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     process = ServerProcess(tmp_path).start()
     yield process
     process.stop()
+
+
+@pytest.fixture
+def make_user(db: Database):
+    """Register users on the test database: ``make_user("alice")``."""
+    from composite.accounts import create_user
+
+    def make(username: str, password: str = "password123"):
+        return create_user(db, username, password)
+
+    return make

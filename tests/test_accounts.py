@@ -1,0 +1,90 @@
+"""Accounts, tokens, sessions and login throttling."""
+
+from __future__ import annotations
+
+import pytest
+
+from composite import accounts, credentials, throttle
+from composite.db import Database
+from composite.errors import Conflict, Invalid, NotFound, TooManyAttempts
+
+
+def test_usernames_are_unique_in_any_case(db: Database) -> None:
+    accounts.create_user(db, "Alice", "password123")
+    with pytest.raises(Conflict):
+        accounts.create_user(db, "alice", "password456")
+    assert accounts.get_user_by_name(db, "ALICE").username == "Alice"
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "field"),
+    [
+        ("ab", "password123", "username"),
+        ("a" * 33, "password123", "username"),
+        ("bad name", "password123", "username"),
+        ("alice", "short", "password"),
+    ],
+)
+def test_registration_rules(db: Database, username: str, password: str, field: str) -> None:
+    with pytest.raises(Invalid) as caught:
+        accounts.create_user(db, username, password)
+    assert field in caught.value.errors
+
+
+def test_passwords_are_stored_hashed_with_argon2(db: Database) -> None:
+    accounts.create_user(db, "alice", "password123")
+    (stored,) = db.fetchone("SELECT password_hash FROM users")
+    assert stored.startswith("$argon2id$")
+    assert "password123" not in stored
+    assert accounts.authenticate(db, "alice", "password123") is not None
+    assert accounts.authenticate(db, "alice", "password124") is None
+    assert accounts.authenticate(db, "nobody", "password123") is None
+
+
+def test_tokens_are_shown_once_stored_hashed_and_revocable(db: Database, make_user) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    secret, info = credentials.create_token(db, alice.id, "laptop")
+    assert secret.startswith("pl_")
+    assert db.fetchone(
+        "SELECT count(*) FROM tokens WHERE token_hash = ? OR prefix = ?", [secret, secret]
+    ) == (0,)
+    assert credentials.user_for_token(db, secret) == alice
+    assert credentials.user_for_token(db, secret + "x") is None
+    assert [t.name for t in credentials.list_tokens(db, alice.id)] == ["laptop"]
+    with pytest.raises(NotFound):
+        credentials.revoke_token(db, bob.id, info.id)
+    credentials.revoke_token(db, alice.id, info.id)
+    assert credentials.user_for_token(db, secret) is None
+
+
+def test_sessions_end_for_good(db: Database, make_user) -> None:
+    alice = make_user("alice")
+    first, second = credentials.start_session(db, alice.id), credentials.start_session(db, alice.id)
+    assert first != second
+    assert credentials.user_for_session(db, first) == alice
+    credentials.end_session(db, first)
+    assert credentials.user_for_session(db, first) is None
+    assert credentials.user_for_session(db, second) == alice
+
+
+def test_login_throttle_by_username_and_by_address(db: Database, make_user) -> None:
+    make_user("alice")
+    for _ in range(throttle.MAX_PER_USERNAME):
+        assert throttle.login(db, "alice", "wrong-password", "10.0.0.1") is None
+    with pytest.raises(TooManyAttempts) as caught:
+        throttle.login(db, "ALICE", "password123", "10.0.0.2")  # the right password, too late
+    assert 0 < caught.value.retry_after <= throttle.WINDOW.total_seconds() + 1
+    for n in range(throttle.MAX_PER_ADDRESS - throttle.MAX_PER_USERNAME):
+        assert throttle.login(db, f"user{n}", "wrong-password", "10.0.0.1") is None
+    with pytest.raises(TooManyAttempts):
+        throttle.login(db, "someone-new", "whatever1", "10.0.0.1")
+
+
+def test_successful_login_clears_the_username_budget(db: Database, make_user) -> None:
+    make_user("alice")
+    for _ in range(throttle.MAX_PER_USERNAME - 1):
+        throttle.login(db, "alice", "wrong-password", None)
+    assert throttle.login(db, "alice", "password123", None) is not None
+    for _ in range(throttle.MAX_PER_USERNAME - 1):
+        assert throttle.login(db, "alice", "wrong-password", None) is None
+    assert throttle.login(db, "alice", "password123", None) is not None

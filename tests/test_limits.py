@@ -1,0 +1,85 @@
+"""BodyLimit and SecurityHeaders as ASGI middleware."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+from composite.headers import SITE_POLICY, SecurityHeaders, api_policy, site_policy
+from composite.limits import BodyLimit
+
+
+async def echo_body(scope: dict[str, Any], receive, send) -> None:
+    """Reply with the body and the content-length header the app received."""
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    length = dict(scope["headers"]).get(b"content-length", b"-").decode()
+    payload = json.dumps({"length": length, "body": body.decode()}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"x-app", b"1")]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def run(
+    app, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
+) -> tuple[int, dict[bytes, bytes], bytes]:
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers, "scheme": "http"}
+    pending = [
+        {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
+        for i, chunk in enumerate(chunks)
+    ]
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return pending.pop(0) if pending else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    return sent[0]["status"], dict(sent[0]["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_declared_length_over_the_limit_is_refused_before_reading() -> None:
+    status, headers, body = run(
+        BodyLimit(echo_body, 10, json_errors=True), [(b"content-length", b"11")], [b"x" * 11]
+    )
+    assert status == 413
+    assert headers[b"content-type"] == b"application/json"
+    assert json.loads(body)["detail"].startswith("Request body is larger than the limit of 10 bytes")
+
+
+def test_sized_body_within_the_limit_passes_through() -> None:
+    status, _, body = run(BodyLimit(echo_body, 10), [(b"content-length", b"5")], [b"hello"])
+    assert (status, json.loads(body)) == (200, {"length": "5", "body": "hello"})
+
+
+def test_chunked_body_is_read_in_full_and_given_a_length() -> None:
+    headers = [(b"transfer-encoding", b"chunked")]
+    status, _, body = run(BodyLimit(echo_body, 100), headers, [b"name=", b"ada", b"&x=1"])
+    assert (status, json.loads(body)) == (200, {"length": "12", "body": "name=ada&x=1"})
+
+
+def test_chunked_body_over_the_limit_is_refused() -> None:
+    status, headers, body = run(
+        BodyLimit(echo_body, 8), [(b"transfer-encoding", b"chunked")], [b"12345", b"67890"]
+    )
+    assert status == 413
+    assert headers[b"content-type"].startswith(b"text/plain")
+    assert b"limit of 8 bytes" in body
+
+
+def test_security_headers_are_added_without_overriding_the_app() -> None:
+    status, headers, _ = run(SecurityHeaders(echo_body, site_policy), [], [b""])
+    assert status == 200
+    assert headers[b"content-security-policy"] == SITE_POLICY.encode()
+    assert headers[b"x-content-type-options"] == b"nosniff"
+    assert headers[b"referrer-policy"] == b"strict-origin-when-cross-origin"
+    assert b"frame-ancestors 'none'" in headers[b"content-security-policy"]
+    assert headers[b"x-app"] == b"1"
+    assert "cdn.jsdelivr.net" in api_policy("/api/docs")
+    assert api_policy("/api/prompts") == "default-src 'none'; frame-ancestors 'none'"
