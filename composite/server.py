@@ -22,6 +22,8 @@ from typing import Any
 import uvicorn
 from a2wsgi import WSGIMiddleware
 
+from composite.protocol import HeaderDeadlineProtocol
+
 log = logging.getLogger("composite.server")
 access_log = logging.getLogger("composite.access")
 
@@ -288,6 +290,7 @@ def make_server(
         timeout_graceful_shutdown=shutdown_timeout,  # type: ignore[arg-type]
         limit_concurrency=limit_concurrency,
         timeout_keep_alive=timeout_keep_alive,
+        http=HeaderDeadlineProtocol,
         server_header=False,
         date_header=True,
     )
