@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from datetime import datetime
+
+from flask import Flask, Response, g, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from composite.config import Settings
 from composite.db import Database
+from composite.errors import DomainError, TooManyAttempts
+from composite.frontend import security
+
+
+class IdConverter(IntegerConverter):
+    """A database id or version number in a URL: longer numbers are simply not found."""
+
+    regex = r"\d{1,9}"
 
 
 def create_frontend(settings: Settings, db: Database) -> Flask:
@@ -22,14 +33,38 @@ def create_frontend(settings: Settings, db: Database) -> Flask:
     )
     app.extensions["composite.settings"] = settings
     app.extensions["composite.db"] = db
+    app.url_map.converters["id"] = IdConverter
 
-    from composite.frontend.views import pages
+    # Order matters: bad bytes are refused before the form is read for its CSRF token.
+    app.before_request(security.refuse_malformed_input)
+    app.before_request(security.load_user)
+    app.before_request(security.check_csrf)
+    app.jinja_env.globals["csrf_token"] = security.csrf_token
+    # Error pages can render before load_user has run, so templates read the user via g.get.
+    app.context_processor(lambda: {"current_user": g.get("user")})
+    app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.filters["when"] = format_time
 
-    app.register_blueprint(pages.bp)
+    from composite.frontend.views import account, auth, browse, history, pages, prompts
+
+    for blueprint in (pages.bp, browse.bp, auth.bp, prompts.bp, history.bp, account.bp):
+        app.register_blueprint(blueprint)
     if settings.test_endpoints:
         from composite.frontend.views import echo
 
         app.register_blueprint(echo.bp)
+
+    @app.errorhandler(DomainError)
+    def render_domain_error(error: DomainError) -> Response:
+        """Render a refusal from the domain rules as a page with its status."""
+        # The domain's messages never name a private prompt, so they are safe to show.
+        page = render_template(
+            "error.html", code=error.status, title=_TITLES.get(error.status, "Error"), message=error.message
+        )
+        response = app.make_response((page, error.status))
+        if isinstance(error, TooManyAttempts):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
 
     @app.errorhandler(HTTPException)
     def render_http_error(error: HTTPException) -> tuple[str, int]:
@@ -45,3 +80,25 @@ def create_frontend(settings: Settings, db: Database) -> Flask:
         return render_template("error.html", code=500, title="Server error", message=message), 500
 
     return app
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Log in first",
+    403: "Not yours",
+    404: "Not found",
+    409: "Conflict",
+    422: "Invalid input",
+    429: "Too many attempts",
+}
+
+
+def format_time(value: datetime | None) -> str:
+    """A timestamp as people read it: date and minutes."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def page_url(number: int) -> str:
+    """This listing's URL at another page number, keeping the search and sort."""
+    args = {key: value for key, value in request.args.items() if key in ("q", "sort")}
+    return url_for(request.endpoint or "browse.home", **(request.view_args or {}), **args, page=number)

@@ -1,16 +1,10 @@
-"""Home page and the frontend's own health check."""
+"""The frontend's own health check."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from flask import Blueprint
 
 bp = Blueprint("pages", __name__)
-
-
-@bp.get("/")
-def home() -> str:
-    """The home page."""
-    return render_template("index.html")
 
 
 @bp.get("/healthz")
