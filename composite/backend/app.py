@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
-from composite.backend.routes import health
+from composite.backend.errors import install_error_handlers
+from composite.backend.routes import health, prompts, stars, tags, tokens, transfer, users, versions
 from composite.config import Settings
 from composite.db import Database
 
@@ -33,7 +34,9 @@ def create_backend(settings: Settings, db: Database) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
-    app.include_router(health.router, prefix="/api")
+    install_error_handlers(app)
+    for module in (health, users, tokens, prompts, versions, stars, tags, transfer):
+        app.include_router(module.router, prefix="/api")
     if settings.test_endpoints:
         from composite.backend.routes import echo
 
