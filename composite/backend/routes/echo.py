@@ -6,6 +6,8 @@ import time
 
 from fastapi import APIRouter, Request
 
+from composite.backend.deps import DatabaseDep
+
 router = APIRouter(tags=["testing"], include_in_schema=False)
 
 
@@ -26,3 +28,14 @@ def sleep_then_answer(seconds: float = 1.0) -> dict[str, float]:
     """Hold the request open for a while (for graceful-shutdown tests)."""
     time.sleep(min(seconds, 30.0))
     return {"slept": seconds}
+
+
+@router.get("/_slow_query")
+def run_slow_query(db: DatabaseDep, seconds: float = 1.0) -> dict[str, int]:
+    """Keep the database busy with heavy queries for a while (for concurrency tests)."""
+    deadline = time.monotonic() + min(seconds, 30.0)
+    queries = 0
+    while time.monotonic() < deadline:
+        db.fetchone("SELECT sum(hash(range)) FROM range(20000000)")
+        queries += 1
+    return {"queries": queries}
