@@ -1,9 +1,10 @@
-# `make run` serves the site; `make test` runs the whole suite. Both build .venv first.
+# `make run` serves the site; `make test` runs the whole suite; `make bench` measures it (docs/performance.md).
+# All build .venv first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format clean
+.PHONY: run test lint format clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +25,16 @@ test: $(VENV)/.dev-stamp
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+$(VENV)/.bench-stamp: requirements.txt bench/requirements.txt $(VENV)/.runtime-stamp
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
+	touch $@
+
+# BENCH_QUICK=1 runs a bounded smoke of the harness (seconds, not minutes); wrk comes from Debian.
+bench: $(VENV)/.bench-stamp
+	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
+	  || { echo "wrk is required: apt-get install -y wrk" >&2; exit 1; }
+	$(BIN)/python -m bench.run $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
 
 lint: $(VENV)/.dev-stamp
 	$(BIN)/ruff check .

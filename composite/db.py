@@ -44,8 +44,10 @@ class DatabaseLockedError(DatabaseError):
 class Database:
     """One DuckDB database per process: thread-local cursors, serialised writes, explicit close."""
 
-    def __init__(self, path: Path | str) -> None:
+    def __init__(self, path: Path | str, *, read_only: bool = False) -> None:
         self.path = Path(path)
+        # Read-only lets several processes open one file (DuckDB allows one read-write process).
+        self.read_only = read_only
         self._connection: duckdb.DuckDBPyConnection | None = None
         self._local = threading.local()
         self._cursors: list[Cursor] = []
@@ -63,10 +65,10 @@ class Database:
             raise DatabaseClosedError("database is closed; create a new Database to reopen it")
         if self._connection is not None:
             return self
-        if str(self.path) != ":memory:":
+        if str(self.path) != ":memory:" and not self.read_only:
             _check_directory_writable(self.path.parent)
         try:
-            self._connection = duckdb.connect(str(self.path))
+            self._connection = duckdb.connect(str(self.path), read_only=self.read_only)
         except duckdb.IOException as exc:
             match = _LOCK_HOLDER.search(str(exc))
             if match:
@@ -94,7 +96,8 @@ class Database:
         # Wait for a write in progress, then let no new one start.
         with self._write_lock:
             try:
-                connection.execute("CHECKPOINT")
+                if not self.read_only:
+                    connection.execute("CHECKPOINT")
             except duckdb.Error as exc:  # the data is safe in the WAL either way
                 log.warning("checkpoint at close failed: %s", exc)
             with self._cursors_lock:

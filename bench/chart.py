@@ -1,0 +1,88 @@
+"""An SVG chart of a run: requests per second per workload and memory per setup, as bars."""
+
+from __future__ import annotations
+
+from html import escape
+from pathlib import Path
+
+from bench.setups import SETUPS
+
+COLOURS = {
+    "composite": "#1f77b4",
+    "backend": "#ff7f0e",
+    "waitress": "#2ca02c",
+    "gunicorn": "#9467bd",
+    "floor": "#7f7f7f",
+}
+WIDTH = 900
+PANEL_HEIGHT = 260
+LEFT = 60
+
+
+def _bars(groups: list[tuple[str, list[tuple[str, float]]]], top: int, title: str, unit: str) -> list[str]:
+    """One panel of grouped bars: groups of (setup, value), scaled to the largest value."""
+    peak = max((v for _, bars in groups for _, v in bars), default=1) or 1
+    height = PANEL_HEIGHT - 70
+    base = top + 30 + height
+    parts = [f'<text x="{LEFT}" y="{top + 16}" font-size="15" font-weight="bold">{escape(title)}</text>']
+    parts.append(f'<line x1="{LEFT}" y1="{base}" x2="{WIDTH - 10}" y2="{base}" stroke="#333"/>')
+    for fraction in (0.5, 1.0):
+        y = base - height * fraction
+        parts.append(f'<line x1="{LEFT}" y1="{y:.0f}" x2="{WIDTH - 10}" y2="{y:.0f}" stroke="#ddd"/>')
+        parts.append(
+            f'<text x="{LEFT - 6}" y="{y + 4:.0f}" font-size="11" text-anchor="end">'
+            f"{peak * fraction:,.0f}</text>"
+        )
+    middle = base - height / 2
+    parts.append(
+        f'<text x="14" y="{middle:.0f}" font-size="11" transform="rotate(-90 14 {middle:.0f})"'
+        f' text-anchor="middle">{escape(unit)}</text>'
+    )
+    slot = (WIDTH - LEFT - 20) / max(len(groups), 1)
+    for index, (label, bars) in enumerate(groups):
+        x0 = LEFT + 10 + index * slot
+        bar_width = min(26.0, (slot - 16) / max(len(bars), 1))
+        for j, (setup, value) in enumerate(bars):
+            h = height * value / peak
+            x = x0 + j * bar_width
+            parts.append(
+                f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{bar_width - 2:.1f}" height="{h:.1f}"'
+                f' fill="{COLOURS.get(setup, "#999")}">'
+                f"<title>{escape(SETUPS[setup].label)}: {value:,.0f}</title></rect>"
+            )
+        parts.append(
+            f'<text x="{x0 + (slot - 16) / 2:.0f}" y="{base + 16}" font-size="11" text-anchor="middle">'
+            f"{escape(label)}</text>"
+        )
+    return parts
+
+
+def write(data: dict, path: Path) -> None:
+    """Write the chart for one run's results."""
+    throughput = [
+        (workload, [(setup, r.rps) for setup, r in by_setup.items()])
+        for workload, by_setup in data["results"].items()
+    ]
+    memory = []
+    for when, label in (("rest", "at rest"), ("after", "peak")):
+        key = "rss_mib" if when == "rest" else "peak_mib"
+        bars = [(name, info[when][key]) for name, info in data["setups"].items() if when in info]
+        memory.append((label, bars))
+    legend_y = 2 * PANEL_HEIGHT + 20
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{legend_y + 30}"'
+        ' font-family="sans-serif">',
+        '<rect width="100%" height="100%" fill="white"/>',
+        *_bars(throughput, 0, "Throughput per workload (median of rounds)", "requests / s"),
+        *_bars(memory, PANEL_HEIGHT, "Memory per setup (summed over its processes)", "MiB"),
+    ]
+    for index, name in enumerate(data["setups"]):
+        x = LEFT + index * 170
+        parts.append(
+            f'<rect x="{x}" y="{legend_y}" width="12" height="12" fill="{COLOURS.get(name, "#999")}"/>'
+        )
+        short = SETUPS[name].label.split(" (")[0] if name != "gunicorn" else "gunicorn, 2 workers"
+        short = {"frontend alone": name}.get(short, short)
+        parts.append(f'<text x="{x + 16}" y="{legend_y + 11}" font-size="12">{escape(short)}</text>')
+    parts.append("</svg>")
+    path.write_text("\n".join(parts) + "\n")

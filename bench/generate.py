@@ -1,0 +1,235 @@
+"""Fill a database with N generated prompts in bulk SQL, with the same rows the app would write.
+
+Text is drawn from a Zipf curve over ``bench.vocab`` by a hash of (prompt, position), so a
+size always produces the same database. The search index is computed in SQL from a table
+that maps each word to ``composite.search.terms(word)`` with ``FIELD_WEIGHTS``, which is
+exactly what ``composite.search.weighted_terms`` does word by word; ``verify`` checks a
+sample against the Python indexer. Usage: ``python -m bench.generate N PATH``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from bench import vocab
+from composite import search
+from composite.db import Database
+
+GENERATOR_VERSION = 1
+BENCH_USER = "bench"
+BENCH_PASSWORD = "bench-password-123"  # noqa: S105 - a fixture of generated databases
+# Two hours apart per 1,000 prompts: a 1M-prompt library spans about 80 days per 1,000 users.
+SPAN_DAYS = 730
+ROOT = Path(__file__).resolve().parent.parent
+CACHE_DIR = ROOT / "bench" / "cache"
+
+# u(a, b) is a uniform number in [0, 1) from a hash: the same everywhere, on any thread.
+MACROS = """
+CREATE OR REPLACE TEMP MACRO u(a, b) AS hash(a, b, 7919) / 18446744073709551616.0;
+CREATE OR REPLACE TEMP MACRO zipf(a, b, lo, n) AS
+    lo + least(n - 1, floor(exp(pow(u(a, b), 2) * ln(n + 1)) - 1)::INTEGER);
+"""
+
+GENERATE = """
+CREATE TEMP TABLE gen AS
+SELECT id,
+       1 + least(?users - 1, floor(exp(u(id, -1) * ln(?users + 1)) - 1)::BIGINT) AS owner_id,
+       list_transform(range(2 + floor(u(id, -2) * 6)::INTEGER),
+                      lambda k: zipf(id, 1000 + k, ?domain_lo, ?domain_n)) AS title_w,
+       list_transform(range(floor(u(id, -3) * 24)::INTEGER),
+                      lambda k: zipf(id, 2000 + k, 0, ?vocab_n)) AS desc_w,
+       list_transform(range(20 + floor(600 * pow(u(id, -4), 2.5))::INTEGER),
+                      lambda k: zipf(id, 10000 + k, 0, ?vocab_n)) AS body_w,
+       list_distinct(list_transform(range(1 + floor(u(id, -5) * 4)::INTEGER),
+                      lambda k: zipf(id, 3000 + k, 0, ?tags_n))) AS tag_w,
+       floor(u(id, -6) * ?hints_n)::INTEGER AS hint,
+       CASE WHEN u(id, -7) < 0.05 THEN 'private' ELSE 'public' END AS visibility,
+       floor(pow(u(id, -8), 6) * 20)::INTEGER AS stars,
+       TIMESTAMP '2024-01-01' + to_microseconds((id * ?span_us / ?n)::BIGINT) AS created_at
+FROM range(1, ?n + 1) t(id)
+"""
+
+POSTINGS = """
+CREATE TEMP TABLE postings AS
+WITH words AS (
+    SELECT id, unnest(title_w) AS w, 3.0 AS weight FROM gen
+    UNION ALL SELECT id, unnest(desc_w), 2.0 FROM gen
+    UNION ALL SELECT id, unnest(body_w), 1.0 FROM gen
+)
+SELECT id AS prompt_id, term, sum(weight) AS tf FROM (
+    SELECT id, t.term, weight FROM words JOIN word_terms t ON t.w = words.w
+    UNION ALL
+    SELECT id, t.term, 3.0 FROM (SELECT id, unnest(tag_w) AS w FROM gen) g JOIN tag_terms t ON t.w = g.w
+)
+GROUP BY prompt_id, term
+"""
+
+
+def cache_key(n: int) -> str:
+    """Changes whenever the generator, the tokeniser or the schema changes."""
+    digest = hashlib.sha256(str(GENERATOR_VERSION).encode())
+    sources = [Path(__file__), Path(vocab.__file__), Path(search.__file__)]
+    sources += sorted((ROOT / "composite" / "migrations").glob("*.sql"))
+    for source in sources:
+        digest.update(source.name.encode() + source.read_bytes())
+    return f"prompts-{n}-{digest.hexdigest()[:10]}"
+
+
+def cached_database(n: int, log=print) -> Path:
+    """The path of a generated database of n prompts, generating it on first use."""
+    CACHE_DIR.mkdir(parents=True, exist_ok=True)
+    path = CACHE_DIR / f"{cache_key(n)}.db"
+    if not path.exists():
+        for stale in CACHE_DIR.glob(f"prompts-{n}-*.db*"):
+            stale.unlink()
+        partial = path.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        started = time.monotonic()
+        generate(partial, n)
+        partial.rename(path)
+        log(f"generated {n:,} prompts in {time.monotonic() - started:.1f} s")
+    return path
+
+
+def copy_database(source: Path, target: Path) -> Path:
+    """A private copy of a generated database (a benchmark may write to it)."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    target.with_name(target.name + ".wal").unlink(missing_ok=True)
+    shutil.copyfile(source, target)
+    return target
+
+
+def _bind(sql: str, values: dict[str, int]) -> str:
+    for name in sorted(values, key=len, reverse=True):
+        sql = sql.replace(f"?{name}", str(int(values[name])))
+    return sql
+
+
+def _word_tables(cur, words: list[str]) -> None:
+    """word index -> its index terms; stop words have none, some words have several."""
+    rows = [(i, term) for i, word in enumerate(words) for term in search.terms(word)]
+    tag_rows = [(i, term) for i, tag in enumerate(vocab.TAGS) for term in search.terms(tag)]
+    for table, data in (("word_terms", rows), ("tag_terms", tag_rows)):
+        cur.execute(f"CREATE TEMP TABLE {table} (w INTEGER, term VARCHAR)")
+        cur.execute(
+            f"INSERT INTO {table} SELECT unnest(?::INTEGER[]), unnest(?::VARCHAR[])",
+            [[r[0] for r in data], [r[1] for r in data]],
+        )
+
+
+def generate(path: Path, n: int) -> None:
+    """Create a migrated database at path holding n prompts, their versions, stars and index."""
+    from composite.accounts import _hasher
+
+    path.unlink(missing_ok=True)
+    db = Database(path).open()
+    try:
+        db.migrate()
+        cur = db.cursor()
+        words = vocab.vocabulary()
+        users = max(40, n // 25)
+        values = {
+            "n": n,
+            "users": users,
+            "domain_lo": len(vocab.COMMON),
+            "domain_n": len(vocab.DOMAIN),
+            "vocab_n": len(words),
+            "tags_n": len(vocab.TAGS),
+            "hints_n": len(vocab.MODEL_HINTS),
+            "span_us": SPAN_DAYS * 86_400 * 1_000_000,
+        }
+        cur.execute(MACROS)
+        _word_tables(cur, words)
+        cur.execute(_bind(GENERATE, values))
+        cur.execute(POSTINGS)
+        # User 1 is the bench account (a known password); the rest only own prompts.
+        cur.execute(
+            "INSERT INTO users (id, username, username_key, password_hash, created_at)"
+            " SELECT i, CASE i WHEN 1 THEN ? ELSE 'user' || i END, CASE i WHEN 1 THEN ? ELSE 'user' || i END,"
+            " ?, TIMESTAMP '2024-01-01' FROM range(1, ? + 1) t(i)",
+            [BENCH_USER, BENCH_USER, _hasher.hash(BENCH_PASSWORD), users],
+        )
+        # A one-row table of word lists: indexing a joined list is far faster than a bound one.
+        cur.execute(
+            "CREATE TEMP TABLE lists AS"
+            " SELECT ?::VARCHAR[] AS words, ?::VARCHAR[] AS hints, ?::VARCHAR[] AS tags",
+            [words, list(vocab.MODEL_HINTS), vocab.TAGS],
+        )
+        cur.execute(
+            "INSERT INTO prompts (id, owner_id, title, description, body, model_hint, tags, visibility,"
+            " version, stars, search_len, created_at, updated_at)"
+            " SELECT g.id, owner_id,"
+            "  array_to_string(list_transform(title_w, lambda i: words[i + 1]), ' '),"
+            "  array_to_string(list_transform(desc_w, lambda i: words[i + 1]), ' '),"
+            "  array_to_string(list_transform(body_w, lambda i: words[i + 1]), ' '),"
+            "  hints[hint + 1], list_transform(tag_w, lambda i: tags[i + 1]), visibility, 1, stars,"
+            "  coalesce(l.len, 0), created_at, created_at"
+            " FROM gen g CROSS JOIN lists"
+            " LEFT JOIN (SELECT prompt_id, sum(tf) AS len FROM postings GROUP BY prompt_id) l"
+            "  ON l.prompt_id = g.id"
+            " ORDER BY g.id"
+        )
+        cur.execute(
+            "INSERT INTO prompt_versions (prompt_id, version, title, description, body, model_hint, tags,"
+            " visibility, created_at) SELECT id, version, title, description, body, model_hint, tags,"
+            " visibility, updated_at FROM prompts ORDER BY id"
+        )
+        # Star k of prompt p comes from a distinct user: 104729 is prime and larger than users.
+        cur.execute(
+            "INSERT INTO stars (user_id, prompt_id, created_at)"
+            " SELECT 1 + (id * 7919 + k * 104729) % ?, id, created_at"
+            " FROM (SELECT id, stars, created_at FROM gen WHERE stars > 0), range(stars) r(k)",
+            [users],
+        )
+        # Postings clustered by term: a search reads only the row groups of its terms.
+        cur.execute(
+            "INSERT INTO search_terms SELECT prompt_id, term, tf FROM postings ORDER BY term, prompt_id"
+        )
+        # The sequences must continue after the generated ids, as if the app had made them.
+        for sequence, count in (("prompts_id_seq", n), ("users_id_seq", users)):
+            cur.execute(f"SELECT max(nextval('{sequence}')) FROM range(?)", [count])
+        for table in ("gen", "postings", "word_terms", "tag_terms", "lists"):
+            cur.execute(f"DROP TABLE {table}")
+        cur.execute("CHECKPOINT")
+    finally:
+        db.close()
+    verify(path)
+
+
+def verify(path: Path, sample: int = 50) -> None:
+    """Check sampled prompts' index rows against composite.search's own indexer."""
+    db = Database(path).open()
+    try:
+        rows = db.fetchall(
+            "SELECT id, title, description, body, tags, search_len FROM prompts"
+            f" USING SAMPLE reservoir({int(sample)})"
+        )
+        for prompt_id, title, description, body, tags, search_len in rows:
+            expected, length = search.weighted_terms(title, description, body, tags)
+            got = dict(db.fetchall("SELECT term, tf FROM search_terms WHERE prompt_id = ?", [prompt_id]))
+            if got != expected or length != search_len:
+                raise AssertionError(f"prompt {prompt_id}: index differs from composite.search")
+    finally:
+        db.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Generate one database: ``python -m bench.generate N PATH``."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("n", type=int)
+    parser.add_argument("path", type=Path)
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    generate(args.path, args.n)
+    print(f"{args.n:,} prompts in {time.monotonic() - started:.1f} s -> {args.path}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

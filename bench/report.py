@@ -1,0 +1,254 @@
+"""Turn a run's results into docs/performance.md: targets as ratios, a table per workload."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from bench import chart
+from bench.loadgen import Result
+from bench.setups import SETUPS
+from bench.workloads import BOTH, GROWTH, WORKLOADS
+
+NOTES = Path(__file__).with_name("notes.md")
+API = ("api_health", "api_list", "api_search", "api_create")
+SITE = ("site_home", "site_prompt", "site_search")
+
+
+def plain(value: Any) -> Any:
+    """Results as JSON-ready data."""
+    if isinstance(value, Result):
+        return {**asdict(value), "rps": value.rps, "p50_ms": value.p50_ms, "p99_ms": value.p99_ms}
+    if isinstance(value, dict):
+        return {str(k): plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    return value
+
+
+def _row(*cells: str) -> str:
+    return "| " + " | ".join(cells) + " |"
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    return num / den if num is not None and den else None
+
+
+def _fmt(value: float | None, spec: str = ".2f", suffix: str = "") -> str:
+    return "—" if value is None else f"{value:{spec}}{suffix}"
+
+
+def _rps(data: dict, workload: str, setup: str) -> float | None:
+    result = data["results"].get(workload, {}).get(setup)
+    return result.rps if result and result.rounds else None
+
+
+def _mem(data: dict, setup: str, when: str) -> float | None:
+    info = data["setups"].get(setup)
+    if not info or when not in info:
+        return None
+    return info[when]["peak_mib"] if when == "after" else info[when]["rss_mib"]
+
+
+def targets(data: dict) -> list[tuple[str, str, float | None, str, bool | None]]:
+    """(target, measured as, value, bound, met) for every target of the issue."""
+    rows: list[tuple[str, str, float | None, str, bool | None]] = []
+
+    def add(target: str, how: str, value: float | None, bound: float, at_most: bool = False) -> None:
+        met = None if value is None else (value <= bound if at_most else value >= bound)
+        rows.append((target, how, value, f"{'≤' if at_most else '≥'} {bound:g}", met))
+
+    for w in API:
+        add(
+            f"API {WORKLOADS[w].label}",
+            "composite ÷ backend alone, req/s",
+            _ratio(_rps(data, w, "composite"), _rps(data, w, "backend")),
+            0.95,
+        )
+    for w in SITE:
+        add(
+            f"Website {WORKLOADS[w].label}",
+            "composite ÷ waitress, req/s",
+            _ratio(_rps(data, w, "composite"), _rps(data, w, "waitress")),
+            1.0,
+        )
+    for w in SITE:
+        value = _ratio(_rps(data, w, "composite"), _rps(data, w, "gunicorn"))
+        rows.append(
+            (
+                f"Website {WORKLOADS[w].label}",
+                "composite ÷ gunicorn 2 workers, req/s",
+                value,
+                "reported",
+                None,
+            )
+        )
+    for when, how in (("rest", "RSS at rest"), ("after", "peak RSS after load")):
+        split = [_mem(data, s, when) for s in ("backend", "waitress")]
+        total = sum(split) if None not in split else None  # type: ignore[arg-type]
+        add(
+            f"Memory, {how}",
+            "composite ÷ (backend + waitress)",
+            _ratio(_mem(data, "composite", when), total),
+            0.75,
+            True,
+        )
+    both = data.get("both", {}).get("composite")
+    alone = data["results"].get(BOTH[0], {}).get("composite")
+    if both and alone:
+        add(
+            "Both ports loaded at once",
+            f"API p99 ({BOTH[0]}) both ÷ alone",
+            _ratio(both["api"].p99_ms, alone.p99_ms),
+            3,
+            True,
+        )
+    big = data["growth"].get(1_000_000)
+    if big:
+        add("1M prompts: search p50", "ms", big["latency"]["search"].p50_ms, 50, True)
+        add("1M prompts: prompt page p50", "ms", big["latency"]["prompt"].p50_ms, 20, True)
+    if data.get("startup"):
+        median = sorted(data["startup"])[len(data["startup"]) // 2]
+        add("Start-up to both ports ready", "s, median, existing database", median, 1, True)
+    return rows
+
+
+def _machine(data: dict) -> list[str]:
+    m = data["machine"]
+    load = ", ".join(f"{x:.2f}" for x in m["load_average"])
+    versions = ", ".join(f"{k} {v}" for k, v in m["versions"].items())
+    return [
+        "| | |",
+        "|---|---|",
+        f"| CPU | {m['cpu']}, {m['nproc']} cores (nproc) |",
+        f"| memory | {m['memory_gib']} GiB |",
+        f"| kernel, Python | Linux {m['kernel']}, Python {m['python']} |",
+        f"| load generator | {m['wrk']} (one thread per wrk process) |",
+        f"| load average at start | {load} |",
+        f"| packages | {versions} |",
+    ]
+
+
+def _workload_tables(data: dict) -> list[str]:
+    lines: list[str] = []
+    for workload, by_setup in data["results"].items():
+        lines += [f"### {WORKLOADS[workload].label}", ""]
+        lines += [
+            "| setup | req/s | p50 ms | p99 ms | errors | CPU s / 1k req |",
+            "|---|--:|--:|--:|--:|--:|",
+        ]
+        for setup, r in by_setup.items():
+            cells = (
+                f"{r.rps:,.0f}",
+                f"{r.p50_ms:.1f}",
+                f"{r.p99_ms:.1f}",
+                str(r.errors),
+                f"{r.cpu_per_1k:.2f}",
+            )
+            lines.append(_row(SETUPS[setup].label, *cells))
+        lines.append("")
+    for kind, sides in data.get("both", {}).items():
+        name = "composite (one process)" if kind == "composite" else "split (backend alone + waitress)"
+        lines += [f"### Both ports at once: {name}", ""]
+        lines += ["| side | req/s | p50 ms | p99 ms | errors |", "|---|--:|--:|--:|--:|"]
+        for side, workload in zip(("api", "site"), BOTH, strict=True):
+            r = sides[side]
+            cells = (f"{r.rps:,.0f}", f"{r.p50_ms:.1f}", f"{r.p99_ms:.1f}", str(r.errors))
+            lines.append(_row(WORKLOADS[workload].label, *cells))
+        lines.append("")
+    return lines
+
+
+def _memory_table(data: dict) -> list[str]:
+    lines = ["| setup | processes | start-up s | RSS at rest MiB | RSS after load MiB | peak RSS MiB |"]
+    lines.append("|---|--:|--:|--:|--:|--:|")
+    for info in data["setups"].values():
+        after, rest = info.get("after", {}), info["rest"]
+        cells = (str(rest["processes"]), f"{info['startup_s']:.2f}", f"{rest['rss_mib']:.0f}")
+        lines.append(
+            _row(info["label"], *cells, f"{after.get('rss_mib', 0):.0f}", f"{after.get('peak_mib', 0):.0f}")
+        )
+    return lines
+
+
+def _growth_table(data: dict) -> list[str]:
+    if not data["growth"]:
+        return ["(not run)"]
+    heads = " | ".join(f"{k} p50 ms" for k in GROWTH)
+    lines = [f"| prompts | {heads} | file MiB | RSS at rest MiB | RSS after MiB | start-up s |"]
+    lines.append("|--:|" + "--:|" * (len(GROWTH) + 4))
+    for size, row in data["growth"].items():
+        cells = [f"{row['latency'][k].p50_ms:.1f}" for k in GROWTH]
+        cells += [
+            f"{row['file_mib']:,.0f}",
+            f"{row['rest']['rss_mib']:.0f}",
+            f"{row['after']['rss_mib']:.0f}",
+        ]
+        lines.append(_row(f"{size:,}", *cells, f"{row['startup_s']:.2f}"))
+    return lines
+
+
+def write(data: dict, out: Path) -> None:
+    """Write the markdown report and its SVG chart next to it."""
+    plan = data["plan"]
+    svg = out.with_suffix(".svg")
+    chart.write(data, svg)
+    target_rows = ["| target | measured as | value | bound | met |", "|---|---|--:|--:|:-:|"]
+    for target, how, value, bound, met in targets(data):
+        verdict = {True: "yes", False: "**no**", None: "—"}[met]
+        target_rows.append(f"| {target} | {how} | {_fmt(value)} | {bound} | {verdict} |")
+    sizes = ", ".join(f"{s:,}" for s in plan["growth_sizes"]) or "none"
+    lines = [
+        "# Performance",
+        "",
+        "The claim of this project is that one process serves both applications as fast as",
+        "separate processes would, in less memory. This page is written by `make bench`",
+        f"(`python -m bench.run`; this run took {data['elapsed_s'] / 60:.1f} min,"
+        f" started {data['started']}).",
+        "Every setup was measured in the same run, round-robin per round, each on its own copy",
+        f"of one generated database of {plan['size']:,} prompts.",
+        "",
+        "## Targets",
+        "",
+        *target_rows,
+        "",
+        f"![Throughput and memory per setup]({svg.name})",
+        "",
+        "## Machine",
+        "",
+        *_machine(data),
+        "",
+        "## Method",
+        "",
+        f"- wrk, {plan['connections']} connections, {plan['warmup_s']:g} s warm-up then"
+        f" {plan['rounds']} rounds of",
+        f"  {plan['round_s']:g} s per workload and setup; req/s, p50 and p99 are medians over the rounds.",
+        "- errors: non-2xx answers plus socket errors (connect, read, write, timeout), summed over rounds.",
+        "- memory: VmRSS and VmHWM from /proc/<pid>/status summed over the setup's process tree",
+        "  (gunicorn: the arbiter and both workers); CPU: utime + stime from /proc/<pid>/stat over",
+        "  the tree, during the measured rounds only.",
+        "- all servers log at warning level only (no access log), so logging costs the same nowhere.",
+        f"- growth study: the composite on generated databases of {sizes} prompts, one connection",
+        "  (the latency of a request on an idle server),"
+        f" {plan['growth_rounds']} rounds of {plan['growth_round_s']:g} s.",
+        "",
+        "## Throughput and latency",
+        "",
+        *_workload_tables(data),
+        "## Memory and start-up",
+        "",
+        *_memory_table(data),
+        "",
+        "Start-up of `python app.py` to both health checks answering, on an existing database: "
+        + (", ".join(f"{t:.2f}" for t in data["startup"]) + " s." if data["startup"] else "not measured."),
+        "",
+        "## Growth",
+        "",
+        *_growth_table(data),
+        "",
+    ]
+    if NOTES.exists():
+        lines += [NOTES.read_text().rstrip(), ""]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines))

@@ -1,0 +1,47 @@
+"""Backend alone: the same FastAPI app, wrapped as in the composite, under plain uvicorn.
+
+Usage: ``python -m bench.serve_backend DATABASE PORT``. This is how the API would run in
+the split deployment: its own process, its own database connection.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import uvicorn
+
+from composite.backend import create_backend
+from composite.config import Settings
+from composite.db import Database
+from composite.headers import SecurityHeaders, api_policy
+from composite.limits import BodyLimit
+
+SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - a local benchmark's key
+
+
+def main(argv: list[str]) -> None:
+    """Open and migrate the database, then serve the API on 127.0.0.1:PORT until stopped."""
+    database, port = Path(argv[0]), int(argv[1])
+    settings = Settings(database_path=database, backend_port=port, secret_key=SECRET, load_examples=False)
+    db = Database(database).open()
+    db.migrate()
+    app = create_backend(settings, db)
+    wrapped = SecurityHeaders(BodyLimit(app, settings.max_body_bytes, json_errors=True), api_policy)
+    try:
+        uvicorn.run(
+            wrapped,
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+            limit_concurrency=settings.limit_concurrency,
+            server_header=False,
+        )
+    finally:
+        db.close()
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
