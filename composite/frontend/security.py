@@ -53,8 +53,8 @@ def csrf_token() -> str:
 
 def check_csrf() -> None:
     """Refuse a state-changing request whose form does not carry this browser's CSRF token."""
-    if request.method not in UNSAFE_METHODS:
-        return
+    if request.method not in UNSAFE_METHODS or request.routing_exception is not None:
+        return  # nothing would run: let the 404 or 405 answer stand
     expected = session.get("csrf")
     given = request.form.get(CSRF_FIELD, "")
     if not isinstance(expected, str) or not given or not hmac.compare_digest(given, expected):
