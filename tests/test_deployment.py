@@ -375,7 +375,10 @@ def test_stop_finishes_before_docker_kills_with_the_image_shutdown_timeout(tmp_p
     time.sleep(0.5)
     started = time.monotonic()
     server.signal(signal.SIGTERM)
-    status = server.wait(DOCKER_STOP_KILL_AFTER + 5)
+    try:
+        status = server.wait(DOCKER_STOP_KILL_AFTER + 5)
+    finally:
+        server.stop()  # only acts if it is still running
     elapsed = time.monotonic() - started
     assert elapsed < DOCKER_STOP_KILL_AFTER - 1, f"took {elapsed:.1f}s: docker would have killed it"
     assert elapsed >= float(timeout) - 0.5, "the request in flight was given its time"
@@ -584,7 +587,7 @@ def site(
     """python app.py (test endpoints on, trusting forwarded headers as in compose) behind nginx."""
     app = ServerProcess(
         tmp_path_factory.mktemp("app"), env={"TEST_ENDPOINTS": "true", "FORWARDED_ALLOW_IPS": "*"}
-    ).start()
+    )
     edge_env = loopback_env(
         app.backend_port,
         app.frontend_port,
@@ -599,11 +602,12 @@ def site(
         "NGINX_BEHIND_PROXY": "true",
         "NGINX_HTTPS_REDIRECT": "true",
     }
-    edge = Nginx(nginx_bin, tmp_path_factory.mktemp("edge"), edge_env).prepare()
-    proxied = Nginx(nginx_bin, tmp_path_factory.mktemp("proxied"), proxied_env).prepare()
+    edge = Nginx(nginx_bin, tmp_path_factory.mktemp("edge"), edge_env)
+    proxied = Nginx(nginx_bin, tmp_path_factory.mktemp("proxied"), proxied_env)
     try:
-        edge.start()
-        proxied.start()
+        app.start()
+        edge.prepare().start()
+        proxied.prepare().start()
         yield Site(app, edge, proxied, certificate[0])
     finally:
         edge.stop()
