@@ -58,8 +58,9 @@ def create_frontend(settings: Settings, db: Database) -> Flask:
     def render_domain_error(error: DomainError) -> Response:
         """Render a refusal from the domain rules as a page with its status."""
         # The domain's messages never name a private prompt, so they are safe to show.
+        message = error.message[:1].upper() + error.message[1:]
         page = render_template(
-            "error.html", code=error.status, title=_TITLES.get(error.status, "Error"), message=error.message
+            "error.html", code=error.status, title=_TITLES.get(error.status, "Error"), message=message
         )
         response = app.make_response((page, error.status))
         if isinstance(error, TooManyAttempts):
