@@ -38,8 +38,9 @@ class ApiUser:
         return {"Authorization": f"Bearer {self.token}"}
 
     def request(self, method: str, url: str, **kwargs: Any) -> Any:
-        """Send a request as this user."""
-        return self.client.request(method, url, headers=self.headers, **kwargs)
+        """Send a request as this user (extra headers are added to the token)."""
+        headers = {**self.headers, **kwargs.pop("headers", {})}
+        return self.client.request(method, url, headers=headers, **kwargs)
 
     def get(self, url: str, **kwargs: Any) -> Any:
         """GET as this user."""

@@ -1,0 +1,108 @@
+"""Prompt history: versions listed and read, compared, restored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.backend.conftest import ApiUser
+
+
+@pytest.fixture
+def edited(alice: ApiUser) -> dict[str, Any]:
+    """A prompt of alice's at version 3: the title changed, then the body."""
+    prompt = alice.create_prompt(title="First", body="line one\nline two")
+    alice.patch(f"/api/prompts/{prompt['id']}", json={"title": "Second"})
+    return alice.patch(f"/api/prompts/{prompt['id']}", json={"body": "line one\nline 2\nline three"}).json()
+
+
+def test_versions_are_listed_newest_first(client: TestClient, edited: dict[str, Any]) -> None:
+    response = client.get(f"/api/prompts/{edited['id']}/versions")
+    assert response.status_code == 200
+    versions = response.json()
+    assert [v["version"] for v in versions] == [3, 2, 1]
+    assert [v["title"] for v in versions] == ["Second", "Second", "First"]
+    assert versions[2]["body"] == "line one\nline two"
+    assert {v["prompt_id"] for v in versions} == {edited["id"]}
+
+
+def test_read_one_version(client: TestClient, edited: dict[str, Any]) -> None:
+    response = client.get(f"/api/prompts/{edited['id']}/versions/1")
+    assert response.status_code == 200
+    assert response.json()["title"] == "First"
+
+
+@pytest.mark.parametrize(("version", "status"), [(4, 404), (0, 422), (2**31, 422), ("x", 422)])
+def test_read_missing_or_invalid_version(
+    client: TestClient, edited: dict[str, Any], version: object, status: int
+) -> None:
+    assert client.get(f"/api/prompts/{edited['id']}/versions/{version}").status_code == status
+
+
+def test_versions_of_a_missing_prompt(client: TestClient) -> None:
+    assert client.get("/api/prompts/999/versions").status_code == 404
+    assert client.get("/api/prompts/999/versions/1").status_code == 404
+    assert client.get("/api/prompts/999/diff").status_code == 404
+
+
+def test_diff_between_two_versions(client: TestClient, edited: dict[str, Any]) -> None:
+    response = client.get(f"/api/prompts/{edited['id']}/diff", params={"from": 1, "to": 3})
+    assert response.status_code == 200
+    diff = response.json()
+    assert (diff["prompt_id"], diff["from_version"], diff["to_version"]) == (edited["id"], 1, 3)
+    assert diff["changes"] == [{"field": "title", "old": "First", "new": "Second"}]
+    assert diff["lines"] == [
+        {"op": " ", "text": "line one"},
+        {"op": "-", "text": "line two"},
+        {"op": "+", "text": "line 2"},
+        {"op": "+", "text": "line three"},
+    ]
+
+
+def test_diff_defaults_to_the_latest_change(client: TestClient, edited: dict[str, Any]) -> None:
+    diff = client.get(f"/api/prompts/{edited['id']}/diff").json()
+    assert (diff["from_version"], diff["to_version"]) == (2, 3)
+    assert diff["changes"] == []
+    only_to = client.get(f"/api/prompts/{edited['id']}/diff", params={"to": 2}).json()
+    assert (only_to["from_version"], only_to["to_version"]) == (1, 2)
+
+
+def test_diff_of_a_single_version_is_empty(client: TestClient, alice: ApiUser) -> None:
+    prompt = alice.create_prompt()
+    diff = client.get(f"/api/prompts/{prompt['id']}/diff").json()
+    assert (diff["from_version"], diff["to_version"], diff["changes"]) == (1, 1, [])
+    assert {line["op"] for line in diff["lines"]} == {" "}
+
+
+@pytest.mark.parametrize(("params", "status"), [({"from": 9}, 404), ({"to": 0}, 422), ({"from": "a"}, 422)])
+def test_diff_refuses_missing_or_invalid_versions(
+    client: TestClient, edited: dict[str, Any], params: dict[str, Any], status: int
+) -> None:
+    assert client.get(f"/api/prompts/{edited['id']}/diff", params=params).status_code == status
+
+
+def test_restore_makes_a_new_version(alice: ApiUser, edited: dict[str, Any]) -> None:
+    response = alice.post(f"/api/prompts/{edited['id']}/versions/1/restore")
+    assert response.status_code == 200
+    restored = response.json()
+    assert restored["version"] == 4
+    assert (restored["title"], restored["body"]) == ("First", "line one\nline two")
+    history = alice.get(f"/api/prompts/{edited['id']}/versions").json()
+    assert [v["version"] for v in history] == [4, 3, 2, 1]  # nothing rewritten
+
+
+def test_restore_the_current_content_adds_no_version(alice: ApiUser, edited: dict[str, Any]) -> None:
+    assert alice.post(f"/api/prompts/{edited['id']}/versions/3/restore").json()["version"] == 3
+
+
+def test_restore_is_for_the_owner(client: TestClient, bob: ApiUser, edited: dict[str, Any]) -> None:
+    assert bob.post(f"/api/prompts/{edited['id']}/versions/1/restore").status_code == 403
+    assert client.post(f"/api/prompts/{edited['id']}/versions/1/restore").status_code == 401
+    assert client.get(f"/api/prompts/{edited['id']}").json()["version"] == 3
+
+
+def test_restore_a_missing_version(alice: ApiUser, edited: dict[str, Any]) -> None:
+    assert alice.post(f"/api/prompts/{edited['id']}/versions/9/restore").status_code == 404
+    assert alice.post("/api/prompts/999/versions/1/restore").status_code == 404
