@@ -22,7 +22,7 @@ VISIBILITIES = ("public", "private")
 
 def check_username(value: str) -> str:
     """A username of 3-32 letters, digits, '_', '.' or '-'."""
-    if not USERNAME_RE.match(value or ""):
+    if not USERNAME_RE.fullmatch(value or ""):  # match() would let a trailing newline through
         raise Invalid({"username": "must be 3-32 characters of letters, digits, '_', '.' or '-'"})
     return value
 
@@ -40,6 +40,12 @@ def _clean_text(value: str) -> str:
     # NUL cannot be shown or typed; refuse it rather than store it invisibly.
     if "\x00" in value:
         raise ValueError("must not contain NUL characters")
+    # A lone surrogate (a JSON escape such as "\ud800") is not text: DuckDB cannot store it.
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text") from None
     return value
 
 
@@ -108,6 +114,10 @@ def check_tags(values: Iterable[str] | str) -> list[str]:
 def check_token_name(value: str | None) -> str:
     """A token name: free text up to 64 characters, 'token' when empty."""
     name = (value or "").strip() or "token"
-    if len(name) > TOKEN_NAME_MAX or "\x00" in name:
+    try:
+        _clean_text(name)
+    except ValueError as exc:
+        raise Invalid({"name": str(exc)}) from None
+    if len(name) > TOKEN_NAME_MAX:
         raise Invalid({"name": f"must be at most {TOKEN_NAME_MAX} characters"})
     return name
