@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from composite.db import Database
 from tests.backend.conftest import ApiUser
 
 # Every endpoint that needs a token, with a body where it needs one.
@@ -169,8 +170,8 @@ def test_unknown_path_is_404_in_json(client: TestClient) -> None:
     assert response.json() == {"detail": "Not Found"}
 
 
-def test_database_gone_is_503_not_500(client: TestClient, db: object, alice: ApiUser) -> None:
-    db.close()  # type: ignore[attr-defined]
+def test_database_gone_is_503_not_500(client: TestClient, db: Database, alice: ApiUser) -> None:
+    db.close()
     response = client.get("/api/prompts")
     assert response.status_code == 503
     assert "detail" in response.json()
