@@ -23,6 +23,7 @@ def test_account_page_is_for_members(alice: AuthActions, new_browser) -> None:
 def test_a_new_token_is_shown_once_and_works(alice: AuthActions, db) -> None:
     page = alice.post("/account/tokens", {"name": "laptop script"})
     assert page.status_code == 200
+    assert page.headers["Cache-Control"] == "no-store"
     secret = re.search(r'id="new-token" class="secret" type="text" readonly value="([^"]+)"', page.text)
     assert secret
     user = credentials.user_for_token(db, secret.group(1))

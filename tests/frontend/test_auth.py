@@ -46,6 +46,13 @@ def test_register_errors_are_shown_next_to_the_field_with_input_kept(
     assert "Log out" not in page.text
 
 
+def test_register_shows_every_problem_at_once(auth: AuthActions) -> None:
+    page = auth.post("/register", {"username": "x", "password": "short", "confirm": "other"})
+    assert page.status_code == 422
+    for field in ("username", "password", "confirm"):
+        assert field_error(page.text, field), field
+
+
 def test_register_a_taken_name_in_any_case(auth: AuthActions, new_browser) -> None:
     auth.register("alice")
     other = new_browser()

@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
 from composite import credentials, transfer
@@ -33,13 +33,16 @@ def account_page() -> tuple[str, int]:
 
 @bp.post("/tokens")
 @login_required
-def create_token() -> tuple[str, int]:
+def create_token() -> Response | tuple[str, int]:
     """Create an API token and show its secret this once."""
     try:
         secret, info = credentials.create_token(get_db(), current_user().id, request.form.get("name"))
     except Invalid as exc:
         return _page(422, token_errors=exc.errors, values=request.form)
-    return _page(new_secret=secret, new_token=info)
+    page, status = _page(new_secret=secret, new_token=info)
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"  # the secret must not linger in any cache
+    return response
 
 
 @bp.post("/tokens/<id:token_id>/revoke")

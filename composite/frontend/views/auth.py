@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from composite import accounts, throttle
+from composite import accounts, rules, throttle
 from composite.errors import Conflict, Invalid
 from composite.frontend.forms import form_error, text
 from composite.frontend.security import get_db, log_in, log_out, safe_next
@@ -27,8 +27,17 @@ def register_form() -> str:
 def register() -> Response | tuple[str, int]:
     """Create an account and log straight in."""
     username, password = text("username").strip(), text("password")
+    # Check every field first so that all problems show at once, not one per attempt.
+    errors: dict[str, str] = {}
+    for check, value in ((rules.check_username, username), (rules.check_password, password)):
+        try:
+            check(value)
+        except Invalid as exc:
+            errors.update(exc.errors)
     if password != text("confirm"):
-        return form_error("auth/register.html", {"confirm": "the two passwords differ"})
+        errors["confirm"] = "the two passwords differ"
+    if errors:
+        return form_error("auth/register.html", errors)
     try:
         user = accounts.create_user(get_db(), username, password)
     except Invalid as exc:

@@ -73,8 +73,8 @@ def tag_page(tag: str) -> str:
     """Prompts with one tag, newest or most starred first."""
     if not TAG_RE.match(tag):
         abort(404)
-    sort = _sort() if _sort() != "relevance" else None
-    return render_template("tag.html", tag=tag, sort=sort or "new", page=_page(tag=tag, sort=sort))
+    sort = "stars" if _sort() == "stars" else "new"
+    return render_template("tag.html", tag=tag, sort=sort, page=_page(tag=tag, sort=sort))
 
 
 @bp.get("/users/<username>")

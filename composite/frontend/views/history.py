@@ -37,12 +37,18 @@ def diff_versions(prompt_id: int) -> str:
     prompt = prompts.get_prompt(get_db(), prompt_id, viewer)
     new_number = number_arg("to", prompt.version) or prompt.version
     old_number = number_arg("from", new_number - 1) or 0
-    context = {"prompt": prompt, "numbers": range(prompt.version, 0, -1), "old": None, "new": None}
-    context["new"] = new = history.get_version(get_db(), prompt_id, new_number, viewer)
-    if old_number >= 1:
-        context["old"] = old = history.get_version(get_db(), prompt_id, old_number, viewer)
-        context["changes"], context["lines"] = history.diff_versions(old, new)
-    return render_template("history/diff.html", **context)
+    new = history.get_version(get_db(), prompt_id, new_number, viewer)
+    old = history.get_version(get_db(), prompt_id, old_number, viewer) if old_number else None
+    changes, lines = history.diff_versions(old, new) if old else ([], [])
+    return render_template(
+        "history/diff.html",
+        prompt=prompt,
+        numbers=range(prompt.version, 0, -1),
+        old=old,
+        new=new,
+        changes=changes,
+        lines=lines,
+    )
 
 
 @bp.post("/versions/<id:version>/restore")
