@@ -35,7 +35,7 @@ def load_user() -> None:
     """Set g.user from the session id in the cookie, forgetting an id that no longer works."""
     g.user = None
     sid = session.get("sid")
-    if not isinstance(sid, str):
+    if not isinstance(sid, str) or request.endpoint == "static":  # files need no database read
         return
     g.user = credentials.user_for_session(get_db(), sid)
     if g.user is None:

@@ -100,8 +100,11 @@ def alice(auth: AuthActions) -> AuthActions:
     return auth
 
 
+NewBrowser = Callable[[], "AuthActions"]
+
+
 @pytest.fixture
-def new_browser(frontend_client: FlaskClient) -> Callable[[], AuthActions]:
+def new_browser(frontend_client: FlaskClient) -> NewBrowser:
     """Another browser (own cookies) on the same website and database."""
 
     def make() -> AuthActions:
@@ -111,7 +114,7 @@ def new_browser(frontend_client: FlaskClient) -> Callable[[], AuthActions]:
 
 
 @pytest.fixture
-def bob(new_browser: Callable[[], AuthActions]) -> AuthActions:
+def bob(new_browser: NewBrowser) -> AuthActions:
     """A second browser, logged in as bob."""
     browser = new_browser()
     assert browser.register("bob").status_code == 302

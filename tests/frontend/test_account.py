@@ -7,10 +7,11 @@ import json
 import re
 
 from composite import credentials
-from tests.frontend.conftest import AuthActions, field_error, field_value
+from composite.db import Database
+from tests.frontend.conftest import AuthActions, NewBrowser, field_error, field_value
 
 
-def test_account_page_is_for_members(alice: AuthActions, new_browser) -> None:
+def test_account_page_is_for_members(alice: AuthActions, new_browser: NewBrowser) -> None:
     page = alice.client.get("/account")
     assert page.status_code == 200
     assert "API tokens" in page.text
@@ -20,7 +21,7 @@ def test_account_page_is_for_members(alice: AuthActions, new_browser) -> None:
     assert visitor.location == "/login?next=/account"
 
 
-def test_a_new_token_is_shown_once_and_works(alice: AuthActions, db) -> None:
+def test_a_new_token_is_shown_once_and_works(alice: AuthActions, db: Database) -> None:
     page = alice.post("/account/tokens", {"name": "laptop script"})
     assert page.status_code == 200
     assert page.headers["Cache-Control"] == "no-store"
@@ -43,7 +44,7 @@ def test_a_bad_token_name_is_shown_next_to_the_field(alice: AuthActions) -> None
     assert 'id="new-token"' not in page.text
 
 
-def test_revoke_a_token(alice: AuthActions, bob: AuthActions, db) -> None:
+def test_revoke_a_token(alice: AuthActions, bob: AuthActions, db: Database) -> None:
     page = alice.post("/account/tokens", {"name": "old"}).text
     secret = re.search(r'id="new-token" class="secret" type="text" readonly value="([^"]+)"', page)
     assert secret

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from flask.testing import FlaskClient
 
-from tests.frontend.conftest import PASSWORD, AuthActions, field_error, field_value
+from tests.frontend.conftest import PASSWORD, AuthActions, NewBrowser, field_error, field_value
 
 
 @pytest.mark.parametrize("path", ["/register", "/login"])
@@ -53,7 +53,7 @@ def test_register_shows_every_problem_at_once(auth: AuthActions) -> None:
         assert field_error(page.text, field), field
 
 
-def test_register_a_taken_name_in_any_case(auth: AuthActions, new_browser) -> None:
+def test_register_a_taken_name_in_any_case(auth: AuthActions, new_browser: NewBrowser) -> None:
     auth.register("alice")
     other = new_browser()
     page = other.register("ALICE")

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
+from flask.testing import FlaskClient
 
-from tests.frontend.conftest import AuthActions, field_error
+from composite.accounts import User
+from composite.db import Database
+from tests.frontend.conftest import AuthActions, NewBrowser, field_error
 
 
-def test_home_renders_for_visitors_and_members(alice: AuthActions, new_browser) -> None:
+def test_home_renders_for_visitors_and_members(alice: AuthActions, new_browser: NewBrowser) -> None:
     alice.create_prompt(title="Older", tags="writing")
     popular = alice.create_prompt(title="Popular", tags="writing, code")
     alice.post(f"/prompts/{popular}/star")
@@ -22,7 +26,7 @@ def test_home_renders_for_visitors_and_members(alice: AuthActions, new_browser) 
         assert 'class="tag size-5" href="/tags/writing">writing <span class="count">2</span>' in page.text
 
 
-def test_empty_home_says_so(frontend_client) -> None:
+def test_empty_home_says_so(frontend_client: FlaskClient) -> None:
     page = frontend_client.get("/")
     assert page.status_code == 200
     assert "No prompts yet" in page.text
@@ -57,13 +61,13 @@ def test_search_sorts_and_lists_everything_without_words(alice: AuthActions) -> 
     assert unknown_sort.status_code == 200
 
 
-def test_search_refuses_an_overlong_query_next_to_the_field(frontend_client) -> None:
+def test_search_refuses_an_overlong_query_next_to_the_field(frontend_client: FlaskClient) -> None:
     page = frontend_client.get("/search", query_string={"q": "x" * 10_000})
     assert page.status_code == 422
     assert "at most 500" in (field_error(page.text, "q") or "")
 
 
-def test_listings_are_paged(alice: AuthActions, db, make_user) -> None:
+def test_listings_are_paged(alice: AuthActions, db: Database, make_user: Callable[[str], User]) -> None:
     from composite.prompts import create_prompt
 
     carol = make_user("carol")
@@ -94,7 +98,7 @@ def test_tag_pages(alice: AuthActions) -> None:
     assert 'href="/tags/writing"' in tags.text
 
 
-def test_user_page(alice: AuthActions, new_browser) -> None:
+def test_user_page(alice: AuthActions, new_browser: NewBrowser) -> None:
     alice.create_prompt(title="Mine")
     page = new_browser().client.get("/users/alice")
     assert page.status_code == 200
@@ -109,7 +113,7 @@ def test_user_page(alice: AuthActions, new_browser) -> None:
     "path", ["/", "/search?q=diary", "/search?sort=new", "/tags/secret-tag", "/tags", "/users/alice"]
 )
 def test_private_prompts_are_invisible_to_others_on_every_listing(
-    alice: AuthActions, bob: AuthActions, new_browser, path: str
+    alice: AuthActions, bob: AuthActions, new_browser: NewBrowser, path: str
 ) -> None:
     alice.create_prompt(title="Public diary", tags="open")
     alice.create_prompt(title="Private diary", body="diary", tags="secret-tag", visibility="private")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.frontend.conftest import AuthActions
+from tests.frontend.conftest import AuthActions, NewBrowser
 
 
 @pytest.fixture
@@ -83,7 +83,7 @@ def test_restore_makes_an_old_version_current_as_a_new_one(alice: AuthActions, e
 
 @pytest.mark.parametrize("path", ["history", "versions/1", "versions/2", "diff", "diff?from=1&to=2"])
 def test_history_of_a_private_prompt_is_hidden_from_others(
-    alice: AuthActions, bob: AuthActions, new_browser, path: str
+    alice: AuthActions, bob: AuthActions, new_browser: NewBrowser, path: str
 ) -> None:
     prompt_id = alice.create_prompt(title="Secret plan", body="step one", visibility="private")
     alice.edit_prompt(prompt_id, body="step two")
@@ -95,7 +95,9 @@ def test_history_of_a_private_prompt_is_hidden_from_others(
         assert "step" not in response.text
 
 
-def test_history_of_a_public_prompt_is_open_to_visitors(alice: AuthActions, edited: int, new_browser) -> None:
+def test_history_of_a_public_prompt_is_open_to_visitors(
+    alice: AuthActions, edited: int, new_browser: NewBrowser
+) -> None:
     visitor = new_browser().client
     for path in ("history", "versions/1", "diff"):
         page = visitor.get(f"/prompts/{edited}/{path}")

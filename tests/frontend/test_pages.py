@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.frontend.conftest import AuthActions
+from tests.frontend.conftest import AuthActions, NewBrowser
 
 # path: (visitor, owner, other member); 302 sends a visitor to the login page.
 PAGES: dict[str, tuple[int, int, int]] = {
@@ -35,7 +35,9 @@ PAGES: dict[str, tuple[int, int, int]] = {
 
 
 @pytest.mark.parametrize("path", list(PAGES))
-def test_every_page_answers_as_expected(alice: AuthActions, bob: AuthActions, new_browser, path: str) -> None:
+def test_every_page_answers_as_expected(
+    alice: AuthActions, bob: AuthActions, new_browser: NewBrowser, path: str
+) -> None:
     prompt_id = alice.create_prompt(title="Greeting", body="Hello {{name}}", tags="hello")
     url = path.format(id=prompt_id)
     for browser, expected in zip((new_browser(), alice, bob), PAGES[path], strict=True):

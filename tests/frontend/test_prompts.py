@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.frontend.conftest import AuthActions, field_error, field_value
+from tests.frontend.conftest import AuthActions, NewBrowser, field_error, field_value
 
 
 def test_new_prompt_form_renders_for_members(alice: AuthActions) -> None:
@@ -51,7 +51,9 @@ def test_create_prompt_refuses_a_bad_visibility(alice: AuthActions) -> None:
     assert "public" in (field_error(page.text, "visibility") or "")
 
 
-def test_visitors_see_public_prompts_with_a_login_link_to_star(alice: AuthActions, new_browser) -> None:
+def test_visitors_see_public_prompts_with_a_login_link_to_star(
+    alice: AuthActions, new_browser: NewBrowser
+) -> None:
     prompt_id = alice.create_prompt(title="Open to all")
     visitor = new_browser().client
     page = visitor.get(f"/prompts/{prompt_id}")
@@ -61,7 +63,7 @@ def test_visitors_see_public_prompts_with_a_login_link_to_star(alice: AuthAction
     assert "/edit" not in page.text
 
 
-def test_placeholders_become_fields_and_fill_the_text(alice: AuthActions, new_browser) -> None:
+def test_placeholders_become_fields_and_fill_the_text(alice: AuthActions, new_browser: NewBrowser) -> None:
     prompt_id = alice.create_prompt(body="Write about {{topic}} for {{ audience }}. {{topic}} again.")
     visitor = new_browser().client
     empty = visitor.get(f"/prompts/{prompt_id}").text
@@ -130,7 +132,7 @@ def test_star_and_unstar_count_once(alice: AuthActions, bob: AuthActions) -> Non
     assert '<span class="count">1</span>' in page
 
 
-def test_visitors_are_sent_to_login_to_star(alice: AuthActions, new_browser) -> None:
+def test_visitors_are_sent_to_login_to_star(alice: AuthActions, new_browser: NewBrowser) -> None:
     prompt_id = alice.create_prompt()
     visitor = new_browser()
     response = visitor.post(f"/prompts/{prompt_id}/star")
@@ -166,7 +168,9 @@ def test_someone_elses_prompt_cannot_be_changed(
     assert "version 2" in page
 
 
-def test_private_prompts_are_for_their_owner_alone(alice: AuthActions, bob: AuthActions, new_browser) -> None:
+def test_private_prompts_are_for_their_owner_alone(
+    alice: AuthActions, bob: AuthActions, new_browser: NewBrowser
+) -> None:
     prompt_id = alice.create_prompt(title="Diary", visibility="private")
     page = alice.client.get(f"/prompts/{prompt_id}")
     assert page.status_code == 200
