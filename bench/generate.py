@@ -1,7 +1,8 @@
 """Fill a database with N generated prompts in bulk SQL, with the same rows the app would write.
 
-Text is drawn from a Zipf curve over ``bench.vocab`` by a hash of (prompt, position), so a
-size always produces the same database. The search index is computed in SQL from a table
+Titles pick topic words evenly; descriptions and bodies follow a Zipf curve over
+``bench.vocab``; tags a flatter one. Every draw is a hash of (prompt, position), so a size
+always produces the same database. The search index is computed in SQL from a table
 that maps each word to ``composite.search.terms(word)`` with ``FIELD_WEIGHTS``, which is
 exactly what ``composite.search.weighted_terms`` does word by word; ``verify`` checks a
 sample against the Python indexer. Usage: ``python -m bench.generate N PATH``.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import inspect
 import shutil
 import sys
 import time
@@ -33,6 +35,8 @@ MACROS = """
 CREATE OR REPLACE TEMP MACRO u(a, b) AS hash(a, b, 7919) / 18446744073709551616.0;
 CREATE OR REPLACE TEMP MACRO zipf(a, b, lo, n) AS
     lo + least(n - 1, floor(exp(pow(u(a, b), 2) * ln(n + 1)) - 1)::INTEGER);
+CREATE OR REPLACE TEMP MACRO flat_zipf(a, b, n) AS least(n - 1, floor(exp(u(a, b) * ln(n + 1)) - 1)::INTEGER);
+CREATE OR REPLACE TEMP MACRO pick(a, b, lo, n) AS lo + least(n - 1, floor(u(a, b) * n)::INTEGER);
 """
 
 GENERATE = """
@@ -40,17 +44,17 @@ CREATE TEMP TABLE gen AS
 SELECT id,
        1 + least(?users - 1, floor(exp(u(id, -1) * ln(?users + 1)) - 1)::BIGINT) AS owner_id,
        list_transform(range(2 + floor(u(id, -2) * 6)::INTEGER),
-                      lambda k: zipf(id, 1000 + k, ?domain_lo, ?domain_n)) AS title_w,
+                      lambda k: pick(id, 1000 + k, ?domain_lo, ?domain_n)) AS title_w,
        list_transform(range(floor(u(id, -3) * 24)::INTEGER),
                       lambda k: zipf(id, 2000 + k, 0, ?vocab_n)) AS desc_w,
        list_transform(range(20 + floor(600 * pow(u(id, -4), 2.5))::INTEGER),
                       lambda k: zipf(id, 10000 + k, 0, ?vocab_n)) AS body_w,
        list_distinct(list_transform(range(1 + floor(u(id, -5) * 4)::INTEGER),
-                      lambda k: zipf(id, 3000 + k, 0, ?tags_n))) AS tag_w,
+                      lambda k: flat_zipf(id, 3000 + k, ?tags_n))) AS tag_w,
        floor(u(id, -6) * ?hints_n)::INTEGER AS hint,
        CASE WHEN u(id, -7) < 0.05 THEN 'private' ELSE 'public' END AS visibility,
        floor(pow(u(id, -8), 6) * 20)::INTEGER AS stars,
-       TIMESTAMP '2024-01-01' + to_microseconds((id * ?span_us / ?n)::BIGINT) AS created_at
+       TIMESTAMP '2024-01-01' + to_microseconds((id::DOUBLE * ?span_us / ?n)::BIGINT) AS created_at
 FROM range(1, ?n + 1) t(id)
 """
 
@@ -73,10 +77,17 @@ GROUP BY prompt_id, term
 def cache_key(n: int) -> str:
     """Changes whenever the generator, the tokeniser or the schema changes."""
     digest = hashlib.sha256(str(GENERATOR_VERSION).encode())
-    sources = [Path(__file__), Path(vocab.__file__), Path(search.__file__)]
-    sources += sorted((ROOT / "composite" / "migrations").glob("*.sql"))
+    sources = [
+        Path(__file__),
+        Path(vocab.__file__),
+        *sorted((ROOT / "composite" / "migrations").glob("*.sql")),
+    ]
     for source in sources:
         digest.update(source.name.encode() + source.read_bytes())
+    # The tokeniser and the weights decide the index rows; the rest of search.py does not.
+    tokeniser = [search.terms, search.stem, search.weighted_terms]
+    digest.update("".join(inspect.getsource(f) for f in tokeniser).encode())
+    digest.update(repr((sorted(search._STOP_WORDS), search.FIELD_WEIGHTS, search._WORD.pattern)).encode())
     return f"prompts-{n}-{digest.hexdigest()[:10]}"
 
 
@@ -148,6 +159,9 @@ def generate(path: Path, n: int) -> None:
         _word_tables(cur, words)
         cur.execute(_bind(GENERATE, values))
         cur.execute(POSTINGS)
+        cur.execute(
+            "CREATE TEMP TABLE lens AS SELECT prompt_id, sum(tf) AS len FROM postings GROUP BY prompt_id"
+        )
         # User 1 is the bench account (a known password); the rest only own prompts.
         cur.execute(
             "INSERT INTO users (id, username, username_key, password_hash, created_at)"
@@ -171,8 +185,7 @@ def generate(path: Path, n: int) -> None:
             "  hints[hint + 1], list_transform(tag_w, lambda i: tags[i + 1]), visibility, 1, stars,"
             "  coalesce(l.len, 0), created_at, created_at"
             " FROM gen g CROSS JOIN lists"
-            " LEFT JOIN (SELECT prompt_id, sum(tf) AS len FROM postings GROUP BY prompt_id) l"
-            "  ON l.prompt_id = g.id"
+            " LEFT JOIN lens l ON l.prompt_id = g.id"
             " ORDER BY g.id"
         )
         cur.execute(
@@ -189,12 +202,13 @@ def generate(path: Path, n: int) -> None:
         )
         # Postings clustered by term: a search reads only the row groups of its terms.
         cur.execute(
-            "INSERT INTO search_terms SELECT prompt_id, term, tf FROM postings ORDER BY term, prompt_id"
+            "INSERT INTO search_terms (prompt_id, term, tf, doc_len) SELECT s.prompt_id, term, tf, len"
+            " FROM postings s JOIN lens l ON l.prompt_id = s.prompt_id ORDER BY term, s.prompt_id"
         )
         # The sequences must continue after the generated ids, as if the app had made them.
         for sequence, count in (("prompts_id_seq", n), ("users_id_seq", users)):
             cur.execute(f"SELECT max(nextval('{sequence}')) FROM range(?)", [count])
-        for table in ("gen", "postings", "word_terms", "tag_terms", "lists"):
+        for table in ("gen", "postings", "lens", "word_terms", "tag_terms", "lists"):
             cur.execute(f"DROP TABLE {table}")
         cur.execute("CHECKPOINT")
     finally:
@@ -212,8 +226,9 @@ def verify(path: Path, sample: int = 50) -> None:
         )
         for prompt_id, title, description, body, tags, search_len in rows:
             expected, length = search.weighted_terms(title, description, body, tags)
-            got = dict(db.fetchall("SELECT term, tf FROM search_terms WHERE prompt_id = ?", [prompt_id]))
-            if got != expected or length != search_len:
+            rows = db.fetchall("SELECT term, tf, doc_len FROM search_terms WHERE prompt_id = ?", [prompt_id])
+            got = {term: tf for term, tf, _ in rows}
+            if got != expected or length != search_len or any(row[2] != length for row in rows):
                 raise AssertionError(f"prompt {prompt_id}: index differs from composite.search")
     finally:
         db.close()

@@ -208,6 +208,8 @@ def parse_plan(argv: list[str] | None) -> tuple[Plan, Path]:
     parser.add_argument("--setups", help="comma-separated subset of: " + ",".join(setups.SETUPS))
     parser.add_argument("--workloads", help="comma-separated subset of: " + ",".join(WORKLOADS))
     parser.add_argument("--sizes", help="growth study sizes, comma-separated ('' for none)")
+    parser.add_argument("--rounds", type=int, help="rounds per workload and setup")
+    parser.add_argument("--seconds", type=float, help="seconds per round")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     args = parser.parse_args(argv)
 
@@ -218,6 +220,10 @@ def parse_plan(argv: list[str] | None) -> tuple[Plan, Path]:
         plan = replace(plan, workloads=tuple(args.workloads.split(",")), both=False)
     if args.sizes is not None:
         plan = replace(plan, growth_sizes=tuple(int(s) for s in args.sizes.split(",") if s))
+    if args.rounds:
+        plan = replace(plan, rounds=args.rounds)
+    if args.seconds:
+        plan = replace(plan, round_s=args.seconds)
     return plan, args.out
 
 

@@ -9,7 +9,7 @@ from composite.accounts import get_user_by_name
 from composite.db import Database
 from composite.errors import Invalid, NotFound
 from composite.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt
-from composite.search import RANKED_SQL, query_terms
+from composite.search import query_terms, ranked_sql
 
 SORTS = ("relevance", "new", "stars")
 MAX_LIMIT = 100
@@ -57,35 +57,15 @@ def list_prompts(
     terms = query_terms(q or "")
     searching = bool(q and q.strip())
     sort = sort or ("relevance" if searching else "new")
-
-    params: list[Any] = []
-    sql = (
-        f"SELECT {PROMPT_COLUMNS}, count(*) OVER () AS total FROM prompts p JOIN users u ON u.id = p.owner_id"
-    )
-    if searching:
-        if not terms:  # only stop words or punctuation: nothing can match
-            return Page([], 0, limit, offset)
-        sql += f" JOIN ({RANKED_SQL}) r ON r.prompt_id = p.id"
-        params += [terms, viewer_id, viewer_id]
-    sql += f" WHERE {VISIBLE_TO}"
-    params.append(viewer_id)
-    if tag:
-        sql += " AND list_contains(p.tags, ?)"
-        params.append(tag.strip().lower())
+    if searching and not terms:  # only stop words or punctuation: nothing can match
+        return Page([], 0, limit, offset)
+    owner_id = None
     if author:
         try:
-            owner = get_user_by_name(db, author)
+            owner_id = get_user_by_name(db, author).id
         except NotFound:
             return Page([], 0, limit, offset)
-        sql += " AND p.owner_id = ?"
-        params.append(owner.id)
-    order = {
-        "relevance": "r.matched DESC, r.score DESC, p.id DESC" if searching else "p.id DESC",
-        "new": "p.created_at DESC, p.id DESC",
-        "stars": "p.stars DESC, p.id DESC",
-    }[sort]
-    sql += f" ORDER BY {order} LIMIT ? OFFSET ?"
-    params += [limit, offset]
+    sql, params = _page_sql(viewer_id, terms if searching else [], tag, owner_id, sort, limit, offset)
     rows = db.fetchall(sql, params)
     if rows:
         total = int(rows[0][-1])
@@ -94,6 +74,73 @@ def list_prompts(
     else:
         total = 0
     return Page([Prompt(*row[:-1]) for row in rows], total, limit, offset)
+
+
+def _page_sql(
+    viewer_id: int | None,
+    terms: list[str],
+    tag: str | None,
+    owner_id: int | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> tuple[str, list[Any]]:
+    """One query for a page of prompts and the number of matches in all.
+
+    Matching and ordering read only narrow columns (ids, sort keys, postings); the full rows
+    are fetched for the one page alone, by primary key. A window count over the wide rows
+    would carry every body through the sort, which at a million prompts takes seconds.
+    """
+    filters = [VISIBLE_TO]
+    filter_params: list[Any] = [viewer_id]
+    if tag:
+        filters.append("list_contains(p.tags, ?)")
+        filter_params.append(tag.strip().lower())
+    if owner_id is not None:
+        filters.append("p.owner_id = ?")
+        filter_params.append(owner_id)
+    where = " AND ".join(filters)
+    page_params = [limit, offset]
+    if not terms:
+        # Two cheap scans of narrow columns: a top-N for the page and a count for the total.
+        order = _ORDERS["id" if sort == "relevance" else sort]
+        sql = (
+            f"SELECT {PROMPT_COLUMNS}, (SELECT count(*) FROM prompts p WHERE {where}) AS total"
+            f" FROM (SELECT p.id, p.created_at, p.stars FROM prompts p WHERE {where}"
+            f" ORDER BY {order.format(t='p')} LIMIT ? OFFSET ?) page"
+            " JOIN prompts p ON p.id = page.id JOIN users u ON u.id = p.owner_id"
+            f" ORDER BY {order.format(t='page')}"
+        )
+        return sql, [*filter_params, *filter_params, *page_params]
+    # Searching: rank once (materialised), then take the page and the count from the ranking.
+    params: list[Any] = [viewer_id, viewer_id, *terms]
+    if len(filters) == 1 and sort == "relevance":
+        # Ranking already keeps to what the viewer may see: no need to touch prompts at all.
+        matches = "SELECT prompt_id AS id, matched, score FROM ranked"
+    else:
+        matches = (
+            "SELECT p.id, p.created_at, p.stars, r.matched, r.score"
+            f" FROM prompts p JOIN ranked r ON r.prompt_id = p.id WHERE {where}"
+        )
+        params += filter_params
+    order = _ORDERS[sort]
+    sql = (
+        f"WITH {ranked_sql(len(terms))}, matches AS MATERIALIZED ({matches}),"
+        f" page AS (SELECT * FROM matches m ORDER BY {order.format(t='m')} LIMIT ? OFFSET ?)"
+        f" SELECT {PROMPT_COLUMNS}, (SELECT count(*) FROM matches) AS total"
+        " FROM page JOIN prompts p ON p.id = page.id JOIN users u ON u.id = p.owner_id"
+        f" ORDER BY {order.format(t='page')}"
+    )
+    return sql, [*params, *page_params]
+
+
+# Sort orders over a relation aliased t; every order ends on the id so that pages never overlap.
+_ORDERS = {
+    "relevance": "{t}.matched DESC, {t}.score DESC, {t}.id DESC",
+    "id": "{t}.id DESC",
+    "new": "{t}.created_at DESC, {t}.id DESC",
+    "stars": "{t}.stars DESC, {t}.id DESC",
+}
 
 
 def list_tags(db: Database, limit: int | None = None) -> list[TagCount]:

@@ -64,11 +64,15 @@ def index_prompt(
 ) -> None:
     """Replace a prompt's index rows; call inside the transaction that writes the prompt."""
     frequencies, length = weighted_terms(title, description, body, tags)
-    cur.execute("DELETE FROM search_terms WHERE prompt_id = ?", [prompt_id])
+    # A prompt never indexed (search_len 0) has no rows: skip the delete, a scan of every posting.
+    row = cur.execute("SELECT search_len FROM prompts WHERE id = ?", [prompt_id]).fetchone()
+    if row is None or row[0]:
+        cur.execute("DELETE FROM search_terms WHERE prompt_id = ?", [prompt_id])
     if frequencies:
         cur.execute(
-            "INSERT INTO search_terms SELECT ?, unnest(?::VARCHAR[]), unnest(?::DOUBLE[])",
-            [prompt_id, list(frequencies), list(frequencies.values())],
+            "INSERT INTO search_terms (prompt_id, term, tf, doc_len)"
+            " SELECT ?, unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), ?",
+            [prompt_id, list(frequencies), list(frequencies.values()), length],
         )
     cur.execute("UPDATE prompts SET search_len = ? WHERE id = ?", [length, prompt_id])
 
@@ -78,24 +82,36 @@ def unindex_prompt(cur: duckdb.DuckDBPyConnection, prompt_id: int) -> None:
     cur.execute("DELETE FROM search_terms WHERE prompt_id = ?", [prompt_id])
 
 
-# Ranks the prompts visible to a viewer by BM25 (k1 = 1.2, b = 0.75) over the query
-# terms; prompts matching more of the terms come first. Parameters: terms, viewer, viewer.
-RANKED_SQL = """
-WITH hits AS (
-    SELECT s.prompt_id, s.term, s.tf, p.search_len
-    FROM search_terms s JOIN prompts p ON p.id = s.prompt_id
-    WHERE s.term IN (SELECT unnest(?::VARCHAR[]))
-      AND (p.visibility = 'public' OR p.owner_id = ?)
-),
-df AS (SELECT term, count(*) AS df FROM hits GROUP BY term),
+def ranked_sql(term_count: int) -> str:
+    """Common table expressions ending in ``ranked(prompt_id, matched, score)``.
+
+    BM25 (k1 = 1.2, b = 0.75) over the prompts visible to a viewer; prompts matching more
+    of the terms come first. Parameters: the viewer's id twice, then the terms. The terms
+    are bound one by one (not as a list) so that DuckDB reads only the row groups whose
+    min/max statistics can hold them.
+    """
+    placeholders = ", ".join("?" * max(term_count, 1))
+    bm25 = "idf.idf * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.doc_len / stats.avglen))"
+    joins = "FROM hits h JOIN idf USING (term) CROSS JOIN stats"
+    if term_count == 1:
+        # One posting per prompt and term: with one term there is nothing to add up.
+        ranking = f"SELECT h.prompt_id, 1 AS matched, {bm25} AS score {joins}"
+    else:
+        ranking = (
+            f"SELECT h.prompt_id, count(*) AS matched, sum({bm25}) AS score {joins} GROUP BY h.prompt_id"
+        )
+    return f"""
+hidden AS (SELECT id FROM prompts WHERE visibility <> 'public' AND owner_id IS DISTINCT FROM ?),
 stats AS (
     SELECT count(*) AS n, greatest(avg(search_len), 1) AS avglen
     FROM prompts WHERE visibility = 'public' OR owner_id = ?
-)
-SELECT h.prompt_id,
-       count(*) AS matched,
-       sum(ln(1 + (stats.n - df.df + 0.5) / (df.df + 0.5))
-           * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.search_len / stats.avglen))) AS score
-FROM hits h JOIN df USING (term) CROSS JOIN stats
-GROUP BY h.prompt_id
-"""
+),
+hits AS (
+    SELECT s.prompt_id, s.term, s.tf, s.doc_len FROM search_terms s
+    WHERE s.term IN ({placeholders}) AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.id = s.prompt_id)
+),
+idf AS (
+    SELECT term, ln(1 + (any_value(stats.n) - count(*) + 0.5) / (count(*) + 0.5)) AS idf
+    FROM hits CROSS JOIN stats GROUP BY term
+),
+ranked AS ({ranking})"""

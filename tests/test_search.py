@@ -1,0 +1,90 @@
+"""The search index and its ranking: BM25 as written down, kept in step with edits."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+from composite import catalog, prompts
+from composite.db import MIGRATIONS_DIR, Database
+from composite.search import query_terms, weighted_terms
+
+CORPUS = [
+    ("Haiku writer", "Write a haiku about the sea.", ["poetry"], "public"),
+    ("Code review", "Review this code for bugs, then review the tests.", ["code", "review"], "public"),
+    ("SQL helper", "Write one SQL query; review it for performance.", ["sql", "code"], "public"),
+    ("Email reply", "Reply to a customer email kindly.", ["email"], "public"),
+    ("Secret code", "Private code review notes.", ["code"], "private"),
+    ("Poem critic", "Review a poem, a haiku or a sonnet.", ["poetry", "review"], "public"),
+]
+
+
+def reference_order(rows: list[tuple[int, str, str, list[str], str]], q: str) -> list[int]:
+    """BM25 (k1 1.2, b 0.75) in plain Python over the public prompts, most terms matched first."""
+    docs = {
+        pid: weighted_terms(title, "", body, tags) for pid, title, body, tags, vis in rows if vis == "public"
+    }
+    terms = query_terms(q)
+    n = len(docs)
+    avglen = max(sum(length for _, length in docs.values()) / n, 1)
+    df = {t: sum(1 for freqs, _ in docs.values() if t in freqs) for t in terms}
+    ranked = []
+    for pid, (freqs, length) in docs.items():
+        matched = [t for t in terms if t in freqs]
+        if not matched:
+            continue
+        score = sum(
+            math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
+            * freqs[t]
+            * 2.2
+            / (freqs[t] + 1.2 * (0.25 + 0.75 * length / avglen))
+            for t in matched
+        )
+        ranked.append((-len(matched), -score, -pid))
+    return [-key[2] for key in sorted(ranked)]
+
+
+def test_ranking_matches_a_reference_bm25(db: Database, make_user) -> None:
+    alice = make_user("alice")
+    rows = []
+    for title, body, tags, visibility in CORPUS:
+        made = prompts.create_prompt(db, alice, title=title, body=body, tags=tags, visibility=visibility)
+        rows.append((made.id, title, body, tags, visibility))
+    for q in ("review", "code review", "haiku poem", "write sql query", "customer"):
+        page = catalog.list_prompts(db, None, q=q)
+        expected = reference_order(rows, q)
+        assert [p.id for p in page.items] == expected, q
+        assert page.total == len(expected)
+
+
+def test_postings_carry_their_prompts_length_through_edits(db: Database, make_user) -> None:
+    alice = make_user("alice")
+    made = prompts.create_prompt(db, alice, title="Short", body="one two three")
+    prompts.update_prompt(db, made.id, alice, body="one two three four five six seven")
+    rows = db.fetchall(
+        "SELECT DISTINCT s.doc_len = p.search_len FROM search_terms s JOIN prompts p ON p.id = s.prompt_id"
+    )
+    assert rows == [(True,)]
+    assert db.fetchone("SELECT count(*) FROM search_terms WHERE prompt_id = ?", [made.id]) == (8,)
+
+
+def test_upgrading_an_existing_database_fills_the_posting_lengths(tmp_path: Path) -> None:
+    before = tmp_path / "before"
+    before.mkdir()
+    for name in ("0001_prompt_library.sql", "0002_login_failures.sql"):
+        shutil.copy(MIGRATIONS_DIR / name, before / name)
+    database = Database(tmp_path / "old.db").open()
+    try:
+        database.migrate(before)
+        database.write(
+            lambda cur: cur.execute(
+                "INSERT INTO prompts (id, owner_id, title, body, visibility, search_len)"
+                " VALUES (1, 1, 't', 'b', 'public', 7);"
+                " INSERT INTO search_terms VALUES (1, 'word', 4), (1, 'other', 3)"
+            )
+        )
+        database.migrate()
+        assert database.fetchall("SELECT DISTINCT doc_len FROM search_terms") == [(7.0,)]
+    finally:
+        database.close()
