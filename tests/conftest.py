@@ -67,3 +67,11 @@ def make_user(db: Database):
         return create_user(db, username, password)
 
     return make
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _stop_left_over_servers() -> Iterator[None]:
+    """Stop any real server process a failed test left running."""
+    yield
+    for process in list(ServerProcess.started):
+        process.stop()

@@ -9,8 +9,10 @@ import socket
 import subprocess
 import sys
 import time
+import weakref
 from collections.abc import Iterator, Mapping
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 
@@ -26,6 +28,9 @@ def free_port() -> int:
 
 class ServerProcess:
     """One real server process with its own ports, database file and captured stderr."""
+
+    # Every process started, so that a session fixture can stop any a failed test left.
+    started: ClassVar[weakref.WeakSet[ServerProcess]] = weakref.WeakSet()
 
     def __init__(self, tmp_path: Path, env: Mapping[str, str] | None = None, **ports: int) -> None:
         self.backend_port = ports.get("backend_port") or free_port()
@@ -68,8 +73,13 @@ class ServerProcess:
             stdout=self._stderr,
             stderr=self._stderr,
         )
+        ServerProcess.started.add(self)
         if wait:
-            self.wait_ready(timeout)
+            try:
+                self.wait_ready(timeout)
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def wait_ready(self, timeout: float = 20.0) -> float:
@@ -77,19 +87,22 @@ class ServerProcess:
         started = time.monotonic()
         deadline = started + timeout
         pending = {f"{self.backend}/api/health", f"{self.frontend}/healthz"}
-        while pending:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"server not ready after {timeout}s:\n{self.log()}")
-            for url in list(pending):
-                try:
-                    if httpx.get(url, timeout=1).status_code == 200:
-                        pending.discard(url)
-                except httpx.HTTPError:
-                    pass
-            if pending:
-                time.sleep(0.02)
+        # One client for the whole wait, closed at the end: a request that times out while
+        # the process is still starting must not leave its socket behind.
+        with httpx.Client(timeout=1) as client:
+            while pending:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise RuntimeError(f"server exited with {self.proc.returncode}:\n{self.log()}")
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"server not ready after {timeout}s:\n{self.log()}")
+                for url in list(pending):
+                    try:
+                        if client.get(url).status_code == 200:
+                            pending.discard(url)
+                    except httpx.HTTPError:
+                        pass
+                if pending:
+                    time.sleep(0.02)
         return time.monotonic() - started
 
     def signal(self, sig: int = signal.SIGTERM) -> None:
