@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from html import escape
 from pathlib import Path
 
@@ -19,19 +20,38 @@ PANEL_HEIGHT = 260
 LEFT = 60
 
 
-def _bars(groups: list[tuple[str, list[tuple[str, float]]]], top: int, title: str, unit: str) -> list[str]:
-    """One panel of grouped bars: groups of (setup, value), scaled to the largest value."""
-    peak = max((v for _, bars in groups for _, v in bars), default=1) or 1
+class _Scale:
+    """Value to bar height: linear from zero, or logarithmic from 1 (for spans like 10 to 20,000)."""
+
+    def __init__(self, peak: float, height: float, log: bool) -> None:
+        self.log = log
+        self.top = math.ceil(math.log10(max(peak, 10))) if log else max(peak, 1)
+        self.height = height
+
+    def __call__(self, value: float) -> float:
+        if self.log:
+            return self.height * max(math.log10(max(value, 1)), 0) / self.top
+        return self.height * value / self.top
+
+    def ticks(self) -> list[float]:
+        return [10.0**e for e in range(1, int(self.top) + 1)] if self.log else [self.top / 2, self.top]
+
+
+def _bars(
+    groups: list[tuple[str, list[tuple[str, float]]]], top: int, title: str, unit: str, *, log: bool = False
+) -> list[str]:
+    """One panel of grouped bars: groups of (setup, value), each labelled with its value."""
+    peak = max((v for _, bars in groups for _, v in bars), default=1)
     height = PANEL_HEIGHT - 70
+    scale = _Scale(peak, height, log)
     base = top + 30 + height
     parts = [f'<text x="{LEFT}" y="{top + 16}" font-size="15" font-weight="bold">{escape(title)}</text>']
     parts.append(f'<line x1="{LEFT}" y1="{base}" x2="{WIDTH - 10}" y2="{base}" stroke="#333"/>')
-    for fraction in (0.5, 1.0):
-        y = base - height * fraction
+    for tick in scale.ticks():
+        y = base - scale(tick)
         parts.append(f'<line x1="{LEFT}" y1="{y:.0f}" x2="{WIDTH - 10}" y2="{y:.0f}" stroke="#ddd"/>')
         parts.append(
-            f'<text x="{LEFT - 6}" y="{y + 4:.0f}" font-size="11" text-anchor="end">'
-            f"{peak * fraction:,.0f}</text>"
+            f'<text x="{LEFT - 6}" y="{y + 4:.0f}" font-size="11" text-anchor="end">{tick:,.0f}</text>'
         )
     middle = base - height / 2
     parts.append(
@@ -43,12 +63,16 @@ def _bars(groups: list[tuple[str, list[tuple[str, float]]]], top: int, title: st
         x0 = LEFT + 10 + index * slot
         bar_width = min(26.0, (slot - 16) / max(len(bars), 1))
         for j, (setup, value) in enumerate(bars):
-            h = height * value / peak
+            h = scale(value)
             x = x0 + j * bar_width
             parts.append(
                 f'<rect x="{x:.1f}" y="{base - h:.1f}" width="{bar_width - 2:.1f}" height="{h:.1f}"'
                 f' fill="{COLOURS.get(setup, "#999")}">'
                 f"<title>{escape(SETUPS[setup].label)}: {value:,.0f}</title></rect>"
+            )
+            parts.append(
+                f'<text x="{x + (bar_width - 2) / 2:.1f}" y="{base - h - 3:.1f}" font-size="8"'
+                f' text-anchor="middle">{value:,.0f}</text>'
             )
         parts.append(
             f'<text x="{x0 + (slot - 16) / 2:.0f}" y="{base + 16}" font-size="11" text-anchor="middle">'
@@ -73,7 +97,9 @@ def write(data: dict, path: Path) -> None:
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{legend_y + 30}"'
         ' font-family="sans-serif">',
         '<rect width="100%" height="100%" fill="white"/>',
-        *_bars(throughput, 0, "Throughput per workload (median of rounds)", "requests / s"),
+        *_bars(
+            throughput, 0, "Throughput per workload (median of rounds, log scale)", "requests / s", log=True
+        ),
         *_bars(memory, PANEL_HEIGHT, "Memory per setup (summed over its processes)", "MiB"),
     ]
     for index, name in enumerate(data["setups"]):

@@ -61,14 +61,14 @@ def targets(data: dict) -> list[tuple[str, str, float | None, str, bool | None]]
 
     for w in API:
         add(
-            f"API {WORKLOADS[w].label}",
+            f"API: {WORKLOADS[w].label}",
             "composite ÷ backend alone, req/s",
             _ratio(_rps(data, w, "composite"), _rps(data, w, "backend")),
             0.95,
         )
     for w in SITE:
         add(
-            f"Website {WORKLOADS[w].label}",
+            f"Website: {WORKLOADS[w].label.removeprefix('website ')}",
             "composite ÷ waitress, req/s",
             _ratio(_rps(data, w, "composite"), _rps(data, w, "waitress")),
             1.0,
@@ -77,7 +77,7 @@ def targets(data: dict) -> list[tuple[str, str, float | None, str, bool | None]]
         value = _ratio(_rps(data, w, "composite"), _rps(data, w, "gunicorn"))
         rows.append(
             (
-                f"Website {WORKLOADS[w].label}",
+                f"Website: {WORKLOADS[w].label.removeprefix('website ')}",
                 "composite ÷ gunicorn 2 workers, req/s",
                 value,
                 "reported",
@@ -192,6 +192,7 @@ def _growth_table(data: dict) -> list[str]:
 def write(data: dict, out: Path) -> None:
     """Write the markdown report and its SVG chart next to it."""
     plan = data["plan"]
+    out.parent.mkdir(parents=True, exist_ok=True)
     svg = out.with_suffix(".svg")
     chart.write(data, svg)
     target_rows = ["| target | measured as | value | bound | met |", "|---|---|--:|--:|:-:|"]
@@ -250,5 +251,4 @@ def write(data: dict, out: Path) -> None:
     ]
     if NOTES.exists():
         lines += [NOTES.read_text().rstrip(), ""]
-    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text("\n".join(lines))

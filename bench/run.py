@@ -126,8 +126,9 @@ def run_workload(
     results = {n: Result() for n in targets}
     for n in targets:  # warm-up, not counted
         loadgen.run(running[n].url(WORKLOADS[workload].app), loads[n], plan.warmup_s, plan.connections)
-    for _ in range(plan.rounds):
-        for n in targets:
+    for round_index in range(plan.rounds):
+        # Alternate the order so that no setup always runs right after another one's load.
+        for n in targets if round_index % 2 == 0 else reversed(targets):
             measure(running[n], workload, loads[n], plan, results[n])
     for n, result in results.items():
         summary = f"{result.rps:.0f} req/s, p50 {result.p50_ms:.1f} ms, errors {result.errors}"

@@ -13,7 +13,7 @@ import uvicorn
 
 from composite.backend import create_backend
 from composite.config import Settings
-from composite.db import Database
+from composite.db import SERVER_QUERY_THREADS, Database
 from composite.headers import SecurityHeaders, api_policy
 from composite.limits import BodyLimit
 
@@ -24,7 +24,7 @@ def main(argv: list[str]) -> None:
     """Open and migrate the database, then serve the API on 127.0.0.1:PORT until stopped."""
     database, port = Path(argv[0]), int(argv[1])
     settings = Settings(database_path=database, backend_port=port, secret_key=SECRET, load_examples=False)
-    db = Database(database).open()
+    db = Database(database, threads=SERVER_QUERY_THREADS).open()
     db.migrate()
     app = create_backend(settings, db)
     wrapped = SecurityHeaders(BodyLimit(app, settings.max_body_bytes, json_errors=True), api_policy)

@@ -15,7 +15,7 @@ from pathlib import Path
 from flask import Flask
 
 from composite.config import Settings
-from composite.db import Database
+from composite.db import SERVER_QUERY_THREADS, Database
 from composite.frontend import create_frontend
 
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - a local benchmark's key
@@ -26,7 +26,7 @@ def create_app(database: str | None = None) -> Flask:
     path = Path(database or os.environ["BENCH_DATABASE"])
     read_only = os.environ.get("BENCH_READ_ONLY") == "1"
     settings = Settings(database_path=path, secret_key=SECRET, load_examples=False)
-    db = Database(path, read_only=read_only).open()
+    db = Database(path, read_only=read_only, threads=SERVER_QUERY_THREADS).open()
     if not read_only:
         db.migrate()
     return create_frontend(settings, db)

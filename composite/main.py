@@ -13,7 +13,7 @@ from pathlib import Path
 
 from composite.backend import create_backend
 from composite.config import ConfigError, Settings
-from composite.db import Database
+from composite.db import SERVER_QUERY_THREADS, Database
 from composite.examples import load_examples
 from composite.frontend import create_frontend
 from composite.headers import SecurityHeaders, api_policy, site_policy
@@ -98,7 +98,7 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
     if settings.secret_key_generated:
         log.warning("SECRET_KEY is not set: generated a temporary one (sessions end at restart)")
 
-    db = Database(settings.database_path)
+    db = Database(settings.database_path, threads=SERVER_QUERY_THREADS)
     router = build_router(settings, db)
     try:
         sockets = bind_sockets(settings.host, router.mounts)
