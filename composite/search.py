@@ -107,8 +107,8 @@ stats AS (
     FROM prompts WHERE visibility = 'public' OR owner_id = ?
 ),
 hits AS (
-    SELECT s.prompt_id, s.term, s.tf, s.doc_len FROM search_terms s
-    WHERE s.term IN ({placeholders}) AND NOT EXISTS (SELECT 1 FROM hidden h WHERE h.id = s.prompt_id)
+    SELECT s.prompt_id, s.term, s.tf, s.doc_len FROM search_terms s ANTI JOIN hidden h ON h.id = s.prompt_id
+    WHERE s.term IN ({placeholders})
 ),
 idf AS (
     SELECT term, ln(1 + (any_value(stats.n) - count(*) + 0.5) / (count(*) + 0.5)) AS idf
