@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import secrets
 
-from composite.accounts import create_user
+from composite.accounts import create_user, get_user_by_name
 from composite.db import Database
+from composite.errors import NotFound
 from composite.prompts import create_prompt
 
 EXAMPLE_USER = "examples"
@@ -55,8 +56,11 @@ def load_examples(db: Database) -> int:
     row = db.fetchone("SELECT count(*) FROM prompts")
     if row and row[0]:
         return 0
-    # Nobody logs in as the example author: its password is random and never shown.
-    author = create_user(db, EXAMPLE_USER, secrets.token_urlsafe(24))
+    try:
+        author = get_user_by_name(db, EXAMPLE_USER)  # the examples were loaded once and deleted since
+    except NotFound:
+        # Nobody logs in as the example author: its password is random and never shown.
+        author = create_user(db, EXAMPLE_USER, secrets.token_urlsafe(24))
     for example in EXAMPLES:
         create_prompt(db, author, visibility="public", **example)
     return len(EXAMPLES)

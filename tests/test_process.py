@@ -169,3 +169,23 @@ def test_unwritable_data_directory_fails_fast(tmp_path: Path) -> None:
     assert result.returncode == 3
     assert f"error: data directory {blocker} is not writable" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"), [({"APP_ENV": "development"}, 4), ({"APP_ENV": "production"}, 0)]
+)
+def test_example_prompts_load_in_development_only(tmp_path: Path, env: dict[str, str], expected: int) -> None:
+    env = {**env, "LOAD_EXAMPLES": "", "SECRET_KEY": "a-production-secret-of-forty-characters-0123"}
+    server = ServerProcess(tmp_path, env=env).start()
+    try:
+        assert httpx.get(f"{server.backend}/api/prompts").json()["total"] == expected
+    finally:
+        server.stop()
+    again = ServerProcess(
+        tmp_path, env=env, backend_port=server.backend_port, frontend_port=server.frontend_port
+    )
+    again.start()
+    try:  # loaded once, not again at every start
+        assert httpx.get(f"{again.backend}/api/prompts").json()["total"] == expected
+    finally:
+        again.stop()
