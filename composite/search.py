@@ -19,7 +19,7 @@ _STOP_WORDS = frozenset(
 
 
 def stem(word: str) -> str:
-    """A light English stemmer so that 'summaries' finds 'summary' and 'writing' finds 'write'."""
+    """A light English stemmer: 'summaries' finds 'summary', 'testing' finds 'tested'."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
     if len(word) > 5 and word.endswith("ing"):
