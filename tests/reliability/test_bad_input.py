@@ -93,6 +93,9 @@ def test_invalid_utf8_nul_and_huge_values_in_paths_and_queries(live: tuple[Serve
             b"/api/prompts?q=" + b"x" * 10_000,
             b"/search?q=" + b"x" * 10_000,
             b"/tags/" + b"x" * 5000,
+            b"/api/prompts?q=\xff\xfe",  # raw bytes, not escaped
+            b"/search?q=\xff",
+            b"/search?q=a\x00b",
         ]:
             assert_clean(request_line(port, target))
 
