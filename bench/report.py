@@ -1,13 +1,18 @@
-"""Turn a run's results into docs/performance.md: targets as ratios, a table per workload."""
+"""Turn a run's results into docs/performance.md: targets as ratios, a table per workload.
+
+``python -m bench.report RESULTS_JSON [OUT]`` writes the page again from a saved run.
+"""
 
 from __future__ import annotations
 
+import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
 from bench import chart
-from bench.loadgen import Result
+from bench.loadgen import Result, Round
 from bench.setups import SETUPS
 from bench.workloads import BOTH, GROWTH, WORKLOADS
 
@@ -24,6 +29,19 @@ def plain(value: Any) -> Any:
         return {str(k): plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
+    return value
+
+
+def revive(value: Any) -> Any:
+    """The inverse of plain(): results read back from a run's results.json."""
+    if isinstance(value, dict) and {"rounds", "cpu_s"} <= value.keys():
+        return Result(
+            [Round(**{k: r[k] for k in Round.__dataclass_fields__}) for r in value["rounds"]], value["cpu_s"]
+        )
+    if isinstance(value, dict):
+        return {int(k) if k.isdigit() else k: revive(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [revive(v) for v in value]
     return value
 
 
@@ -207,8 +225,8 @@ def write(data: dict, out: Path) -> None:
         "separate processes would, in less memory. This page is written by `make bench`",
         f"(`python -m bench.run`; this run took {data['elapsed_s'] / 60:.1f} min,"
         f" started {data['started']}).",
-        "Every setup was measured in the same run, round-robin per round, each on its own copy",
-        f"of one generated database of {plan['size']:,} prompts.",
+        "Every setup was measured in the same run, round-robin (the order alternating every round),",
+        f"each on its own copy of one generated database of {plan['size']:,} prompts.",
         "",
         "## Targets",
         "",
@@ -252,3 +270,14 @@ def write(data: dict, out: Path) -> None:
     if NOTES.exists():
         lines += [NOTES.read_text().rstrip(), ""]
     out.write_text("\n".join(lines))
+
+
+def main(argv: list[str]) -> int:
+    """Rewrite the report from a run's results.json."""
+    data = revive(json.loads(Path(argv[0]).read_text()))
+    write(data, Path(argv[1]) if len(argv) > 1 else Path(__file__).parent.parent / "docs" / "performance.md")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
