@@ -1,10 +1,11 @@
-# `make run` serves the site; `make test` runs the whole suite; `make bench` measures it (docs/performance.md).
+# `make run` serves the site; `make test` runs the whole suite; `make bench` measures it (docs/performance.md);
+# `make test-docker` builds the image and runs the compose stack in a private Docker engine (docs/deployment.md).
 # All build .venv first.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint format clean bench
+.PHONY: run test test-docker lint format clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -24,7 +25,12 @@ run: $(VENV)/.runtime-stamp
 test: $(VENV)/.dev-stamp
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not docker" $(PYTEST_ARGS)
+
+# Needs root, Debian's docker.io and debootstrap (.ci/run installs them); skips without them
+# unless REQUIRE_DOCKER=1. Stand-in base images and wheels are cached in DOCKER_TEST_CACHE.
+test-docker: $(VENV)/.dev-stamp
+	$(BIN)/python -m pytest -m docker tests/docker $(PYTEST_ARGS)
 
 $(VENV)/.bench-stamp: requirements.txt bench/requirements.txt $(VENV)/.runtime-stamp
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r bench/requirements.txt
