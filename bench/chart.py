@@ -7,6 +7,7 @@ from html import escape
 from pathlib import Path
 
 from bench.setups import SETUPS
+from bench.workloads import WORKLOADS
 
 COLOURS = {
     "composite": "#1f77b4",
@@ -83,10 +84,8 @@ def _bars(
 
 def write(data: dict, path: Path) -> None:
     """Write the chart for one run's results."""
-    throughput = [
-        (workload, [(setup, r.rps) for setup, r in by_setup.items()])
-        for workload, by_setup in data["results"].items()
-    ]
+    order = [w for w in WORKLOADS if w in data["results"]]
+    throughput = [(w, [(setup, r.rps) for setup, r in data["results"][w].items()]) for w in order]
     memory = []
     for when, label in (("rest", "at rest"), ("after", "peak")):
         key = "rss_mib" if when == "rest" else "peak_mib"

@@ -150,7 +150,8 @@ def _machine(data: dict) -> list[str]:
 
 def _workload_tables(data: dict) -> list[str]:
     lines: list[str] = []
-    for workload, by_setup in data["results"].items():
+    for workload in [w for w in WORKLOADS if w in data["results"]]:
+        by_setup = data["results"][workload]
         lines += [f"### {WORKLOADS[workload].label}", ""]
         lines += [
             "| setup | req/s | p50 ms | p99 ms | errors | CPU s / 1k req |",
