@@ -112,7 +112,9 @@ class PortRouter:
         if mount is None:
             await _not_found(scope, send)
             return
-        if scope["type"] != "http":
+        # With the access log off (a level above info) there is nothing to time or record:
+        # skip the wrapper that would otherwise sit on every message of every request.
+        if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
             await mount.app(scope, receive, send)
             return
         await self._serve_http(mount, scope, receive, send)
