@@ -217,7 +217,7 @@ def write(data: dict, out: Path) -> None:
     target_rows = ["| target | measured as | value | bound | met |", "|---|---|--:|--:|:-:|"]
     for target, how, value, bound, met in targets(data):
         verdict = {True: "yes", False: "**no**", None: "—"}[met]
-        target_rows.append(f"| {target} | {how} | {_fmt(value)} | {bound} | {verdict} |")
+        target_rows.append(f"| {target} | {how} | {_fmt(value, '.4g')} | {bound} | {verdict} |")
     sizes = ", ".join(f"{s:,}" for s in plan["growth_sizes"]) or "none"
     lines = [
         "# Performance",
