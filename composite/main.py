@@ -52,7 +52,7 @@ def build_router(settings: Settings, db: Database) -> PortRouter:
             await asyncio.to_thread(db.close)
             log.info("database closed")
 
-    return PortRouter(mounts, lifespan=database_lifespan)
+    return PortRouter(mounts, lifespan=database_lifespan, max_in_flight=settings.limit_concurrency)
 
 
 def prepare_database(db: Database, settings: Settings) -> None:
@@ -109,7 +109,8 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
         log_level=settings.log_level,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         shutdown_timeout=settings.shutdown_timeout,
-        limit_concurrency=settings.limit_concurrency,
+        # Open connections (idle ones included) may be several times the requests in flight.
+        limit_concurrency=settings.limit_concurrency * 4,
     )
     for mount in router.mounts:
         log.info("%s listening on http://%s:%d", mount.name, settings.host, mount.port)

@@ -95,13 +95,19 @@ class PortRouter:
     resources close only after every application has stopped.
     """
 
-    def __init__(self, mounts: Sequence[Mount], lifespan: Lifespan | None = None) -> None:
+    def __init__(
+        self, mounts: Sequence[Mount], lifespan: Lifespan | None = None, max_in_flight: int | None = None
+    ) -> None:
         self.mounts = list(mounts)
         self.by_port: Mapping[int, Mount] = {m.port: m for m in self.mounts}
         if len(self.by_port) != len(self.mounts):
             raise ValueError("two mounts share one port")
         self.lifespan = lifespan
         self.startup_error: str | None = None
+        # uvicorn's own limit counts open connections, so a burst of connections that
+        # have not sent anything yet would turn every request away; this counts requests.
+        self.max_in_flight = max_in_flight
+        self.in_flight = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -112,12 +118,19 @@ class PortRouter:
         if mount is None:
             await _not_found(scope, send)
             return
-        # With the access log off (a level above info) there is nothing to time or record:
-        # skip the wrapper that would otherwise sit on every message of every request.
-        if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
-            await mount.app(scope, receive, send)
+        if self.max_in_flight is not None and self.in_flight >= self.max_in_flight:
+            await _busy(scope, send)
             return
-        await self._serve_http(mount, scope, receive, send)
+        self.in_flight += 1  # the event loop is one thread: no lock needed
+        try:
+            # With the access log off (a level above info) there is nothing to time or record:
+            # skip the wrapper that would otherwise sit on every message of every request.
+            if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
+                await mount.app(scope, receive, send)
+            else:
+                await self._serve_http(mount, scope, receive, send)
+        finally:
+            self.in_flight -= 1
 
     async def _serve_http(self, mount: Mount, scope: Scope, receive: Receive, send: Send) -> None:
         status = 0
@@ -268,6 +281,24 @@ async def _not_found(scope: Scope, send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": b"Not Found: no application on this port\n"})
+
+
+async def _busy(scope: Scope, send: Send) -> None:
+    if scope["type"] != "http":
+        return
+    body = b"Service Unavailable: too many requests at once, try again shortly\n"
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 503,
+            "headers": [
+                (b"content-type", b"text/plain; charset=utf-8"),
+                (b"content-length", str(len(body)).encode()),
+                (b"retry-after", b"1"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
 
 
 def make_server(

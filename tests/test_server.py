@@ -160,3 +160,27 @@ def test_bind_sockets_binds_all_or_none() -> None:
             bind_sockets("127.0.0.1", [Mount("first", 0, plain_app), Mount("second", taken_port, plain_app)])
     finally:
         taken[0].close()
+
+
+def test_requests_beyond_the_limit_in_flight_get_503_at_once() -> None:
+    release = asyncio.Event()
+
+    async def slow(scope, receive, send) -> None:
+        await release.wait()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"done"})
+
+    router = PortRouter([Mount("a", 1111, slow)], max_in_flight=2)
+
+    async def scenario() -> list[tuple[int, bytes]]:
+        held = [asyncio.create_task(call(router, 1111)) for _ in range(2)]
+        await asyncio.sleep(0)
+        refused = await call(router, 1111)  # answered while the other two still run
+        release.set()
+        return [refused, *await asyncio.gather(*held), await call(router, 1111)]
+
+    refused, first, second, after = asyncio.run(scenario())
+    assert refused[0] == 503
+    assert b"too many requests" in refused[1]
+    assert [first, second, after] == [(200, b"done")] * 3
+    assert router.in_flight == 0

@@ -71,9 +71,9 @@ def test_500_concurrent_connections_are_answered_and_the_process_recovers(tmp_pa
             errors = {k: v for k, v in counts.items() if k not in (200, 503)}
             assert errors == {}, counts
             assert counts.get(503, 0) > 0, counts  # the limit turned excess away...
-            # ...and served what fits under it. uvicorn counts open connections, not only
-            # requests, so how many fit depends on how fast the 500 connect: at least some.
-            assert counts.get(200, 0) >= 1, counts
+            # ...and served what fits under it: the limit counts requests in flight, so a
+            # burst of connections does not turn everyone away.
+            assert counts.get(200, 0) >= 50, counts
             assert slowest < 20
         assert peak - before < 300 * 1024, (before, peak)  # bounded: no per-request growth
         # Load gone: the process serves normally again.
