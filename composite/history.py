@@ -11,7 +11,7 @@ import duckdb
 from composite.accounts import User
 from composite.db import Database
 from composite.errors import NotFound
-from composite.prompts import Prompt, _load, apply_changes, load_for_owner
+from composite.prompts import Prompt, apply_changes, load_for_owner, load_visible
 
 VERSION_COLUMNS = "version, title, description, body, model_hint, tags, visibility, created_at"
 
@@ -51,7 +51,7 @@ class FieldChange:
 def list_versions(db: Database, prompt_id: int, viewer_id: int | None = None) -> list[PromptVersion]:
     """Every version of a prompt the viewer may see, newest first."""
     cur = db.cursor()
-    _load(cur, prompt_id, viewer_id)
+    load_visible(cur, prompt_id, viewer_id)
     rows = cur.execute(
         f"SELECT prompt_id, {VERSION_COLUMNS} FROM prompt_versions WHERE prompt_id = ? ORDER BY version DESC",
         [prompt_id],
@@ -62,7 +62,7 @@ def list_versions(db: Database, prompt_id: int, viewer_id: int | None = None) ->
 def get_version(db: Database, prompt_id: int, version: int, viewer_id: int | None = None) -> PromptVersion:
     """One version of a prompt the viewer may see; NotFound otherwise."""
     cur = db.cursor()
-    _load(cur, prompt_id, viewer_id)
+    load_visible(cur, prompt_id, viewer_id)
     row = cur.execute(
         f"SELECT prompt_id, {VERSION_COLUMNS} FROM prompt_versions WHERE prompt_id = ? AND version = ?",
         [prompt_id, version],
@@ -88,7 +88,7 @@ def restore_version(db: Database, prompt_id: int, version: int, user: User) -> P
             zip(("title", "description", "body", "model_hint", "tags", "visibility"), row, strict=True)
         )
         apply_changes(cur, prompt, fields)
-        return _load(cur, prompt_id, user.id)
+        return load_visible(cur, prompt_id, user.id)
 
     return db.write(restore)
 

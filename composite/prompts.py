@@ -50,7 +50,8 @@ class Prompt:
         return self.visibility == "public"
 
 
-def _load(cur: Cursor, prompt_id: int, viewer_id: int | None) -> Prompt:
+def load_visible(cur: Cursor, prompt_id: int, viewer_id: int | None) -> Prompt:
+    """The prompt if the viewer may see it, read on ``cur`` (inside a write when one is open)."""
     row = cur.execute(
         f"SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.owner_id"
         f" WHERE p.id = ? AND {VISIBLE_TO}",
@@ -69,7 +70,7 @@ def _owner_id(cur: Cursor, prompt_id: int) -> int | None:
 
 def load_for_owner(cur: Cursor, prompt_id: int, user: User) -> Prompt:
     """The prompt if the user owns it: NotFound if they cannot see it, Forbidden if not theirs."""
-    prompt = _load(cur, prompt_id, user.id)
+    prompt = load_visible(cur, prompt_id, user.id)
     if _owner_id(cur, prompt_id) != user.id:
         raise Forbidden("only the owner of a prompt may change it")
     return prompt
@@ -77,7 +78,7 @@ def load_for_owner(cur: Cursor, prompt_id: int, user: User) -> Prompt:
 
 def get_prompt(db: Database, prompt_id: int, viewer_id: int | None = None) -> Prompt:
     """A prompt the viewer may see; NotFound otherwise."""
-    return _load(db.cursor(), prompt_id, viewer_id)
+    return load_visible(db.cursor(), prompt_id, viewer_id)
 
 
 def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -130,7 +131,7 @@ def create_prompt(db: Database, owner: User, **fields: Any) -> Prompt:
     cleaned = clean_fields(fields)
 
     def insert(cur: duckdb.DuckDBPyConnection) -> Prompt:
-        return _load(cur, insert_prompt(cur, owner, cleaned), owner.id)
+        return load_visible(cur, insert_prompt(cur, owner, cleaned), owner.id)
 
     return db.write(insert)
 
@@ -159,7 +160,7 @@ def update_prompt(db: Database, prompt_id: int, editor: User, **changes: Any) ->
     def edit(cur: duckdb.DuckDBPyConnection) -> Prompt:
         prompt = load_for_owner(cur, prompt_id, editor)
         apply_changes(cur, prompt, cleaned)
-        return _load(cur, prompt_id, editor.id)
+        return load_visible(cur, prompt_id, editor.id)
 
     return db.write(edit)
 

@@ -29,6 +29,7 @@ access_log = logging.getLogger("composite.access")
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
+Header = tuple[bytes, bytes]
 Receive = Callable[[], Any]
 Send = Callable[[Message], Any]
 ASGIApp = Callable[[Scope, Receive, Send], Any]
@@ -270,35 +271,23 @@ class _AppLifespan:
             await self.task
 
 
-async def _not_found(scope: Scope, send: Send) -> None:
+async def _plain_response(scope: Scope, send: Send, status: int, text: str, *extra: Header) -> None:
+    """Answer an HTTP request from the router itself, without any application."""
     if scope["type"] != "http":
         return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 404,
-            "headers": [(b"content-type", b"text/plain; charset=utf-8")],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"Not Found: no application on this port\n"})
+    body = text.encode()
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, *extra]})
+    await send({"type": "http.response.body", "body": body})
+
+
+async def _not_found(scope: Scope, send: Send) -> None:
+    await _plain_response(scope, send, 404, "Not Found: no application on this port\n")
 
 
 async def _busy(scope: Scope, send: Send) -> None:
-    if scope["type"] != "http":
-        return
-    body = b"Service Unavailable: too many requests at once, try again shortly\n"
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 503,
-            "headers": [
-                (b"content-type", b"text/plain; charset=utf-8"),
-                (b"content-length", str(len(body)).encode()),
-                (b"retry-after", b"1"),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    text = "Service Unavailable: too many requests at once, try again shortly\n"
+    await _plain_response(scope, send, 503, text, (b"retry-after", b"1"))
 
 
 def make_server(

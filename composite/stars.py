@@ -6,12 +6,12 @@ import duckdb
 
 from composite.accounts import User
 from composite.db import Database
-from composite.prompts import _load
+from composite.prompts import load_visible
 
 
 def _set_star(db: Database, prompt_id: int, user: User, starred: bool) -> int:
     def change(cur: duckdb.DuckDBPyConnection) -> int:
-        _load(cur, prompt_id, user.id)
+        load_visible(cur, prompt_id, user.id)
         if starred:
             added = cur.execute(
                 "INSERT INTO stars (user_id, prompt_id) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING 1",

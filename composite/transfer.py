@@ -12,7 +12,7 @@ import duckdb
 from composite.accounts import User
 from composite.db import Database
 from composite.errors import Invalid
-from composite.prompts import PROMPT_COLUMNS, Prompt, _load, apply_changes, clean_fields, insert_prompt
+from composite.prompts import PROMPT_COLUMNS, Prompt, apply_changes, clean_fields, insert_prompt, load_visible
 
 EXPORT_FORMAT = "allucanget-prompts"
 EXPORT_VERSION = 1
@@ -109,7 +109,7 @@ def import_prompts(db: Database, user: User, document: Any) -> ImportResult:
             if existing is None:
                 insert_prompt(cur, user, fields, uid)
                 created += 1
-            elif apply_changes(cur, _load(cur, existing, user.id), fields):
+            elif apply_changes(cur, load_visible(cur, existing, user.id), fields):
                 updated += 1
             else:
                 unchanged += 1

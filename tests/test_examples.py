@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from composite.accounts import get_user_by_name
 from composite.catalog import list_prompts
 from composite.db import Database
 from composite.examples import EXAMPLES, load_examples
 from composite.prompts import delete_prompt
 
 
-def test_examples_load_into_an_empty_database_only(db: Database, make_user) -> None:
+def test_examples_load_into_an_empty_database_only(db: Database) -> None:
     assert load_examples(db) == len(EXAMPLES)
     assert load_examples(db) == 0
     assert list_prompts(db).total == len(EXAMPLES)
@@ -16,8 +17,6 @@ def test_examples_load_into_an_empty_database_only(db: Database, make_user) -> N
 
 def test_examples_load_again_after_everything_was_deleted(db: Database) -> None:
     load_examples(db)
-    from composite.accounts import get_user_by_name
-
     author = get_user_by_name(db, "examples")
     for prompt in list_prompts(db).items:
         delete_prompt(db, prompt.id, author)

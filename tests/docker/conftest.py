@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.docker.engine import Engine, EngineUnavailable, private_engine, processes_under, unavailable
+from tests.docker.engine import Engine, or_unavailable, private_engine, processes_under
 
 REPORT = pytest.StashKey[dict[str, str]]()
 
@@ -22,14 +22,7 @@ def report(request: pytest.FixtureRequest) -> dict[str, str]:
 def engine() -> Iterator[Engine]:
     """A private dockerd for the whole session; afterwards nothing of it may be left."""
     with contextlib.ExitStack() as stack:
-        try:
-            running = stack.enter_context(private_engine())
-        except EngineUnavailable as exc:
-            reason = str(exc)
-        else:
-            reason = ""
-        if reason:
-            unavailable(reason)
+        running = or_unavailable(lambda: stack.enter_context(private_engine()))
         yield running
     assert running.process.returncode is not None, "dockerd is still running"
     assert not processes_under(running.home), "processes of the engine are still running"

@@ -17,11 +17,13 @@ import signal
 import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
+
+T = TypeVar("T")
 
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 30.0
@@ -39,6 +41,15 @@ def unavailable(reason: str) -> NoReturn:
     if os.environ.get("REQUIRE_DOCKER") == "1":
         pytest.fail(f"REQUIRE_DOCKER=1 but the container test cannot run here: {reason}", pytrace=False)
     pytest.skip(f"the container test cannot run here: {reason}")
+
+
+def or_unavailable(make: Callable[[], T]) -> T:
+    """Return ``make()``; an EngineUnavailable skips the test, or fails it where an engine is required."""
+    try:
+        return make()
+    except EngineUnavailable as exc:
+        reason = str(exc)
+    unavailable(reason)  # outside the except: the skip or failure should not chain the error
 
 
 def find_binaries() -> tuple[str, str]:

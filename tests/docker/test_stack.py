@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.deploy import ROOT
-from tests.docker.engine import Engine, EngineUnavailable, unavailable
+from tests.docker.engine import Engine, or_unavailable
 from tests.docker.images import package_index, provide_stand_ins, wheelhouse
 from tests.docker.stack import Stack, free_ports
 from tests.nginx import make_self_signed
@@ -34,14 +34,7 @@ GRACEFUL = {0, 143}  # 0 as PID 1 (the kernel drops the re-raised SIGTERM), 143 
 def stand_ins(engine: Engine, report: dict[str, str]) -> dict[str, str]:
     """The stand-in base images in the engine, by name (python, nginx)."""
     started = time.monotonic()
-    try:
-        tags = provide_stand_ins(engine)
-    except EngineUnavailable as exc:
-        reason = str(exc)
-    else:
-        reason = ""
-    if reason:
-        unavailable(reason)
+    tags = or_unavailable(lambda: provide_stand_ins(engine))
     report["stand-in base images (root filesystems, import, fixture builds)"] = (
         f"{time.monotonic() - started:.0f} s"
     )
