@@ -38,7 +38,7 @@ USER 10001:10001
 # Both ports must answer: the API's /api/health (which queries the database) and the
 # website's /healthz. Stdlib only, so no curl is needed in the image.
 HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-m", "composite.healthcheck"]
+    CMD ["python", "-m", "composite.library.healthcheck"]
 
 # Exec form: python is PID 1 and receives docker stop's SIGTERM itself. It finishes the
 # requests in flight for at most SHUTDOWN_TIMEOUT (5 s) seconds, closes the database

@@ -3,8 +3,8 @@
 Titles pick topic words evenly; descriptions and bodies follow a Zipf curve over
 ``bench.vocab``; tags a flatter one. Every draw is a hash of (prompt, position), so a size
 always produces the same database. The search index is computed in SQL from a table
-that maps each word to ``composite.search.terms(word)`` with ``FIELD_WEIGHTS``, which is
-exactly what ``composite.search.weighted_terms`` does word by word; ``verify`` checks a
+that maps each word to ``composite.library.search.terms(word)`` with ``FIELD_WEIGHTS``, which is
+exactly what ``composite.library.search.weighted_terms`` does word by word; ``verify`` checks a
 sample against the Python indexer. Usage: ``python -m bench.generate N PATH``.
 """
 
@@ -22,8 +22,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench import vocab
-from composite import search
 from composite.db import Database
+from composite.library import search
+from composite.library.migrations import MIGRATIONS_DIR
 
 GENERATOR_VERSION = 1
 BENCH_USER = "bench"
@@ -148,12 +149,12 @@ def _word_tables(cur, words: list[str]) -> None:
 
 def generate(path: Path, n: int) -> None:
     """Create a migrated database at path holding n prompts, their versions, stars and index."""
-    from composite.accounts import _hasher
+    from composite.library.accounts import _hasher
 
     path.unlink(missing_ok=True)
     db = Database(path).open()
     try:
-        db.migrate()
+        db.migrate(MIGRATIONS_DIR)
         cur = db.cursor()
         words = vocab.vocabulary()
         users = max(40, n // 25)
@@ -229,7 +230,7 @@ def generate(path: Path, n: int) -> None:
 
 
 def verify(path: Path, sample: int = 50) -> None:
-    """Check sampled prompts' index rows against composite.search's own indexer."""
+    """Check sampled prompts' index rows against composite.library.search's own indexer."""
     db = Database(path).open()
     try:
         rows = db.fetchall(
@@ -241,7 +242,7 @@ def verify(path: Path, sample: int = 50) -> None:
             rows = db.fetchall("SELECT term, tf, doc_len FROM search_terms WHERE prompt_id = ?", [prompt_id])
             got = {term: tf for term, tf, _ in rows}
             if got != expected or length != search_len or any(row[2] != length for row in rows):
-                raise AssertionError(f"prompt {prompt_id}: index differs from composite.search")
+                raise AssertionError(f"prompt {prompt_id}: index differs from composite.library.search")
     finally:
         db.close()
 

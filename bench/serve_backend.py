@@ -11,11 +11,12 @@ from pathlib import Path
 
 import uvicorn
 
-from composite.backend import create_backend
 from composite.config import Settings
 from composite.db import SERVER_QUERY_THREADS, Database
-from composite.headers import SecurityHeaders, api_policy
-from composite.limits import BodyLimit
+from composite.library.backend import create_backend
+from composite.library.migrations import MIGRATIONS_DIR
+from composite.server.headers import SecurityHeaders, api_policy
+from composite.server.limits import BodyLimit
 
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - a local benchmark's key
 
@@ -25,7 +26,7 @@ def main(argv: list[str]) -> None:
     database, port = Path(argv[0]), int(argv[1])
     settings = Settings(database_path=database, backend_port=port, secret_key=SECRET, load_examples=False)
     db = Database(database, threads=SERVER_QUERY_THREADS).open()
-    db.migrate()
+    db.migrate(MIGRATIONS_DIR)
     app = create_backend(settings, db)
     wrapped = SecurityHeaders(BodyLimit(app, settings.max_body_bytes, json_errors=True), api_policy)
     try:

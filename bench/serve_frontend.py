@@ -16,7 +16,8 @@ from flask import Flask
 
 from composite.config import Settings
 from composite.db import SERVER_QUERY_THREADS, Database
-from composite.frontend import create_frontend
+from composite.library.frontend import create_frontend
+from composite.library.migrations import MIGRATIONS_DIR
 
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - a local benchmark's key
 
@@ -28,7 +29,7 @@ def create_app(database: str | None = None) -> Flask:
     settings = Settings(database_path=path, secret_key=SECRET, load_examples=False)
     db = Database(path, read_only=read_only, threads=SERVER_QUERY_THREADS).open()
     if not read_only:
-        db.migrate()
+        db.migrate(MIGRATIONS_DIR)
     return create_frontend(settings, db)
 
 

@@ -19,7 +19,6 @@ log = logging.getLogger("composite.db")
 Cursor = duckdb.DuckDBPyConnection
 T = TypeVar("T")
 
-MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # A web server's queries are many and small, each already on its own request thread: DuckDB
 # workers on top of that only add hand-offs and contention (measured: about 1.4x the API's
@@ -161,7 +160,7 @@ class Database:
 
     # schema --------------------------------------------------------------------
 
-    def migrate(self, directory: Path = MIGRATIONS_DIR) -> list[str]:
+    def migrate(self, directory: Path) -> list[str]:
         """Apply the numbered .sql files not yet recorded, in order; return their names."""
         files = sorted(p for p in directory.iterdir() if _MIGRATION_NAME.match(p.name))
         applied: list[str] = []

@@ -9,10 +9,11 @@ import pytest
 from fastapi.testclient import TestClient
 from flask.testing import FlaskClient
 
-from composite.backend import create_backend
 from composite.config import Settings
 from composite.db import Database
-from composite.frontend import create_frontend
+from composite.library.backend import create_backend
+from composite.library.frontend import create_frontend
+from composite.library.migrations import MIGRATIONS_DIR
 from tests.process import ServerProcess
 
 
@@ -30,7 +31,7 @@ def settings(tmp_path: Path) -> Settings:
 def db(settings: Settings) -> Iterator[Database]:
     """An open, migrated database, closed at teardown."""
     database = Database(settings.database_path).open()
-    database.migrate()
+    database.migrate(MIGRATIONS_DIR)
     yield database
     database.close()
 
@@ -61,7 +62,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 @pytest.fixture
 def make_user(db: Database):
     """Register users on the test database: ``make_user("alice")``."""
-    from composite.accounts import create_user
+    from composite.library.accounts import create_user
 
     def make(username: str, password: str = "password123"):
         return create_user(db, username, password)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from composite import accounts, credentials, throttle
 from composite.db import Database
-from composite.errors import Conflict, Invalid, NotFound, TooManyAttempts
+from composite.library import accounts, credentials, throttle
+from composite.library.errors import Conflict, Invalid, NotFound, TooManyAttempts
 
 
 def test_usernames_are_unique_in_any_case(db: Database) -> None:

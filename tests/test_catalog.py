@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from composite import catalog, prompts, stars
-from composite.accounts import get_profile
 from composite.db import Database
-from composite.errors import Invalid
-from composite.search import query_terms, stem, terms
+from composite.library import catalog, prompts, stars
+from composite.library.accounts import get_profile
+from composite.library.errors import Invalid
+from composite.library.search import query_terms, stem, terms
 
 
 def titles(page: catalog.Page) -> list[str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from composite.db import Database, DatabaseClosedError, DatabaseError, DatabaseLockedError
+from composite.library.migrations import MIGRATIONS_DIR
 from tests.process import database_held_by_another_process
 
 
@@ -119,7 +120,7 @@ def test_failing_migration_leaves_nothing_half_applied(tmp_path: Path) -> None:
 
 
 def test_site_migrations_are_idempotent(db: Database) -> None:
-    assert db.migrate() == []
+    assert db.migrate(MIGRATIONS_DIR) == []
 
 
 def test_use_after_close_raises_and_close_is_safe_twice(tmp_path: Path) -> None:
@@ -159,7 +160,7 @@ def test_open_close_fifty_times_leaks_no_files_or_threads(tmp_path: Path) -> Non
     fds, threads = _open_fds(), threading.active_count()
     for _ in range(50):
         database = Database(path).open()
-        database.migrate()
+        database.migrate(MIGRATIONS_DIR)
         worker = threading.Thread(
             target=lambda d=database: d.fetchone("SELECT count(*) FROM schema_migrations")
         )

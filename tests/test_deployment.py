@@ -27,7 +27,7 @@ import httpx
 import pytest
 
 from composite.config import ConfigError, Settings
-from composite.healthcheck import target_host
+from composite.library.healthcheck import target_host
 from tests.deploy import (
     COMPOSE_FILES,
     ROOT,
@@ -185,7 +185,7 @@ def test_docker_compose_yml_runs_app_behind_nginx(tmp_path: Path) -> None:
         == dockerfile_arg_defaults(DOCKERFILE.read_text())["PYTHON_IMAGE"]
     )
     assert app["restart"] == "unless-stopped"
-    assert app["healthcheck"]["test"] == ["CMD", "python", "-m", "composite.healthcheck"]
+    assert app["healthcheck"]["test"] == ["CMD", "python", "-m", "composite.library.healthcheck"]
     assert set(app["networks"]["default"]["aliases"]) == {"backend", "frontend"}
     data = [v for v in app["volumes"] if v["target"] == "/app/data"]
     assert data
@@ -308,7 +308,7 @@ def test_dockerfile_shape() -> None:
     assert keywords.index("USER") > index("RUN", "chown")
     assert f"chown {user}" in dict((k, r) for k, r in instructions if "chown" in r)["RUN"]
     healthcheck = dict(instructions)["HEALTHCHECK"]
-    assert healthcheck.endswith('CMD ["python", "-m", "composite.healthcheck"]')
+    assert healthcheck.endswith('CMD ["python", "-m", "composite.library.healthcheck"]')
     assert instructions[-1] == ("CMD", '["python", "app.py"]')
     assert "ENTRYPOINT" not in keywords  # python itself is PID 1 and gets SIGTERM
 
@@ -353,7 +353,7 @@ def test_dockerignore_sends_only_what_the_image_copies() -> None:
         "docs/deployment.md",
         "nginx/certs/privkey.pem",
         "composite/__pycache__/main.cpython-311.pyc",
-        "composite/backend/__pycache__/app.cpython-311.pyc",
+        "composite/library/backend/__pycache__/app.cpython-311.pyc",
     ]:
         assert dockerignore_excludes(ignore, path), path
     nginx_ignore = (ROOT / "nginx" / ".dockerignore").read_text()
@@ -426,9 +426,9 @@ def test_as_pid_1_sigterm_stops_the_process_cleanly(tmp_path: Path) -> None:
 
 
 def healthcheck(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m composite.healthcheck`` as the container does."""
+    """Run ``python -m composite.library.healthcheck`` as the container does."""
     return subprocess.run(
-        [sys.executable, "-m", "composite.healthcheck"],
+        [sys.executable, "-m", "composite.library.healthcheck"],
         cwd=ROOT,
         env={"PATH": os.environ.get("PATH", ""), **env},
         capture_output=True,

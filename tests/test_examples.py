@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from composite.accounts import get_user_by_name
-from composite.catalog import list_prompts
 from composite.db import Database
-from composite.examples import EXAMPLES, load_examples
-from composite.prompts import delete_prompt
+from composite.library.accounts import get_user_by_name
+from composite.library.catalog import list_prompts
+from composite.library.examples import EXAMPLES, load_examples
+from composite.library.prompts import delete_prompt
 
 
 def test_examples_load_into_an_empty_database_only(db: Database) -> None:

@@ -6,8 +6,8 @@ import asyncio
 import json
 from typing import Any
 
-from composite.headers import SITE_POLICY, SecurityHeaders, api_policy, site_policy
-from composite.limits import BodyLimit
+from composite.server.headers import SITE_POLICY, SecurityHeaders, api_policy, site_policy
+from composite.server.limits import BodyLimit
 
 
 async def echo_body(scope: dict[str, Any], receive, send) -> None:

@@ -6,10 +6,10 @@ import threading
 
 import pytest
 
-from composite import history, prompts, stars
 from composite.db import Database
-from composite.errors import Forbidden, Invalid, NotFound
-from composite.placeholders import fill, placeholders
+from composite.library import history, prompts, stars
+from composite.library.errors import Forbidden, Invalid, NotFound
+from composite.library.placeholders import fill, placeholders
 
 
 def test_create_validates_and_normalises(db: Database, make_user) -> None:

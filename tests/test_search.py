@@ -6,9 +6,10 @@ import math
 import shutil
 from pathlib import Path
 
-from composite import catalog, prompts
-from composite.db import MIGRATIONS_DIR, Database
-from composite.search import query_terms, weighted_terms
+from composite.db import Database
+from composite.library import catalog, prompts
+from composite.library.migrations import MIGRATIONS_DIR
+from composite.library.search import query_terms, weighted_terms
 
 CORPUS = [
     ("Haiku writer", "Write a haiku about the sea.", ["poetry"], "public"),
@@ -84,7 +85,7 @@ def test_upgrading_an_existing_database_fills_the_posting_lengths(tmp_path: Path
                 " INSERT INTO search_terms VALUES (1, 'word', 4), (1, 'other', 3)"
             )
         )
-        database.migrate()
+        database.migrate(MIGRATIONS_DIR)
         assert database.fetchall("SELECT DISTINCT doc_len FROM search_terms") == [(7.0,)]
     finally:
         database.close()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from composite import prompts, transfer
 from composite.db import Database
-from composite.errors import Invalid
+from composite.library import prompts, transfer
+from composite.library.errors import Invalid
 
 
 def test_export_holds_all_of_the_owners_prompts_and_nobody_elses(db: Database, make_user) -> None:

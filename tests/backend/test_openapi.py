@@ -9,7 +9,7 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from composite.backend.routes import health, prompts, stars, tags, tokens, transfer, users, versions
+from composite.library.backend.routes import health, prompts, stars, tags, tokens, transfer, users, versions
 
 ROUTERS = (health, users, tokens, prompts, versions, stars, tags, transfer)
 ROUTES = [route for module in ROUTERS for route in module.router.routes if isinstance(route, APIRoute)]

@@ -7,9 +7,9 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, ValidationError
 
-from composite import rules
-from composite.backend.schemas import PromptCreate, TokenCreate, UserCreate
-from composite.errors import Invalid
+from composite.library import rules
+from composite.library.backend.schemas import PromptCreate, TokenCreate, UserCreate
+from composite.library.errors import Invalid
 
 
 @pytest.mark.parametrize("username", ["abc\n", "ab", "a" * 33, "white space", "ab\ud800c", "nul\x00x"])

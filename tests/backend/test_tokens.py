@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from composite.throttle import MAX_PER_USERNAME
+from composite.library.throttle import MAX_PER_USERNAME
 from tests.backend.conftest import PASSWORD, ApiUser
 
 

@@ -6,8 +6,8 @@ import io
 import json
 import re
 
-from composite import credentials
 from composite.db import Database
+from composite.library import credentials
 from tests.frontend.conftest import AuthActions, NewBrowser, field_error, field_value
 
 

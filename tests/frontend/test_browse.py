@@ -8,8 +8,8 @@ from collections.abc import Callable
 import pytest
 from flask.testing import FlaskClient
 
-from composite.accounts import User
 from composite.db import Database
+from composite.library.accounts import User
 from tests.frontend.conftest import AuthActions, NewBrowser, field_error
 
 
@@ -68,7 +68,7 @@ def test_search_refuses_an_overlong_query_next_to_the_field(frontend_client: Fla
 
 
 def test_listings_are_paged(alice: AuthActions, db: Database, make_user: Callable[[str], User]) -> None:
-    from composite.prompts import create_prompt
+    from composite.library.prompts import create_prompt
 
     carol = make_user("carol")
     for number in range(23):

@@ -8,10 +8,10 @@ import io
 import pytest
 from flask.testing import FlaskClient
 
-from composite import credentials
 from composite.config import Settings
 from composite.db import Database
-from composite.frontend import create_frontend
+from composite.library import credentials
+from composite.library.frontend import create_frontend
 from tests.frontend.conftest import PASSWORD, AuthActions
 
 
@@ -202,7 +202,7 @@ def test_unknown_methods_are_refused_in_the_layout(frontend_client: FlaskClient)
 def test_unexpected_errors_render_the_500_page(
     frontend_client: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from composite import catalog
+    from composite.library import catalog
 
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database on fire")

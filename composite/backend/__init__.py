@@ -1,5 +1,0 @@
-"""The JSON API (FastAPI), served on the backend port under /api."""
-
-from composite.backend.app import create_backend
-
-__all__ = ["create_backend"]

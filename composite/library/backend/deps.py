@@ -1,0 +1,68 @@
+"""Dependencies shared by the API routes: the database, the settings and the caller."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from composite.config import Settings
+from composite.db import Database
+from composite.library.accounts import User
+from composite.library.backend.schemas import MAX_ID, MAX_VERSION
+from composite.library.credentials import user_for_token
+from composite.library.errors import Unauthorized
+
+bearer = HTTPBearer(
+    auto_error=False,  # the dependencies below answer 401 themselves, in the API's error shape
+    description="An API token from POST /api/tokens, sent as 'Authorization: Bearer <token>'",
+)
+# An endpoint where a token is optional: OpenAPI's empty requirement means "or none".
+OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
+
+
+def get_db(request: Request) -> Database:
+    """The process's shared database."""
+    return request.app.state.db
+
+
+def get_settings(request: Request) -> Settings:
+    """The process's settings."""
+    return request.app.state.settings
+
+
+DatabaseDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def optional_user(
+    request: Request,
+    db: DatabaseDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> User | None:
+    """The caller when they send a token, None when they send none; 401 for a bad token."""
+    if credentials is None:
+        # A header that is not a well-formed bearer token is a mistake, not anonymity.
+        if "authorization" in request.headers:
+            raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+        return None
+    user = user_for_token(db, credentials.credentials)
+    if user is None:
+        raise Unauthorized("the token is wrong or has been revoked")
+    return user
+
+
+def required_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+    """The caller, who must send a valid token; 401 otherwise."""
+    if user is None:
+        raise Unauthorized("this needs a token: send 'Authorization: Bearer <token>'")
+    return user
+
+
+OptionalUser = Annotated[User | None, Depends(optional_user)]
+CurrentUser = Annotated[User, Depends(required_user)]
+
+# Bounded so that no id can overflow the database's integer columns.
+PromptId = Annotated[int, Path(ge=1, le=MAX_ID, description="The prompt's id")]
+VersionNumber = Annotated[int, Path(ge=1, le=MAX_VERSION, description="A version number, from 1")]

@@ -1,0 +1,36 @@
+"""Health of the process and of its database."""
+
+from __future__ import annotations
+
+import duckdb
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from composite.db import DatabaseError
+from composite.library.backend.deps import DatabaseDep
+
+router = APIRouter(tags=["health"])
+
+
+class HealthOut(BaseModel):
+    """Whether the API and its database answer."""
+
+    status: str
+    database: str
+    app: str = "backend"
+
+
+@router.get(
+    "/health",
+    response_model=HealthOut,
+    responses={503: {"model": HealthOut, "description": "The database cannot answer"}},
+)
+def read_health(db: DatabaseDep) -> HealthOut | JSONResponse:
+    """Report whether the API is up and the database answers a query."""
+    try:
+        db.fetchone("SELECT 1")
+    except (DatabaseError, duckdb.Error) as exc:
+        body = HealthOut(status="unavailable", database=f"error: {exc}")
+        return JSONResponse(body.model_dump(), status_code=503)
+    return HealthOut(status="ok", database="ok")

@@ -1,0 +1,92 @@
+"""Prompts: list and search, create, read, edit (each edit a new version), delete."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from composite.library import catalog, prompts
+from composite.library.backend.deps import OPTIONAL_AUTH, CurrentUser, DatabaseDep, OptionalUser, PromptId
+from composite.library.backend.errors import error_responses
+from composite.library.backend.schemas import (
+    MAX_OFFSET,
+    NO_NUL,
+    PromptCreate,
+    PromptOut,
+    PromptPage,
+    PromptUpdate,
+)
+
+router = APIRouter(prefix="/prompts", tags=["prompts"])
+
+
+@router.get("", response_model=PromptPage, responses=error_responses(401, 422), openapi_extra=OPTIONAL_AUTH)
+def list_prompts(
+    db: DatabaseDep,
+    viewer: OptionalUser,
+    q: Annotated[
+        str, Query(max_length=catalog.MAX_QUERY_LENGTH, pattern=NO_NUL, description="Words to search for")
+    ] = "",
+    tag: Annotated[
+        str, Query(max_length=32, pattern=r"^[A-Za-z0-9-]*$", description="Only prompts with this tag")
+    ] = "",
+    author: Annotated[
+        str, Query(max_length=32, pattern=r"^[A-Za-z0-9_.-]*$", description="Only prompts by this user")
+    ] = "",
+    sort: Annotated[
+        Literal["relevance", "new", "stars"],
+        Query(description="relevance: best matches first when searching, else newest first"),
+    ] = "relevance",
+    limit: Annotated[int, Query(ge=1, le=catalog.MAX_LIMIT)] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> PromptPage:
+    """Public prompts and the caller's own private ones, filtered, searched and sorted."""
+    page = catalog.list_prompts(
+        db,
+        viewer.id if viewer else None,
+        q=q,
+        tag=tag,
+        author=author,
+        sort=sort,
+        limit=limit,
+        offset=offset,
+    )
+    return PromptPage(
+        items=[PromptOut.of(prompt) for prompt in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+    )
+
+
+@router.post("", status_code=201, response_model=PromptOut, responses=error_responses(400, 401, 422))
+def create_prompt(body: PromptCreate, user: CurrentUser, db: DatabaseDep) -> PromptOut:
+    """Create a prompt owned by the caller, as version 1."""
+    return PromptOut.of(prompts.create_prompt(db, user, **body.model_dump()))
+
+
+@router.get(
+    "/{prompt_id}",
+    response_model=PromptOut,
+    responses=error_responses(401, 404, 422),
+    openapi_extra=OPTIONAL_AUTH,
+)
+def read_prompt(prompt_id: PromptId, viewer: OptionalUser, db: DatabaseDep) -> PromptOut:
+    """A prompt the caller may see: public, or their own."""
+    return PromptOut.of(prompts.get_prompt(db, prompt_id, viewer.id if viewer else None))
+
+
+@router.patch("/{prompt_id}", response_model=PromptOut, responses=error_responses(400, 401, 403, 404, 422))
+def update_prompt(prompt_id: PromptId, body: PromptUpdate, user: CurrentUser, db: DatabaseDep) -> PromptOut:
+    """Edit the caller's prompt; a change makes a new version, no change makes none."""
+    changes = body.model_dump(exclude_none=True)
+    return PromptOut.of(prompts.update_prompt(db, prompt_id, user, **changes))
+
+
+@router.delete(
+    "/{prompt_id}", status_code=204, response_class=Response, responses=error_responses(401, 403, 404, 422)
+)
+def delete_prompt(prompt_id: PromptId, user: CurrentUser, db: DatabaseDep) -> None:
+    """Delete the caller's prompt with all its versions and stars."""
+    prompts.delete_prompt(db, prompt_id, user)

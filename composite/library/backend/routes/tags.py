@@ -1,0 +1,23 @@
+"""Tags over public prompts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from composite.library import catalog
+from composite.library.backend.deps import DatabaseDep
+from composite.library.backend.errors import error_responses
+from composite.library.backend.schemas import TagOut
+
+router = APIRouter(prefix="/tags", tags=["tags"])
+
+
+@router.get("", response_model=list[TagOut], responses=error_responses(422))
+def list_tags(
+    db: DatabaseDep,
+    limit: Annotated[int | None, Query(ge=1, le=1000, description="At most this many tags")] = None,
+) -> list[TagOut]:
+    """Tags over public prompts, most used first."""
+    return [TagOut(name=tag.name, count=tag.count) for tag in catalog.list_tags(db, limit)]

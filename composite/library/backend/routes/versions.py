@@ -1,0 +1,83 @@
+"""Prompt history: every version, one version, the difference between two, restoring one."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from composite.library import history, prompts
+from composite.library.backend.deps import (
+    OPTIONAL_AUTH,
+    CurrentUser,
+    DatabaseDep,
+    OptionalUser,
+    PromptId,
+    VersionNumber,
+)
+from composite.library.backend.errors import error_responses
+from composite.library.backend.schemas import MAX_VERSION, DiffOut, PromptOut, VersionOut
+
+router = APIRouter(prefix="/prompts/{prompt_id}", tags=["versions"])
+
+VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_VERSION)]
+
+
+@router.get(
+    "/versions",
+    response_model=list[VersionOut],
+    responses=error_responses(401, 404, 422),
+    openapi_extra=OPTIONAL_AUTH,
+)
+def list_versions(prompt_id: PromptId, viewer: OptionalUser, db: DatabaseDep) -> list[VersionOut]:
+    """Every version of a prompt the caller may see, newest first."""
+    versions = history.list_versions(db, prompt_id, viewer.id if viewer else None)
+    return [VersionOut.of(version) for version in versions]
+
+
+@router.get(
+    "/versions/{version}",
+    response_model=VersionOut,
+    responses=error_responses(401, 404, 422),
+    openapi_extra=OPTIONAL_AUTH,
+)
+def read_version(
+    prompt_id: PromptId, version: VersionNumber, viewer: OptionalUser, db: DatabaseDep
+) -> VersionOut:
+    """One version of a prompt the caller may see."""
+    return VersionOut.of(history.get_version(db, prompt_id, version, viewer.id if viewer else None))
+
+
+@router.get(
+    "/diff", response_model=DiffOut, responses=error_responses(401, 404, 422), openapi_extra=OPTIONAL_AUTH
+)
+def diff_versions(
+    prompt_id: PromptId,
+    viewer: OptionalUser,
+    db: DatabaseDep,
+    from_version: Annotated[
+        int | None, Query(alias="from", ge=1, le=MAX_VERSION, description="Default: the version before 'to'")
+    ] = None,
+    to_version: Annotated[
+        int | None, Query(alias="to", ge=1, le=MAX_VERSION, description="Default: the latest version")
+    ] = None,
+) -> DiffOut:
+    """What changed between two versions of a prompt: one-line fields, then the body line by line."""
+    viewer_id = viewer.id if viewer else None
+    if to_version is None:
+        to_version = prompts.get_prompt(db, prompt_id, viewer_id).version
+    if from_version is None:
+        from_version = max(1, to_version - 1)
+    old = history.get_version(db, prompt_id, from_version, viewer_id)
+    new = history.get_version(db, prompt_id, to_version, viewer_id)
+    return DiffOut.of(old, new, history.diff_versions(old, new))
+
+
+@router.post(
+    "/versions/{version}/restore", response_model=PromptOut, responses=error_responses(401, 403, 404, 422)
+)
+def restore_version(
+    prompt_id: PromptId, version: VersionNumber, user: CurrentUser, db: DatabaseDep
+) -> PromptOut:
+    """Make an old version current again, as a new version (history is never rewritten)."""
+    return PromptOut.of(history.restore_version(db, prompt_id, version, user))

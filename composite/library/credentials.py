@@ -1,0 +1,108 @@
+"""API bearer tokens and website sessions: random secrets stored only as hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import duckdb
+
+from composite.db import Database
+from composite.library.accounts import User
+from composite.library.errors import NotFound
+from composite.library.rules import check_token_name
+
+TOKEN_PREFIX = "pl_"  # noqa: S105 (a label, not a secret)
+SESSION_LIFETIME = timedelta(days=14)
+
+
+def _digest(secret: str) -> str:
+    # The secrets are 256-bit random values, so a fast hash is enough to make a
+    # stolen database useless for logging in; no salt or stretching is needed.
+    return hashlib.sha256(secret.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+@dataclass(frozen=True)
+class TokenInfo:
+    """A token as its owner sees it after creation: never the secret itself."""
+
+    id: int
+    name: str
+    prefix: str
+    created_at: datetime
+
+
+def create_token(db: Database, user_id: int, name: str | None = None) -> tuple[str, TokenInfo]:
+    """Create an API token; return the secret (shown once) and its stored description."""
+    name = check_token_name(name)
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO tokens (user_id, name, token_hash, prefix) VALUES (?, ?, ?, ?)"
+            " RETURNING id, name, prefix, created_at",
+            [user_id, name, _digest(secret), secret[:10]],
+        ).fetchone()
+    )
+    return secret, TokenInfo(*row)
+
+
+def list_tokens(db: Database, user_id: int) -> list[TokenInfo]:
+    """The user's tokens, newest first."""
+    rows = db.fetchall(
+        "SELECT id, name, prefix, created_at FROM tokens WHERE user_id = ? ORDER BY id DESC", [user_id]
+    )
+    return [TokenInfo(*row) for row in rows]
+
+
+def revoke_token(db: Database, user_id: int, token_id: int) -> None:
+    """Delete one of the user's tokens; NotFound when it is not theirs."""
+
+    def delete(cur: duckdb.DuckDBPyConnection) -> None:
+        gone = cur.execute(
+            "DELETE FROM tokens WHERE id = ? AND user_id = ? RETURNING id", [token_id, user_id]
+        ).fetchone()
+        if gone is None:
+            raise NotFound("no such token")
+
+    db.write(delete)
+
+
+def user_for_token(db: Database, secret: str) -> User | None:
+    """The user a bearer token belongs to, or None."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    row = db.fetchone(
+        "SELECT u.id, u.username, u.created_at FROM tokens t JOIN users u ON u.id = t.user_id"
+        " WHERE t.token_hash = ?",
+        [_digest(secret)],
+    )
+    return User(*row) if row else None
+
+
+def start_session(db: Database, user_id: int) -> str:
+    """Open a website session for the user; return its new random id."""
+    session_id = secrets.token_urlsafe(32)
+    db.write(
+        lambda cur: cur.execute(
+            "INSERT INTO sessions (session_hash, user_id, expires_at) VALUES (?, ?, ?)",
+            [_digest(session_id), user_id, datetime.now() + SESSION_LIFETIME],
+        )
+    )
+    return session_id
+
+
+def user_for_session(db: Database, session_id: str) -> User | None:
+    """The user of a live session, or None when it ended or expired."""
+    row = db.fetchone(
+        "SELECT u.id, u.username, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE s.session_hash = ? AND s.expires_at > ?",
+        [_digest(session_id), datetime.now()],
+    )
+    return User(*row) if row else None
+
+
+def end_session(db: Database, session_id: str) -> None:
+    """End a website session so that its cookie no longer works anywhere."""
+    db.write(lambda cur: cur.execute("DELETE FROM sessions WHERE session_hash = ?", [_digest(session_id)]))

@@ -1,0 +1,105 @@
+"""Frontend application factory."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from flask import Flask, Response, g, render_template, request, url_for
+from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
+
+from composite.config import Settings
+from composite.db import Database
+from composite.library.errors import DomainError, TooManyAttempts
+from composite.library.frontend import security
+
+
+class IdConverter(IntegerConverter):
+    """A database id or version number in a URL: longer numbers are simply not found."""
+
+    regex = r"\d{1,9}"
+
+
+def create_frontend(settings: Settings, db: Database) -> Flask:
+    """Build the Flask application over the shared database."""
+    app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        SEND_FILE_MAX_AGE_DEFAULT=3600,
+    )
+    app.extensions["composite.settings"] = settings
+    app.extensions["composite.db"] = db
+    app.url_map.converters["id"] = IdConverter
+
+    # Order matters: bad bytes are refused before the form is read for its CSRF token.
+    app.before_request(security.refuse_malformed_input)
+    app.before_request(security.load_user)
+    app.before_request(security.check_csrf)
+    app.jinja_env.globals["csrf_token"] = security.csrf_token
+    # Error pages can render before load_user has run, so templates read the user via g.get.
+    app.context_processor(lambda: {"current_user": g.get("user")})
+    app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.filters["when"] = format_time
+
+    from composite.library.frontend.views import account, auth, browse, history, pages, prompts
+
+    for blueprint in (pages.bp, browse.bp, auth.bp, prompts.bp, history.bp, account.bp):
+        app.register_blueprint(blueprint)
+    if settings.test_endpoints:
+        from composite.library.frontend.views import echo
+
+        app.register_blueprint(echo.bp)
+
+    @app.errorhandler(DomainError)
+    def render_domain_error(error: DomainError) -> Response:
+        """Render a refusal from the domain rules as a page with its status."""
+        # The domain's messages never name a private prompt, so they are safe to show.
+        message = error.message[:1].upper() + error.message[1:]
+        page = render_template(
+            "error.html", code=error.status, title=_TITLES.get(error.status, "Error"), message=message
+        )
+        response = app.make_response((page, error.status))
+        if isinstance(error, TooManyAttempts):
+            response.headers["Retry-After"] = str(error.retry_after)
+        return response
+
+    @app.errorhandler(HTTPException)
+    def render_http_error(error: HTTPException) -> tuple[str, int]:
+        """Render 4xx and 5xx answers in the site's own layout."""
+        code = error.code or 500
+        return render_template("error.html", code=code, title=error.name, message=error.description), code
+
+    @app.errorhandler(Exception)
+    def render_unexpected_error(error: Exception) -> tuple[str, int]:
+        """Log the failure and show the site's 500 page, never a traceback."""
+        app.logger.exception("unhandled error in the website")
+        message = "Something went wrong on our side. Please try again."
+        return render_template("error.html", code=500, title="Server error", message=message), 500
+
+    return app
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Log in first",
+    403: "Not yours",
+    404: "Not found",
+    409: "Conflict",
+    422: "Invalid input",
+    429: "Too many attempts",
+}
+
+
+def format_time(value: datetime | None) -> str:
+    """A timestamp as people read it: date and minutes."""
+    return value.strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def page_url(number: int) -> str:
+    """This listing's URL at another page number, keeping the search and sort."""
+    args = {key: value for key, value in request.args.items() if key in ("q", "sort")}
+    return url_for(request.endpoint or "browse.home", **(request.view_args or {}), **args, page=number)

@@ -1,0 +1,140 @@
+"""Who is asking, and may they: the session user, CSRF tokens and a guard against malformed input.
+
+The signed Flask session cookie holds two things only: ``sid``, the id of a server-side
+session from :mod:`composite.library.credentials`, and ``csrf``, the token every state-changing
+form must send back. Ending the server-side session makes an old cookie worthless.
+"""
+
+from __future__ import annotations
+
+import functools
+import hmac
+import secrets
+from collections.abc import Callable
+from typing import Any, TypeVar
+from urllib.parse import parse_qsl
+
+from flask import abort, current_app, g, redirect, request, session, url_for
+
+from composite.db import Database
+from composite.library import credentials
+from composite.library.accounts import User
+
+CSRF_FIELD = "csrf_token"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def get_db() -> Database:
+    """The database shared with the API."""
+    return current_app.extensions["composite.db"]
+
+
+def load_user() -> None:
+    """Set g.user from the session id in the cookie, forgetting an id that no longer works."""
+    g.user = None
+    sid = session.get("sid")
+    if not isinstance(sid, str) or request.endpoint == "static":  # files need no database read
+        return
+    g.user = credentials.user_for_session(get_db(), sid)
+    if g.user is None:
+        session.pop("sid", None)
+
+
+def csrf_token() -> str:
+    """This browser's CSRF token, created on first use."""
+    token = session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        session["csrf"] = token
+    return token
+
+
+def check_csrf() -> None:
+    """Refuse a state-changing request whose form does not carry this browser's CSRF token."""
+    if request.method not in UNSAFE_METHODS or request.routing_exception is not None:
+        return  # nothing would run: let the 404 or 405 answer stand
+    expected = session.get("csrf")
+    given = request.form.get(CSRF_FIELD, "")
+    if not isinstance(expected, str) or not given or not hmac.compare_digest(given, expected):
+        abort(
+            400,
+            "This form has expired or did not come from this site. Go back, reload the page and try again.",
+        )
+
+
+def refuse_malformed_input() -> None:
+    """Answer 400 when the query string or a form holds invalid UTF-8 or NUL characters."""
+    # Werkzeug would quietly turn bad bytes into look-alike text or drop the whole form;
+    # a clear refusal is better than storing mangled input.
+    sources = [request.query_string]
+    if request.method in UNSAFE_METHODS and request.mimetype == "application/x-www-form-urlencoded":
+        sources.append(request.get_data(cache=True))  # Werkzeug parses the form from this cache
+    for raw in sources:
+        try:
+            pairs = parse_qsl(raw.decode("utf-8"), keep_blank_values=True, errors="strict")
+        except UnicodeDecodeError:
+            abort(400, "The request is not valid UTF-8 text.")
+        if any("\x00" in key or "\x00" in value for key, value in pairs):
+            abort(400, "The request contains a NUL character.")
+    if request.mimetype == "multipart/form-data":
+        for key, value in request.form.items(multi=True):
+            if "\x00" in key or "\x00" in value or "\ufffd" in value:
+                abort(400, "The form contains characters that are not valid text.")
+
+
+def log_in(user: User) -> None:
+    """Start a fresh session for the user: new session id, new CSRF token, old session ended."""
+    old = session.get("sid")
+    if isinstance(old, str):
+        credentials.end_session(get_db(), old)
+    session.clear()
+    session["sid"] = credentials.start_session(get_db(), user.id)
+    session["csrf"] = secrets.token_urlsafe(32)
+    g.user = user
+
+
+def log_out() -> None:
+    """End the session on the server, so the cookie stops working even if someone kept a copy."""
+    sid = session.get("sid")
+    if isinstance(sid, str):
+        credentials.end_session(get_db(), sid)
+    session.clear()
+    g.user = None
+
+
+def current_user() -> User:
+    """The logged-in user; only call from views behind login_required."""
+    user = g.user
+    assert user is not None
+    return user
+
+
+def viewer_id() -> int | None:
+    """The logged-in user's id, or None for a visitor."""
+    return g.user.id if g.user is not None else None
+
+
+def login_required(view: F) -> F:
+    """Send anonymous visitors to the login page, then back to where they were going."""
+
+    @functools.wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        if g.user is None:
+            target = request.full_path if request.method == "GET" else request.referrer
+            return redirect(url_for("auth.login_form", next=safe_next(target)))
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def safe_next(target: str | None) -> str | None:
+    """A local path to go to after logging in, or None for anything that could leave the site."""
+    if not target:
+        return None
+    if target.startswith(request.host_url):
+        target = "/" + target[len(request.host_url) :]
+    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return None
+    return target.removesuffix("?")

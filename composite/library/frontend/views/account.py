@@ -1,0 +1,85 @@
+"""The account page: API tokens, and export and import of one's prompts."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response as BaseResponse
+
+from composite.library import credentials, transfer
+from composite.library.errors import Invalid
+from composite.library.frontend.security import current_user, get_db, login_required
+
+bp = Blueprint("account", __name__, url_prefix="/account")
+
+
+def _page(status: int = 200, **context: Any) -> tuple[str, int]:
+    context.setdefault("token_errors", {})
+    context.setdefault("import_errors", {})
+    context.setdefault("values", {})
+    tokens = credentials.list_tokens(get_db(), current_user().id)
+    return render_template("account/index.html", tokens=tokens, **context), status
+
+
+@bp.get("")
+@login_required
+def account_page() -> tuple[str, int]:
+    """Tokens, export and import."""
+    return _page()
+
+
+@bp.post("/tokens")
+@login_required
+def create_token() -> Response | tuple[str, int]:
+    """Create an API token and show its secret this once."""
+    try:
+        secret, info = credentials.create_token(get_db(), current_user().id, request.form.get("name"))
+    except Invalid as exc:
+        return _page(422, token_errors=exc.errors, values=request.form)
+    page, status = _page(new_secret=secret, new_token=info)
+    response = make_response(page, status)
+    response.headers["Cache-Control"] = "no-store"  # the secret must not linger in any cache
+    return response
+
+
+@bp.post("/tokens/<id:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> BaseResponse:
+    """Revoke one of the user's tokens; programs using it are refused from now on."""
+    credentials.revoke_token(get_db(), current_user().id, token_id)
+    return redirect(url_for("account.account_page"))
+
+
+@bp.get("/export")
+@login_required
+def export_prompts() -> Response:
+    """Download all of the user's prompts, private ones included, as a JSON file."""
+    user = current_user()
+    document = transfer.export_prompts(get_db(), user)
+    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    return Response(
+        json.dumps(document, ensure_ascii=False, indent=2) + "\n",
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="prompts-{user.username}-{day}.json"'},
+    )
+
+
+@bp.post("/import")
+@login_required
+def import_prompts() -> tuple[str, int]:
+    """Merge an exported file into the user's prompts: same prompt updated, never duplicated."""
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise Invalid({"file": "choose an exported .json file"})
+        try:
+            document = json.loads(upload.read())
+        except (ValueError, RecursionError):
+            raise Invalid({"file": "this file is not JSON"}) from None
+        result = transfer.import_prompts(get_db(), current_user(), document)
+    except Invalid as exc:
+        return _page(422, import_errors=exc.errors)
+    return _page(200, imported=result)

@@ -1,0 +1,72 @@
+"""Register, log in and log out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from composite.library import accounts, rules, throttle
+from composite.library.errors import Conflict, Invalid
+from composite.library.frontend.forms import form_error, text
+from composite.library.frontend.security import get_db, log_in, log_out, safe_next
+
+bp = Blueprint("auth", __name__)
+
+
+def _after_login() -> Response:
+    return redirect(safe_next(request.form.get("next")) or url_for("browse.home"))
+
+
+@bp.get("/register")
+def register_form() -> str:
+    """The registration form."""
+    return render_template("auth/register.html", errors={}, values={"next": request.args.get("next", "")})
+
+
+@bp.post("/register")
+def register() -> Response | tuple[str, int]:
+    """Create an account and log straight in."""
+    username, password = text("username").strip(), text("password")
+    # Check every field first so that all problems show at once, not one per attempt.
+    errors: dict[str, str] = {}
+    for check, value in ((rules.check_username, username), (rules.check_password, password)):
+        try:
+            check(value)
+        except Invalid as exc:
+            errors.update(exc.errors)
+    if password != text("confirm"):
+        errors["confirm"] = "the two passwords differ"
+    if errors:
+        return form_error("auth/register.html", errors)
+    try:
+        user = accounts.create_user(get_db(), username, password)
+    except Invalid as exc:
+        return form_error("auth/register.html", exc.errors)
+    except Conflict:
+        return form_error("auth/register.html", {"username": "this name is taken; choose another"})
+    log_in(user)
+    return _after_login()
+
+
+@bp.get("/login")
+def login_form() -> str:
+    """The login form."""
+    return render_template("auth/login.html", errors={}, values={"next": request.args.get("next", "")})
+
+
+@bp.post("/login")
+def login() -> Response | tuple[str, int]:
+    """Check the password within the throttle and start a new session."""
+    # TooManyAttempts propagates to the error page: 429 with Retry-After.
+    user = throttle.login(get_db(), text("username").strip(), text("password"), request.remote_addr)
+    if user is None:
+        return form_error("auth/login.html", {"password": "wrong username or password"})
+    log_in(user)
+    return _after_login()
+
+
+@bp.post("/logout")
+def logout() -> Response:
+    """End the session on the server and forget the cookie."""
+    log_out()
+    return redirect(url_for("browse.home"))

@@ -1,0 +1,87 @@
+"""Finding prompts: the home page, search, tags and each user's page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, abort, render_template, request
+
+from composite.library import accounts, catalog
+from composite.library.errors import Invalid
+from composite.library.frontend.forms import number_arg
+from composite.library.frontend.security import get_db, viewer_id
+from composite.library.rules import TAG_RE, USERNAME_RE
+
+bp = Blueprint("browse", __name__)
+
+PER_PAGE = 20
+HOME_COUNT = 6
+CLOUD_SIZE = 40
+SORT_LABELS = {"relevance": "Best match", "new": "Newest", "stars": "Most starred"}
+
+
+def _page(**filters: Any) -> catalog.Page:
+    page = number_arg("page", 1) or 1
+    return catalog.list_prompts(
+        get_db(), viewer_id(), limit=PER_PAGE, offset=min(page - 1, 10_000) * PER_PAGE, **filters
+    )
+
+
+def _sort() -> str | None:
+    sort = request.args.get("sort") or None
+    return sort if sort in catalog.SORTS else None
+
+
+def tag_cloud(tags: list[catalog.TagCount]) -> list[tuple[str, int, int]]:
+    """Each tag with its count and a size from 1 to 5 relative to the most used tag."""
+    most = max((tag.count for tag in tags), default=1)
+    return [(tag.name, tag.count, 1 + (4 * (tag.count - 1)) // max(most - 1, 1)) for tag in tags]
+
+
+@bp.get("/")
+def home() -> str:
+    """Newest and most starred prompts, and the tag cloud."""
+    viewer = viewer_id()
+    newest = catalog.list_prompts(get_db(), viewer, sort="new", limit=HOME_COUNT)
+    starred = catalog.list_prompts(get_db(), viewer, sort="stars", limit=HOME_COUNT)
+    cloud = tag_cloud(catalog.list_tags(get_db(), CLOUD_SIZE))
+    return render_template("index.html", newest=newest, starred=starred, cloud=cloud)
+
+
+@bp.get("/search")
+def search() -> tuple[str, int]:
+    """Full-text search, best matches first, or every prompt by newest or most starred."""
+    q = request.args.get("q", "")
+    sort = _sort()
+    page, errors = None, {}
+    try:
+        page = _page(q=q, sort=sort)
+    except Invalid as exc:
+        errors = exc.errors
+    context = {"q": q, "sort": sort, "page": page, "errors": errors, "sorts": SORT_LABELS}
+    return render_template("search.html", **context), 422 if errors else 200
+
+
+@bp.get("/tags")
+def list_tags() -> str:
+    """Every tag in use on public prompts."""
+    return render_template("tags.html", cloud=tag_cloud(catalog.list_tags(get_db())))
+
+
+@bp.get("/tags/<tag>")
+def tag_page(tag: str) -> str:
+    """Prompts with one tag, newest or most starred first."""
+    if not TAG_RE.match(tag):
+        abort(404)
+    sort = "stars" if _sort() == "stars" else "new"
+    return render_template("tag.html", tag=tag, sort=sort, page=_page(tag=tag, sort=sort))
+
+
+@bp.get("/users/<username>")
+def user_page(username: str) -> str:
+    """A user's profile and prompts (their private ones too, for themselves)."""
+    if not USERNAME_RE.match(username):
+        abort(404)
+    profile = accounts.get_profile(get_db(), username)
+    page = _page(author=profile.username, sort="new")
+    return render_template("user.html", profile=profile, page=page)

@@ -1,0 +1,59 @@
+"""A prompt's history: every version, one old version, what changed between two, restore."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, url_for
+from werkzeug.wrappers import Response
+
+from composite.library import history, prompts
+from composite.library.frontend.forms import number_arg
+from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
+
+bp = Blueprint("history", __name__, url_prefix="/prompts/<id:prompt_id>")
+
+
+@bp.get("/history")
+def list_versions(prompt_id: int) -> str:
+    """Every version of the prompt, newest first."""
+    viewer = viewer_id()
+    prompt = prompts.get_prompt(get_db(), prompt_id, viewer)
+    versions = history.list_versions(get_db(), prompt_id, viewer)
+    return render_template("history/list.html", prompt=prompt, versions=versions)
+
+
+@bp.get("/versions/<id:version>")
+def read_version(prompt_id: int, version: int) -> str:
+    """The prompt as it was at one version."""
+    viewer = viewer_id()
+    prompt = prompts.get_prompt(get_db(), prompt_id, viewer)
+    old = history.get_version(get_db(), prompt_id, version, viewer)
+    return render_template("history/version.html", prompt=prompt, version=old)
+
+
+@bp.get("/diff")
+def diff_versions(prompt_id: int) -> str:
+    """What changed between two versions: by default the selected one against the one before."""
+    viewer = viewer_id()
+    prompt = prompts.get_prompt(get_db(), prompt_id, viewer)
+    new_number = number_arg("to", prompt.version) or prompt.version
+    old_number = number_arg("from", new_number - 1) or 0
+    new = history.get_version(get_db(), prompt_id, new_number, viewer)
+    old = history.get_version(get_db(), prompt_id, old_number, viewer) if old_number else None
+    changes, lines = history.diff_versions(old, new) if old else ([], [])
+    return render_template(
+        "history/diff.html",
+        prompt=prompt,
+        numbers=range(prompt.version, 0, -1),
+        old=old,
+        new=new,
+        changes=changes,
+        lines=lines,
+    )
+
+
+@bp.post("/versions/<id:version>/restore")
+@login_required
+def restore_version(prompt_id: int, version: int) -> Response:
+    """Make an old version current again, as a new version."""
+    history.restore_version(get_db(), prompt_id, version, current_user())
+    return redirect(url_for("prompts.read_prompt", prompt_id=prompt_id))

@@ -1,0 +1,122 @@
+"""A prompt's own pages: create, view with its placeholders filled, edit, delete, star."""
+
+from __future__ import annotations
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from werkzeug.wrappers import Response
+
+from composite.library import prompts, stars
+from composite.library.errors import Invalid
+from composite.library.frontend.forms import form_error, prompt_form
+from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
+from composite.library.placeholders import fill, placeholders
+from composite.library.prompts import Prompt
+
+bp = Blueprint("prompts", __name__, url_prefix="/prompts")
+
+FILL_VALUE_MAX = 10_000  # per placeholder; the filled text stays a readable size
+
+
+def owned(prompt_id: int) -> Prompt:
+    """The current user's prompt: NotFound when they cannot see it, Forbidden when not theirs."""
+    return prompts.load_for_owner(get_db().cursor(), prompt_id, current_user())
+
+
+def _form_values(prompt: Prompt) -> dict[str, str]:
+    return {
+        "title": prompt.title,
+        "description": prompt.description,
+        "body": prompt.body,
+        "tags": ", ".join(prompt.tags),
+        "model_hint": prompt.model_hint,
+        "visibility": prompt.visibility,
+    }
+
+
+@bp.get("/new")
+@login_required
+def new_prompt_form() -> str:
+    """The form for a new prompt."""
+    return render_template("prompts/form.html", prompt=None, errors={}, values={"visibility": "public"})
+
+
+@bp.post("/new")
+@login_required
+def create_prompt() -> Response | tuple[str, int]:
+    """Save a new prompt as version 1."""
+    try:
+        prompt = prompts.create_prompt(get_db(), current_user(), **prompt_form())
+    except Invalid as exc:
+        return form_error("prompts/form.html", exc.errors, prompt=None)
+    return redirect(url_for("prompts.read_prompt", prompt_id=prompt.id))
+
+
+@bp.get("/<id:prompt_id>")
+def read_prompt(prompt_id: int) -> str:
+    """A prompt, with a field per placeholder and the text filled in from the query string."""
+    viewer = viewer_id()
+    prompt = prompts.get_prompt(get_db(), prompt_id, viewer)
+    names = placeholders(prompt.body)
+    values = {name: request.args.get(name, "")[:FILL_VALUE_MAX] for name in names}
+    filled = fill(prompt.body, values)
+    return render_template(
+        "prompts/view.html",
+        prompt=prompt,
+        names=names,
+        values=values,
+        filled=filled,
+        starred=stars.has_starred(get_db(), prompt.id, viewer),
+        rows=min(max(filled.count("\n") + 2, 4), 24),
+    )
+
+
+@bp.get("/<id:prompt_id>/edit")
+@login_required
+def edit_prompt_form(prompt_id: int) -> str:
+    """The edit form, filled with the prompt as it is now."""
+    prompt = owned(prompt_id)
+    return render_template("prompts/form.html", prompt=prompt, errors={}, values=_form_values(prompt))
+
+
+@bp.post("/<id:prompt_id>/edit")
+@login_required
+def update_prompt(prompt_id: int) -> Response | tuple[str, int]:
+    """Save the changes as a new version (none when nothing changed)."""
+    prompt = owned(prompt_id)  # before validating, so a stranger learns nothing from the errors
+    try:
+        prompts.update_prompt(get_db(), prompt_id, current_user(), **prompt_form())
+    except Invalid as exc:
+        return form_error("prompts/form.html", exc.errors, prompt=prompt)
+    return redirect(url_for("prompts.read_prompt", prompt_id=prompt_id))
+
+
+@bp.get("/<id:prompt_id>/delete")
+@login_required
+def delete_prompt_form(prompt_id: int) -> str:
+    """Ask before deleting a prompt and its history."""
+    return render_template("prompts/delete.html", prompt=owned(prompt_id))
+
+
+@bp.post("/<id:prompt_id>/delete")
+@login_required
+def delete_prompt(prompt_id: int) -> Response:
+    """Delete the prompt with every version and star."""
+    user = current_user()
+    prompts.delete_prompt(get_db(), prompt_id, user)
+    return redirect(url_for("browse.user_page", username=user.username))
+
+
+@bp.post("/<id:prompt_id>/star")
+@login_required
+def star_prompt(prompt_id: int) -> Response:
+    """Star the prompt (starring twice counts once)."""
+    stars.star(get_db(), prompt_id, current_user())
+    return redirect(url_for("prompts.read_prompt", prompt_id=prompt_id))
+
+
+@bp.post("/<id:prompt_id>/unstar")
+@login_required
+def unstar_prompt(prompt_id: int) -> Response:
+    """Take the user's star back."""
+    stars.unstar(get_db(), prompt_id, current_user())
+    return redirect(url_for("prompts.read_prompt", prompt_id=prompt_id))

@@ -1,0 +1,123 @@
+"""The input rules both applications enforce, in one place."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from composite.library.errors import Invalid
+
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
+TAG_RE = re.compile(r"^[a-z0-9-]{1,32}$")
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024  # hashing cost grows with length; nobody types more
+TITLE_MAX = 200
+BODY_MAX = 50_000
+DESCRIPTION_MAX = 500
+MODEL_HINT_MAX = 100
+TAGS_MAX = 10
+TOKEN_NAME_MAX = 64
+VISIBILITIES = ("public", "private")
+
+
+def check_username(value: str) -> str:
+    """A username of 3-32 letters, digits, '_', '.' or '-'."""
+    if not USERNAME_RE.fullmatch(value or ""):  # match() would let a trailing newline through
+        raise Invalid({"username": "must be 3-32 characters of letters, digits, '_', '.' or '-'"})
+    return value
+
+
+def check_password(value: str) -> str:
+    """A password of at least 8 characters."""
+    if len(value or "") < PASSWORD_MIN:
+        raise Invalid({"password": f"must be at least {PASSWORD_MIN} characters"})
+    if len(value) > PASSWORD_MAX:
+        raise Invalid({"password": f"must be at most {PASSWORD_MAX} characters"})
+    return value
+
+
+def _clean_text(value: str) -> str:
+    # NUL cannot be shown or typed; refuse it rather than store it invisibly.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    # A lone surrogate (a JSON escape such as "\ud800") is not text: DuckDB cannot store it.
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def check_prompt_fields(
+    *,
+    title: str | None = None,
+    body: str | None = None,
+    description: str | None = None,
+    model_hint: str | None = None,
+    visibility: str | None = None,
+) -> dict[str, str]:
+    """Validate the text fields given (None means absent); return them cleaned or raise Invalid."""
+    errors: dict[str, str] = {}
+    cleaned: dict[str, str] = {}
+    checks = {
+        "title": (title, 1, TITLE_MAX, True),
+        "body": (body, 1, BODY_MAX, False),
+        "description": (description, 0, DESCRIPTION_MAX, True),
+        "model_hint": (model_hint, 0, MODEL_HINT_MAX, True),
+    }
+    for field, (value, low, high, strip) in checks.items():
+        if value is None:
+            continue
+        text = value.strip() if strip else value
+        if field == "body" and not text.strip():
+            text = ""
+        try:
+            _clean_text(text)
+        except ValueError as exc:
+            errors[field] = str(exc)
+            continue
+        if not low <= len(text) <= high:
+            errors[field] = (
+                f"must be {low}-{high} characters" if low else f"must be at most {high} characters"
+            )
+            continue
+        cleaned[field] = text
+    if visibility is not None:
+        if visibility not in VISIBILITIES:
+            errors["visibility"] = "must be 'public' or 'private'"
+        else:
+            cleaned["visibility"] = visibility
+    if errors:
+        raise Invalid(errors)
+    return cleaned
+
+
+def check_tags(values: Iterable[str] | str) -> list[str]:
+    """Lower-case, de-duplicate and validate tags (a list, or one comma/space separated string)."""
+    if isinstance(values, str):
+        values = re.split(r"[,\s]+", values)
+    tags: list[str] = []
+    for raw in values:
+        tag = raw.strip().lower()
+        if not tag:
+            continue
+        if not TAG_RE.match(tag):
+            raise Invalid({"tags": f"{tag[:40]!r} is not a tag: use 1-32 of a-z, 0-9 and '-'"})
+        if tag not in tags:
+            tags.append(tag)
+    if len(tags) > TAGS_MAX:
+        raise Invalid({"tags": f"at most {TAGS_MAX} tags"})
+    return tags
+
+
+def check_token_name(value: str | None) -> str:
+    """A token name: free text up to 64 characters, 'token' when empty."""
+    name = (value or "").strip() or "token"
+    try:
+        _clean_text(name)
+    except ValueError as exc:
+        raise Invalid({"name": str(exc)}) from None
+    if len(name) > TOKEN_NAME_MAX:
+        raise Invalid({"name": f"must be at most {TOKEN_NAME_MAX} characters"})
+    return name
