@@ -196,3 +196,31 @@ def _check_directory_writable(directory: Path) -> None:
         raise DatabaseError(f"data directory {directory} is not writable: {reason}") from None
     if not os.access(directory, os.W_OK | os.X_OK):
         raise DatabaseError(f"data directory {directory} is not writable")
+
+
+# The database ``composite serve --database PATH`` opens for every mount to share ------------
+
+_shared: Database | None = None
+
+
+def open_shared(path: Path) -> Database:
+    """Open (and remember) the database every mount of ``composite serve`` shares."""
+    global _shared  # noqa: PLW0603 - one per process by design: the whole point of the server
+    if _shared is None:
+        _shared = Database(path).open()
+    return _shared
+
+
+def shared_database() -> Database:
+    """The database opened by ``composite serve --database PATH``, for any mounted application."""
+    if _shared is None:
+        raise DatabaseError("no shared database: start the server with composite serve --database PATH")
+    return _shared
+
+
+def close_shared() -> None:
+    """Checkpoint and close the shared database (the server does this at shutdown)."""
+    global _shared
+    database, _shared = _shared, None
+    if database is not None:
+        database.close()

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import gc
 import logging
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -134,8 +135,12 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
     return 0
 
 
-def run() -> None:
+def run(argv: Sequence[str] | None = None) -> None:
     """Entry point for ``python app.py``: exit quietly on Ctrl-C after a graceful stop."""
+    from composite.cli import SITE_DESCRIPTION
+
+    # No options: the site is configured by its environment. --help says so rather than starting.
+    argparse.ArgumentParser(prog="python app.py", description=SITE_DESCRIPTION).parse_args(argv)
     try:
         status = main()
     except KeyboardInterrupt:

@@ -1,0 +1,173 @@
+"""``composite serve``: anyone's ASGI and WSGI applications, one per port, in one process.
+
+    composite serve --mount 12000=mypkg.api:app --mount 12001=wsgi:mypkg.web:app
+
+Options on the command line win over the same options in ``--config FILE`` (TOML);
+mounts from both are served together. A bad mount or option is one line on stderr and
+exit status 2; a failure to start (a port in use, an application whose startup fails)
+is one line and exit status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import tomllib
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from composite.server.limits import BodyLimit
+from composite.server.logs import LOG_LEVELS, configure_logging
+from composite.server.mounts import MountError, MountSpec, check_ports, mount_from_table, parse_mount_flag
+from composite.server.router import Mount, PortRouter, wsgi_app
+from composite.server.run import EXIT_STARTUP, EXIT_USAGE, ServeOptions, fail, serve
+from composite.server.targets import TargetError, load_application
+
+log = logging.getLogger("composite.server")
+
+_TOP_LEVEL = ("host", "app_dir", "database", "log_level", "shutdown_timeout", "forwarded_allow_ips", "mount")
+
+
+def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of ``composite serve``."""
+    parser.add_argument(
+        "--mount",
+        action="append",
+        default=[],
+        metavar="PORT=TARGET[,OPTION=VALUE...]",
+        help="serve TARGET ([asgi:|wsgi:]module:attribute, or module:factory() to call a factory) on "
+        "PORT; repeatable. Options: name=NAME, threads=N (a WSGI mount's thread pool, default 16), "
+        "body-limit=SIZE|off (default 1m), lifespan=on|off (default on). ASGI or WSGI is detected "
+        "unless forced with the prefix.",
+    )
+    parser.add_argument("--host", help="address every port listens on (default 127.0.0.1)")
+    parser.add_argument("--app-dir", help="directory put first on the import path (default: the current one)")
+    parser.add_argument(
+        "--database",
+        metavar="PATH",
+        help="open one DuckDB file for every mount to share; applications reach it with "
+        "composite.db.shared_database()",
+    )
+    parser.add_argument("--config", metavar="FILE", type=Path, help="TOML file with the same options")
+    parser.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
+    parser.add_argument("--shutdown-timeout", type=float, metavar="SECONDS", help="default 10")
+    parser.add_argument(
+        "--forwarded-allow-ips",
+        metavar="ADDRESSES",
+        help="proxies whose X-Forwarded-* headers are trusted (default: none)",
+    )
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """The options in a TOML config file; MountError with the reason when it cannot be used."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise MountError(f"--config {path}: {exc.strerror or exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise MountError(f"--config {path}: not valid TOML: {exc}") from None
+    unknown = set(data) - set(_TOP_LEVEL)
+    if unknown:
+        raise MountError(
+            f"--config {path}: unknown option {sorted(unknown)[0]!r} (known: {', '.join(_TOP_LEVEL)})"
+        )
+    if not isinstance(data.get("mount", []), list):
+        raise MountError(f"--config {path}: mount must be an array of tables ([[mount]])")
+    return data
+
+
+def collect(args: argparse.Namespace) -> tuple[list[MountSpec], ServeOptions, str | None, str | None]:
+    """Mounts and options from the config file and the flags (flags win)."""
+    config = read_config(args.config) if args.config else {}
+    mounts = [
+        mount_from_table(table, f"--config {args.config}: mount {index + 1}")
+        for index, table in enumerate(config.get("mount", []))
+    ]
+    mounts += [parse_mount_flag(text) for text in args.mount]
+    check_ports(mounts)
+
+    def pick(name: str, default: Any) -> Any:
+        value = getattr(args, name)
+        return value if value is not None else config.get(name, default)
+
+    log_level = str(pick("log_level", "info")).lower()
+    if log_level not in LOG_LEVELS:
+        raise MountError(f"log_level: must be one of {', '.join(LOG_LEVELS)}, got {log_level!r}")
+    try:
+        shutdown_timeout = float(pick("shutdown_timeout", 10.0))
+    except (TypeError, ValueError):
+        raise MountError("shutdown_timeout: must be a number of seconds") from None
+    options = ServeOptions(
+        host=str(pick("host", "127.0.0.1")),
+        log_level=log_level,
+        shutdown_timeout=shutdown_timeout,
+        forwarded_allow_ips=str(pick("forwarded_allow_ips", "")),
+    )
+    database = pick("database", None)
+    return mounts, options, pick("app_dir", None), str(database) if database else None
+
+
+def build_mount(spec: MountSpec, app_dir: str | None) -> Mount:
+    """Load one mount's application and wrap it in its limits."""
+    app, kind = load_application(spec.target, app_dir)
+    asgi = wsgi_app(app, spec.threads) if kind == "wsgi" else app
+    if spec.body_limit is not None:
+        asgi = BodyLimit(asgi, spec.body_limit)
+    if not spec.lifespan:
+        asgi = _WithoutLifespan(asgi)
+    return Mount(spec.name, spec.port, asgi)
+
+
+class _WithoutLifespan:
+    """Keeps lifespan events from an application whose mount has ``lifespan=off``."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "lifespan":
+            return  # the router treats an application that returns at once as one without lifespan
+        await self.app(scope, receive, send)
+
+
+def _database_lifespan(path: str) -> Any:
+    from composite import db as shared
+
+    @asynccontextmanager
+    async def lifespan() -> AsyncIterator[None]:
+        # DuckDB calls block: keep them off the event loop that serves every port.
+        await asyncio.to_thread(shared.open_shared, Path(path))
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(shared.close_shared)
+
+    return lifespan
+
+
+def serve_command(args: argparse.Namespace) -> int:
+    """Run ``composite serve`` with parsed arguments; return the exit status."""
+    try:
+        specs, options, app_dir, database = collect(args)
+    except MountError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    configure_logging(options.log_level)
+    try:
+        mounts = [build_mount(spec, app_dir if app_dir is not None else ".") for spec in specs]
+    except TargetError as exc:
+        return fail(str(exc), EXIT_USAGE)
+    router = PortRouter(mounts, lifespan=_database_lifespan(database) if database else None)
+    return serve(router, options)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``composite serve`` on its own (the ``composite`` command adds the site's commands)."""
+    parser = argparse.ArgumentParser(prog="composite serve", description=__doc__.split("\n\n")[0])
+    add_serve_arguments(parser)
+    try:
+        return serve_command(parser.parse_args(argv))
+    except KeyboardInterrupt:
+        return EXIT_STARTUP

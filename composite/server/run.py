@@ -1,0 +1,66 @@
+"""Run a PortRouter until it is told to stop: bind every port first, one uvicorn server, exit codes."""
+
+from __future__ import annotations
+
+import gc
+import logging
+import sys
+from dataclasses import dataclass
+
+from composite.server.router import PortRouter, ServerError, bind_sockets, make_server
+
+log = logging.getLogger("composite.server")
+
+EXIT_USAGE = 2
+EXIT_STARTUP = 3
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the one server listens and stops."""
+
+    host: str = "127.0.0.1"
+    log_level: str = "info"
+    shutdown_timeout: float = 10.0
+    forwarded_allow_ips: str = ""
+    limit_concurrency: int | None = None
+
+
+def fail(message: str, status: int) -> int:
+    """Tell the operator what is wrong in one line and return the exit status."""
+    print(f"error: {message}", file=sys.stderr, flush=True)
+    return status
+
+
+def serve(router: PortRouter, options: ServeOptions) -> int:
+    """Bind every mount's port (or none), serve until a signal, and return the exit status."""
+    try:
+        sockets = bind_sockets(options.host, router.mounts)
+    except ServerError as exc:
+        return fail(str(exc), EXIT_STARTUP)
+    server = make_server(
+        router,
+        log_level=options.log_level,
+        forwarded_allow_ips=options.forwarded_allow_ips,
+        shutdown_timeout=options.shutdown_timeout,
+        limit_concurrency=options.limit_concurrency,
+    )
+    for mount, sock in zip(router.mounts, sockets, strict=True):
+        host, port = sock.getsockname()[:2]
+        log.info("%s listening on http://%s:%d", mount.name, host, port)
+    # Modules, routes and templates live as long as the process: freezing them keeps every
+    # later garbage collection from walking them again on each burst of requests.
+    gc.collect()
+    gc.freeze()
+    try:
+        server.run(sockets=sockets)
+    except SystemExit:
+        # uvicorn exits when the lifespan fails; the router knows why.
+        if router.startup_error is None:
+            raise
+    finally:
+        for sock in sockets:
+            sock.close()
+    if router.startup_error is not None:
+        return fail(router.startup_error, EXIT_STARTUP)
+    return 0

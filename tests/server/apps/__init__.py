@@ -1,0 +1,1 @@
+"""Applications written as outsiders write them, served by ``composite serve`` in the tests."""
