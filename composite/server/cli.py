@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
+import socket
 import tomllib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
@@ -22,8 +24,9 @@ from typing import Any
 from composite.server.limits import BodyLimit
 from composite.server.logs import LOG_LEVELS, configure_logging
 from composite.server.mounts import MountError, MountSpec, check_ports, mount_from_table, parse_mount_flag
-from composite.server.router import Mount, PortRouter, wsgi_app
-from composite.server.run import EXIT_STARTUP, EXIT_USAGE, ServeOptions, fail, serve
+from composite.server.reload import run_with_reload
+from composite.server.router import Mount, PortRouter, ServerError, wsgi_app
+from composite.server.run import EXIT_STARTUP, EXIT_USAGE, ServeOptions, bind, fail, serve
 from composite.server.targets import TargetError, load_application
 
 log = logging.getLogger("composite.server")
@@ -50,6 +53,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PATH",
         help="open one DuckDB file for every mount to share; applications reach it with "
         "composite.db.shared_database()",
+    )
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="development: restart when a file under the app directory changes (every port stays open)",
     )
     parser.add_argument("--config", metavar="FILE", type=Path, help="TOML file with the same options")
     parser.add_argument("--log-level", choices=LOG_LEVELS, help="default info")
@@ -148,19 +156,39 @@ def _database_lifespan(path: str) -> Any:
     return lifespan
 
 
+def _build(args: argparse.Namespace) -> tuple[PortRouter, ServeOptions, str]:
+    """The router for the parsed arguments; MountError or TargetError when they are wrong."""
+    specs, options, app_dir, database = collect(args)
+    configure_logging(options.log_level)
+    app_dir = app_dir if app_dir is not None else "."
+    mounts = [build_mount(spec, app_dir) for spec in specs]
+    return PortRouter(mounts, lifespan=_database_lifespan(database) if database else None), options, app_dir
+
+
 def serve_command(args: argparse.Namespace) -> int:
     """Run ``composite serve`` with parsed arguments; return the exit status."""
     try:
-        specs, options, app_dir, database = collect(args)
-    except MountError as exc:
+        router, options, app_dir = _build(args)
+    except (MountError, TargetError) as exc:
         return fail(str(exc), EXIT_USAGE)
-    configure_logging(options.log_level)
+    if not args.reload:
+        return serve(router, options)
     try:
-        mounts = [build_mount(spec, app_dir if app_dir is not None else ".") for spec in specs]
-    except TargetError as exc:
-        return fail(str(exc), EXIT_USAGE)
-    router = PortRouter(mounts, lifespan=_database_lifespan(database) if database else None)
-    return serve(router, options)
+        sockets = bind(router, options)
+    except ServerError as exc:
+        return fail(str(exc), EXIT_STARTUP)
+    run_with_reload(functools.partial(_serve_reloaded, args), sockets, [app_dir])
+    return 0
+
+
+def _serve_reloaded(args: argparse.Namespace, sockets: list[socket.socket]) -> None:
+    """A reload child: rebuild every application from the same arguments, serve the parent's sockets."""
+    try:
+        router, options, _ = _build(args)
+    except (MountError, TargetError) as exc:
+        fail(str(exc), EXIT_USAGE)  # the supervisor keeps watching; the next save tries again
+        return
+    serve(router, options, sockets)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

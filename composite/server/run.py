@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import socket
 import sys
 from dataclasses import dataclass
 
@@ -32,12 +33,18 @@ def fail(message: str, status: int) -> int:
     return status
 
 
-def serve(router: PortRouter, options: ServeOptions) -> int:
-    """Bind every mount's port (or none), serve until a signal, and return the exit status."""
-    try:
-        sockets = bind_sockets(options.host, router.mounts)
-    except ServerError as exc:
-        return fail(str(exc), EXIT_STARTUP)
+def bind(router: PortRouter, options: ServeOptions) -> list[socket.socket]:
+    """Listen on every mount's port, or on none (ServerError naming the port)."""
+    return bind_sockets(options.host, router.mounts)
+
+
+def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket] | None = None) -> int:
+    """Serve on ``sockets`` (bound here when not given) until a signal; return the exit status."""
+    if sockets is None:
+        try:
+            sockets = bind(router, options)
+        except ServerError as exc:
+            return fail(str(exc), EXIT_STARTUP)
     server = make_server(
         router,
         log_level=options.log_level,

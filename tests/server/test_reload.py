@@ -1,0 +1,78 @@
+"""``composite serve --reload``: an edited file is served within seconds, on the same socket."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.process import ROOT, free_port
+
+APP = """
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    await send({{"type": "http.response.start", "status": 200, "headers": []}})
+    await send({{"type": "http.response.body", "body": b"{version}"}})
+"""
+
+
+def read(url: str, timeout: float) -> list[str]:
+    """Every answer body until ``timeout``; connection errors recorded as ``"error"``."""
+    try:
+        return [httpx.get(url, timeout=timeout).text]
+    except httpx.HTTPError:
+        return ["error"]
+
+
+def test_an_edited_module_is_served_after_a_restart_on_the_same_port(tmp_path: Path) -> None:
+    module = tmp_path / "reloadme.py"
+    module.write_text(APP.format(version="v1"))
+    port = free_port()
+    log = (tmp_path / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "composite",
+            "serve",
+            "--reload",
+            "--host",
+            "127.0.0.1",
+            "--app-dir",
+            str(tmp_path),
+            "--mount",
+            f"{port}=reloadme:app",
+        ],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=log,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 20
+        while read(url, 1) != ["v1"]:
+            assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.1)
+        module.write_text(APP.format(version="v2"))
+        edited = time.monotonic()
+        answers: list[str] = []
+        while not answers or answers[-1] != "v2":
+            assert time.monotonic() - edited < 15, (answers, (tmp_path / "serve.log").read_text())
+            answers += read(url, 5)
+            time.sleep(0.05)
+        print(f"served the edit {time.monotonic() - edited:.2f}s after saving; answers: {set(answers)}")
+        # The parent kept the listening socket: a restart never refuses a connection.
+        assert "error" not in answers
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(15)
+        log.close()
+    assert status in (0, -signal.SIGTERM)
+    assert "Traceback" not in (tmp_path / "serve.log").read_text()
