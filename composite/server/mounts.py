@@ -89,7 +89,7 @@ def mount_from_table(table: Mapping[str, Any], where: str) -> MountSpec:
     return MountSpec(
         port=port,
         target=target,
-        name=str(table.get("name") or target.module.rsplit(".", 1)[-1]),
+        name=str(table.get("name") or f"{target.module}:{target.attribute}"),
         threads=int(threads_raw),
         body_limit=parse_size(table.get("body_limit", DEFAULT_BODY_LIMIT), f"{where}: body_limit"),
         lifespan=_parse_flag(table.get("lifespan", True), f"{where}: lifespan"),
