@@ -18,12 +18,23 @@ import socket
 import tomllib
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from composite.server.limits import BodyLimit
 from composite.server.logs import LOG_LEVELS, configure_logging
-from composite.server.mounts import MountError, MountSpec, check_ports, mount_from_table, parse_mount_flag
+from composite.server.mounts import (
+    MountError,
+    MountSpec,
+    SplitSpec,
+    check_ports,
+    mount_from_table,
+    parse_mount_flag,
+    parse_split_flag,
+    split_from_table,
+)
+from composite.server.pathsplit import PathSplit
 from composite.server.reload import run_with_reload
 from composite.server.router import Mount, PortRouter, ServerError, wsgi_app
 from composite.server.run import EXIT_STARTUP, EXIT_USAGE, ServeOptions, bind, fail, serve
@@ -31,7 +42,16 @@ from composite.server.targets import TargetError, load_application
 
 log = logging.getLogger("composite.server")
 
-_TOP_LEVEL = ("host", "app_dir", "database", "log_level", "shutdown_timeout", "forwarded_allow_ips", "mount")
+_TOP_LEVEL = (
+    "host",
+    "app_dir",
+    "database",
+    "log_level",
+    "shutdown_timeout",
+    "forwarded_allow_ips",
+    "mount",
+    "split",
+)
 
 
 def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,6 +65,15 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "PORT; repeatable. Options: name=NAME, threads=N (a WSGI mount's thread pool, default 16), "
         "body-limit=SIZE|off (default 1m), lifespan=on|off (default on). ASGI or WSGI is detected "
         "unless forced with the prefix.",
+    )
+    parser.add_argument(
+        "--split",
+        action="append",
+        default=[],
+        metavar="PORT=PREFIX:MOUNT[,PREFIX:MOUNT...]",
+        help="also serve several mounts on one PORT, chosen by path prefix as nginx locations do "
+        "(PREFIX and PREFIX/... go to MOUNT, a mount's name or port; '/' takes the rest), "
+        "e.g. 8080=/api:12000,/:12001; repeatable",
     )
     parser.add_argument("--host", help="address every port listens on (default 127.0.0.1)")
     parser.add_argument("--app-dir", help="directory put first on the import path (default: the current one)")
@@ -82,20 +111,37 @@ def read_config(path: Path) -> dict[str, Any]:
         raise MountError(
             f"--config {path}: unknown option {sorted(unknown)[0]!r} (known: {', '.join(_TOP_LEVEL)})"
         )
-    if not isinstance(data.get("mount", []), list):
-        raise MountError(f"--config {path}: mount must be an array of tables ([[mount]])")
+    for table in ("mount", "split"):
+        if not isinstance(data.get(table, []), list):
+            raise MountError(f"--config {path}: {table} must be an array of tables ([[{table}]])")
     return data
 
 
-def collect(args: argparse.Namespace) -> tuple[list[MountSpec], ServeOptions, str | None, str | None]:
-    """Mounts and options from the config file and the flags (flags win)."""
+@dataclass(frozen=True)
+class Plan:
+    """Everything ``composite serve`` was asked to run."""
+
+    mounts: list[MountSpec]
+    splits: list[SplitSpec]
+    options: ServeOptions
+    app_dir: str
+    database: str | None
+
+
+def collect(args: argparse.Namespace) -> Plan:
+    """Mounts, splits and options from the config file and the flags (flags win)."""
     config = read_config(args.config) if args.config else {}
     mounts = [
         mount_from_table(table, f"--config {args.config}: mount {index + 1}")
         for index, table in enumerate(config.get("mount", []))
     ]
     mounts += [parse_mount_flag(text) for text in args.mount]
-    check_ports(mounts)
+    splits = [
+        split_from_table(table, f"--config {args.config}: split {index + 1}")
+        for index, table in enumerate(config.get("split", []))
+    ]
+    splits += [parse_split_flag(text) for text in args.split]
+    check_ports(mounts, splits)
 
     def pick(name: str, default: Any) -> Any:
         value = getattr(args, name)
@@ -115,7 +161,7 @@ def collect(args: argparse.Namespace) -> tuple[list[MountSpec], ServeOptions, st
         forwarded_allow_ips=str(pick("forwarded_allow_ips", "")),
     )
     database = pick("database", None)
-    return mounts, options, pick("app_dir", None), str(database) if database else None
+    return Plan(mounts, splits, options, str(pick("app_dir", ".")), str(database) if database else None)
 
 
 def build_mount(spec: MountSpec, app_dir: str | None) -> Mount:
@@ -156,39 +202,52 @@ def _database_lifespan(path: str) -> Any:
     return lifespan
 
 
-def _build(args: argparse.Namespace) -> tuple[PortRouter, ServeOptions, str]:
+def build_split(spec: SplitSpec, mounts: list[Mount]) -> Mount:
+    """One port served by several mounts' applications, chosen by path prefix."""
+    by_key = {m.name: m for m in mounts} | {str(m.port): m for m in mounts if m.port}
+    routes = []
+    for prefix, key in spec.routes:
+        if key not in by_key:
+            raise MountError(f"split on port {spec.port}: no mount named or on port {key!r}")
+        routes.append((prefix, by_key[key].app))
+    default = dict(routes)["/"]
+    return Mount(spec.name, spec.port, PathSplit(routes, default))
+
+
+def _build(args: argparse.Namespace) -> tuple[PortRouter, Plan]:
     """The router for the parsed arguments; MountError or TargetError when they are wrong."""
-    specs, options, app_dir, database = collect(args)
-    configure_logging(options.log_level)
-    app_dir = app_dir if app_dir is not None else "."
-    mounts = [build_mount(spec, app_dir) for spec in specs]
-    return PortRouter(mounts, lifespan=_database_lifespan(database) if database else None), options, app_dir
+    plan = collect(args)
+    configure_logging(plan.options.log_level)
+    mounts = [build_mount(spec, plan.app_dir) for spec in plan.mounts]
+    mounts += [build_split(spec, mounts) for spec in plan.splits]
+    lifespan = _database_lifespan(plan.database) if plan.database else None
+    return PortRouter(mounts, lifespan=lifespan), plan
 
 
 def serve_command(args: argparse.Namespace) -> int:
     """Run ``composite serve`` with parsed arguments; return the exit status."""
     try:
-        router, options, app_dir = _build(args)
+        router, plan = _build(args)
     except (MountError, TargetError) as exc:
         return fail(str(exc), EXIT_USAGE)
     if not args.reload:
-        return serve(router, options)
+        return serve(router, plan.options)
     try:
-        sockets = bind(router, options)
+        sockets = bind(router, plan.options)
     except ServerError as exc:
         return fail(str(exc), EXIT_STARTUP)
-    run_with_reload(functools.partial(_serve_reloaded, args), sockets, [app_dir])
+    run_with_reload(functools.partial(_serve_reloaded, args), sockets, [plan.app_dir])
     return 0
 
 
 def _serve_reloaded(args: argparse.Namespace, sockets: list[socket.socket]) -> None:
     """A reload child: rebuild every application from the same arguments, serve the parent's sockets."""
     try:
-        router, options, _ = _build(args)
+        router, plan = _build(args)
     except (MountError, TargetError) as exc:
         fail(str(exc), EXIT_USAGE)  # the supervisor keeps watching; the next save tries again
         return
-    serve(router, options, sockets)
+    serve(router, plan.options, sockets)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -112,14 +112,55 @@ def parse_mount_flag(text: str) -> MountSpec:
     return mount_from_table(table, where)
 
 
-def check_ports(mounts: Sequence[MountSpec]) -> None:
+def check_ports(mounts: Sequence[MountSpec], splits: Sequence[SplitSpec] = ()) -> None:
     """Refuse two mounts on one (non-zero) port, and a server with no mount at all."""
     if not mounts:
         raise MountError("nothing to serve: give at least one --mount PORT=TARGET (or [[mount]] in --config)")
-    seen: dict[int, MountSpec] = {}
-    for mount in mounts:
-        if mount.port and mount.port in seen:
-            raise MountError(
-                f"port {mount.port} has two mounts: {seen[mount.port].target} and {mount.target}"
-            )
-        seen[mount.port] = mount
+    seen: dict[int, str] = {}
+    for port, what in [(m.port, str(m.target)) for m in mounts] + [(s.port, s.name) for s in splits]:
+        if port and port in seen:
+            raise MountError(f"port {port} has two mounts: {seen[port]} and {what}")
+        seen[port] = what
+
+
+@dataclass(frozen=True)
+class SplitSpec:
+    """A port split by path prefix between mounts named by name or port (``"/"`` is the rest)."""
+
+    port: int
+    routes: tuple[tuple[str, str], ...]
+    name: str
+
+
+def split_from_table(table: Mapping[str, Any], where: str) -> SplitSpec:
+    """A split from a config file's ``[[split]]`` table: ``port`` and ``routes = {"/api" = "api"}``."""
+    unknown = set(table) - {"port", "routes", "name"}
+    if unknown:
+        raise MountError(f"{where}: unknown option {sorted(unknown)[0]!r} (known: port, routes, name)")
+    routes = table.get("routes")
+    if "port" not in table or not isinstance(routes, Mapping) or not routes:
+        raise MountError(f'{where}: needs a port and routes such as {{"/api" = "api", "/" = "web"}}')
+    port = _parse_port(table["port"], f"{where}: port")
+    pairs = []
+    for prefix, mount in routes.items():
+        if not str(prefix).startswith("/") or (prefix != "/" and str(prefix).endswith("/")):
+            raise MountError(f"{where}: path prefix {prefix!r} must start with '/' and not end with one")
+        pairs.append((str(prefix), str(mount)))
+    if "/" not in dict(pairs):
+        raise MountError(f"{where}: needs a route for '/' (everything no other prefix matches)")
+    return SplitSpec(port, tuple(pairs), str(table.get("name") or f"split:{port}"))
+
+
+def parse_split_flag(text: str) -> SplitSpec:
+    """A split from ``PORT=PREFIX:MOUNT[,PREFIX:MOUNT...]``, e.g. ``8080=/api:api,/:web``."""
+    where = f"--split {text}"
+    port, sep, rest = text.partition("=")
+    if not sep or not rest:
+        raise MountError(f"{where}: expected PORT=PREFIX:MOUNT,..., e.g. 8080=/api:api,/:web")
+    routes: dict[str, str] = {}
+    for part in rest.split(","):
+        prefix, sep, mount = part.strip().rpartition(":")
+        if not sep or not prefix or not mount:
+            raise MountError(f"{where}: {part!r} is not PREFIX:MOUNT")
+        routes[prefix] = mount
+    return split_from_table({"port": port, "routes": routes}, where)
