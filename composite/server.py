@@ -117,7 +117,8 @@ class PortRouter:
     ) -> None:
         self.mounts = [dataclasses.replace(m, app=_Served(m.app)) for m in mounts]
         self.by_port: Mapping[int, Mount] = {m.port: m for m in self.mounts}
-        if len(self.by_port) != len(self.mounts):
+        fixed = [m.port for m in self.mounts if m.port]  # any number may ask for a free port (0)
+        if len(set(fixed)) != len(fixed):
             raise ValueError("two mounts share one port")
         self.lifespan = lifespan
         self.startup_error: str | None = None
