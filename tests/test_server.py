@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI, Request
 
 from composite.server import Mount, PortInUseError, PortRouter, bind_sockets
 from tests.live import serving
@@ -192,8 +193,6 @@ def test_requests_beyond_the_limit_in_flight_get_503_at_once() -> None:
 
 def fastapi_with_state(who: str) -> Any:
     """A FastAPI app whose lifespan yields a state naming it, and a route reading it back."""
-    from fastapi import FastAPI, Request
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, str]]:
         yield {"who": who}
@@ -243,8 +242,6 @@ def test_app_failing_after_asking_for_startup_stops_the_start(
 
 
 def test_failing_fastapi_lifespan_names_its_exception(caplog: pytest.LogCaptureFixture) -> None:
-    from fastapi import FastAPI
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         raise RuntimeError("cannot reach the cache")
