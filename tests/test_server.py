@@ -193,6 +193,7 @@ def test_requests_beyond_the_limit_in_flight_get_503_at_once() -> None:
 
 def fastapi_with_state(who: str) -> Any:
     """A FastAPI app whose lifespan yields a state naming it, and a route reading it back."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, str]]:
         yield {"who": who}
