@@ -322,11 +322,15 @@ class _AppLifespan:
         self.supported = False
 
     def _fail(self, event: str, error: BaseException | None, message: str) -> None:
+        """Raise the failure as one line; at start-up, log the whole of it first."""
+        # A failed shutdown is logged, traceback included, by the router that stops the apps.
+        report = event == "startup"
         if error is not None:
-            log.error("%s: %s failed", self.mount.name, event, exc_info=error)
+            if report:
+                log.error("%s: %s failed", self.mount.name, event, exc_info=error)
             raise RuntimeError(f"{self.mount.name}: {_reason(error)}") from error
         lines = [line for line in message.splitlines() if line.strip()]
-        if len(lines) > 1:
+        if report and len(lines) > 1:
             log.error("%s: %s failed:\n%s", self.mount.name, event, message)
         raise RuntimeError(f"{self.mount.name}: {lines[-1].strip() if lines else event + ' failed'}")
 
