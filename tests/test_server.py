@@ -1,15 +1,20 @@
-"""PortRouter: dispatch by local port, 404 elsewhere, lifespan fan-out and failures."""
+"""PortRouter: dispatch by bound port, 404 elsewhere, lifespan fan-out, state and failures."""
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
+from fastapi import FastAPI, Request
 
 from composite.server import Mount, PortInUseError, PortRouter, bind_sockets
+from tests.live import serving
+from tests.process import free_port
 
 
 def make_app(name: str, events: list[str], fail_startup: bool = False):
@@ -184,3 +189,82 @@ def test_requests_beyond_the_limit_in_flight_get_503_at_once() -> None:
     assert b"too many requests" in refused[1]
     assert [first, second, after] == [(200, b"done")] * 3
     assert router.in_flight == 0
+
+
+def fastapi_with_state(who: str) -> Any:
+    """A FastAPI app whose lifespan yields a state naming it, and a route reading it back."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[dict[str, str]]:
+        yield {"who": who}
+
+    app = FastAPI(lifespan=lifespan)
+
+    @app.get("/who")
+    def read_who(request: Request) -> str:
+        """Which lifespan's state this request sees."""
+        return request.state.who
+
+    return app
+
+
+def test_each_mount_sees_its_own_lifespan_state() -> None:
+    apps = [fastapi_with_state("app1"), fastapi_with_state("app2")]
+    router = PortRouter([Mount("app1", free_port(), apps[0]), Mount("app2", free_port(), apps[1])])
+    with serving(router) as (port1, port2):
+        assert httpx.get(f"http://127.0.0.1:{port1}/who").json() == "app1"
+        assert httpx.get(f"http://127.0.0.1:{port2}/who").json() == "app2"
+
+
+def test_mount_on_port_zero_is_routed_by_the_port_bound(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="composite.server")
+    router = PortRouter([Mount("a", 0, make_app("a", []))])
+    with serving(router) as (port,):
+        assert port != 0
+        response = httpx.get(f"http://127.0.0.1:{port}/")
+    assert (response.status_code, response.text) == (200, "a")
+    assert f"a listening on http://127.0.0.1:{port}" in caplog.text
+
+
+@pytest.mark.parametrize("error", [ValueError("bad setting"), KeyError("missing"), AssertionError("no")])
+def test_app_failing_after_asking_for_startup_stops_the_start(
+    error: Exception, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def app(scope, receive, send) -> None:
+        await receive()
+        raise error
+
+    router = PortRouter([Mount("a", 1, app)])
+    outbox = asyncio.run(run_lifespan(router))
+    assert [m["type"] for m in outbox] == ["lifespan.startup.failed"]
+    assert router.startup_error == f"a: {type(error).__name__}: {error}"
+    assert "a: startup failed" in caplog.text
+    assert "Traceback" in caplog.text
+
+
+def test_failing_fastapi_lifespan_names_its_exception(caplog: pytest.LogCaptureFixture) -> None:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        raise RuntimeError("cannot reach the cache")
+        yield
+
+    router = PortRouter([Mount("api", 1, FastAPI(lifespan=lifespan))])
+    outbox = asyncio.run(run_lifespan(router))
+    assert [m["type"] for m in outbox] == ["lifespan.startup.failed"]
+    assert router.startup_error == "api: RuntimeError: cannot reach the cache"
+    assert "Traceback" in caplog.text
+
+
+def test_app_refusing_lifespan_before_asking_is_served_and_says_so(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="composite.server")
+
+    async def app(scope, receive, send) -> None:
+        if scope["type"] != "http":
+            raise ValueError(f"unsupported scope {scope['type']}")
+        await make_app("p", [])(scope, receive, send)
+
+    router = PortRouter([Mount("p", 1111, app)])
+    outbox = asyncio.run(run_lifespan(router))
+    assert [m["type"] for m in outbox] == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+    assert "p: no lifespan support (ValueError: unsupported scope lifespan)" in caplog.text
+    assert asyncio.run(call(router, 1111)) == (200, b"p")

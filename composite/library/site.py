@@ -18,7 +18,7 @@ from composite.library.backend import create_backend
 from composite.library.examples import load_examples
 from composite.library.frontend import create_frontend
 from composite.library.migrations import MIGRATIONS_DIR
-from composite.server import Mount, PortRouter, ServerError, bind_sockets, make_server, wsgi_app
+from composite.server import Mount, PortRouter, ServerError, make_server, wsgi_app
 from composite.server.headers import SecurityHeaders, api_policy, site_policy
 from composite.server.limits import BodyLimit
 
@@ -103,7 +103,7 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
     db = Database(settings.database_path, threads=SERVER_QUERY_THREADS)
     router = build_router(settings, db)
     try:
-        sockets = bind_sockets(settings.host, router.mounts)
+        sockets = router.bind(settings.host)
     except ServerError as exc:
         return fail(str(exc), EXIT_STARTUP)
     server = make_server(
@@ -114,8 +114,6 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
         # Open connections (idle ones included) may be several times the requests in flight.
         limit_concurrency=settings.limit_concurrency * 4,
     )
-    for mount in router.mounts:
-        log.info("%s listening on http://%s:%d", mount.name, settings.host, mount.port)
     # Both frameworks' modules, routes and templates live as long as the process: freezing
     # them keeps every later garbage collection from walking them again on each request burst.
     gc.collect()

@@ -167,9 +167,13 @@ def collect(args: argparse.Namespace) -> Plan:
 def build_mount(spec: MountSpec, app_dir: str | None) -> Mount:
     """Load one mount's application and wrap it in its limits."""
     app, kind = load_application(spec.target, app_dir)
-    asgi = wsgi_app(app, spec.threads) if kind == "wsgi" else app
-    if spec.body_limit is not None:
-        asgi = BodyLimit(asgi, spec.body_limit)
+    if kind == "wsgi":
+        # The WSGI adapter streams bodies (chunked ones too) and answers 413 past the limit.
+        asgi = wsgi_app(app, spec.threads, max_body_bytes=spec.body_limit)
+    elif spec.body_limit is not None:
+        asgi = BodyLimit(app, spec.body_limit)
+    else:
+        asgi = app
     if not spec.lifespan:
         asgi = _WithoutLifespan(asgi)
     return Mount(spec.name, spec.port, asgi)
@@ -202,16 +206,15 @@ def _database_lifespan(path: str) -> Any:
     return lifespan
 
 
-def build_split(spec: SplitSpec, mounts: list[Mount]) -> Mount:
+def build_split(spec: SplitSpec, router: PortRouter) -> Mount:
     """One port served by several mounts' applications, chosen by path prefix."""
-    by_key = {m.name: m for m in mounts} | {str(m.port): m for m in mounts if m.port}
     routes = []
     for prefix, key in spec.routes:
-        if key not in by_key:
-            raise MountError(f"split on port {spec.port}: no mount named or on port {key!r}")
-        routes.append((prefix, by_key[key].app))
-    default = dict(routes)["/"]
-    return Mount(spec.name, spec.port, PathSplit(routes, default))
+        try:
+            routes.append((prefix, router.served_app(key)))
+        except KeyError:
+            raise MountError(f"split on port {spec.port}: no mount named or on port {key!r}") from None
+    return Mount(spec.name, spec.port, PathSplit(routes, default=dict(routes)["/"]))
 
 
 def _build(args: argparse.Namespace) -> tuple[PortRouter, Plan]:
@@ -219,9 +222,11 @@ def _build(args: argparse.Namespace) -> tuple[PortRouter, Plan]:
     plan = collect(args)
     configure_logging(plan.options.log_level)
     mounts = [build_mount(spec, plan.app_dir) for spec in plan.mounts]
-    mounts += [build_split(spec, mounts) for spec in plan.splits]
-    lifespan = _database_lifespan(plan.database) if plan.database else None
-    return PortRouter(mounts, lifespan=lifespan), plan
+    router = PortRouter(mounts, lifespan=_database_lifespan(plan.database) if plan.database else None)
+    for spec in plan.splits:
+        # Through the router's own view of each mount, so requests see that mount's lifespan state.
+        router.add(build_split(spec, router))
+    return router, plan
 
 
 def serve_command(args: argparse.Namespace) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import errno
 import logging
 import socket
@@ -20,19 +21,34 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
-from a2wsgi import WSGIMiddleware
 
+from composite.server.asgi import ASGIApp, Header, Message, Receive, Scope, Send
+from composite.server.asgi import plain_response as _plain_response
+from composite.server.httpcheck import HTTPChecks
 from composite.server.protocol import HeaderDeadlineProtocol
+from composite.server.wsgi import WSGIAdapter
+
+# The ASGI types are part of this module's interface: middleware imports them from here.
+__all__ = [
+    "ASGIApp",
+    "Header",
+    "Lifespan",
+    "Message",
+    "Mount",
+    "PortInUseError",
+    "PortRouter",
+    "Receive",
+    "Scope",
+    "Send",
+    "ServerError",
+    "bind_sockets",
+    "make_server",
+    "wsgi_app",
+]
 
 log = logging.getLogger("composite.server")
 access_log = logging.getLogger("composite.access")
 
-Scope = dict[str, Any]
-Message = dict[str, Any]
-Header = tuple[bytes, bytes]
-Receive = Callable[[], Any]
-Send = Callable[[Message], Any]
-ASGIApp = Callable[[Scope, Receive, Send], Any]
 Lifespan = Callable[[], AbstractAsyncContextManager[Any]]
 
 
@@ -57,9 +73,9 @@ class Mount:
     app: ASGIApp
 
 
-def wsgi_app(app: Callable[..., Any], workers: int) -> ASGIApp:
+def wsgi_app(app: Callable[..., Any], workers: int, max_body_bytes: int | None = None) -> ASGIApp:
     """Wrap a WSGI application so that it runs in a thread pool of its own."""
-    return WSGIMiddleware(app, workers=workers)  # type: ignore[arg-type]
+    return WSGIAdapter(app, workers, max_body_bytes)
 
 
 def bind_sockets(host: str, mounts: Sequence[Mount], backlog: int = 2048) -> list[socket.socket]:
@@ -99,9 +115,10 @@ class PortRouter:
     def __init__(
         self, mounts: Sequence[Mount], lifespan: Lifespan | None = None, max_in_flight: int | None = None
     ) -> None:
-        self.mounts = list(mounts)
+        self.mounts = [dataclasses.replace(m, app=_Served(m.app)) for m in mounts]
         self.by_port: Mapping[int, Mount] = {m.port: m for m in self.mounts}
-        if len(self.by_port) != len(self.mounts):
+        fixed = [m.port for m in self.mounts if m.port]  # any number may ask for a free port (0)
+        if len(set(fixed)) != len(fixed):
             raise ValueError("two mounts share one port")
         self.lifespan = lifespan
         self.startup_error: str | None = None
@@ -163,6 +180,32 @@ class PortRouter:
                     (time.perf_counter() - started) * 1000,
                 )
 
+    def served_app(self, key: str | int) -> ASGIApp:
+        """The application of the mount with this name or port, as the router calls it (state included)."""
+        for mount in self.mounts:
+            if key in (mount.name, mount.port, str(mount.port)):
+                return mount.app
+        raise KeyError(key)
+
+    def add(self, mount: Mount) -> None:
+        """Serve one more mount (before the server starts), e.g. a path split over the others."""
+        if mount.port and mount.port in self.by_port:
+            raise ValueError("two mounts share one port")
+        self.mounts.append(dataclasses.replace(mount, app=_Served(mount.app)))
+        self.by_port = {m.port: m for m in self.mounts}
+
+    def bind(self, host: str, backlog: int = 2048) -> list[socket.socket]:
+        """Listen on every mount's port (all or none) and route by the ports actually bound."""
+        sockets = bind_sockets(host, self.mounts, backlog)
+        # Port 0 means "any free port": requests arrive on the one the system chose.
+        ports = [sock.getsockname()[1] for sock in sockets]
+        self.mounts = [dataclasses.replace(m, port=p) for m, p in zip(self.mounts, ports, strict=True)]
+        self.by_port = {m.port: m for m in self.mounts}
+        shown = f"[{host}]" if ":" in host else host or "0.0.0.0"
+        for mount in self.mounts:
+            log.info("%s listening on http://%s:%d", mount.name, shown, mount.port)
+        return sockets
+
     async def _run_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()
         assert message["type"] == "lifespan.startup"
@@ -217,26 +260,57 @@ class _NoLifespan(contextlib.AbstractAsyncContextManager[None]):
         return None
 
 
+class _Served:
+    """A mounted application as the router calls it: its own lifespan state, the HTTP checks."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.checked = HTTPChecks(app)
+        self.state: dict[str, Any] | None = None  # what the application's lifespan left there
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        if self.state is not None:
+            # A shallow copy per request, as uvicorn does for an application on its own.
+            scope = {**scope, "state": self.state.copy()}
+        await (self.checked if scope["type"] == "http" else self.app)(scope, receive, send)
+
+
 class _AppLifespan:
     """Drives one mounted application's lifespan protocol from the router's.
 
     Mounted applications do not receive lifespan events on their own, so the router
-    plays the server's part for each of them.
+    plays the server's part for each of them, each with a state of its own.
+
+    An application that fails before asking for the startup event does not speak the
+    lifespan protocol (a plain ASGI app refusing any scope but ``http``): it is served
+    without one. Once it has asked, any failure stops the start, with its reason.
     """
 
     def __init__(self, mount: Mount, scope: Scope) -> None:
         self.mount = mount
-        self.scope = scope
+        self.scope = {**scope, "state": {}}
+        if isinstance(mount.app, _Served):
+            mount.app.state = self.scope["state"]
         self.inbox: asyncio.Queue[Message] = asyncio.Queue()
         self.outbox: asyncio.Queue[Message] = asyncio.Queue()
         self.task: asyncio.Task[None] | None = None
         self.supported = True
+        self.asked = False  # the application has called receive() for the startup event
+        self.error: BaseException | None = None
+
+    async def _receive(self) -> Message:
+        self.asked = True
+        return await self.inbox.get()
 
     async def _run(self) -> None:
         try:
-            await self.mount.app(self.scope, self.inbox.get, self.outbox.put)
+            await self.mount.app(self.scope, self._receive, self.outbox.put)
         except BaseException as exc:
-            await self.outbox.put({"type": "_error", "error": exc})
+            self.error = exc
+            await self.outbox.put({"type": "_error"})
         else:
             await self.outbox.put({"type": "_returned"})
 
@@ -247,18 +321,32 @@ class _AppLifespan:
         if kind == f"lifespan.{event}.complete":
             return
         if kind == f"lifespan.{event}.failed":
-            raise RuntimeError(f"{self.mount.name}: {reply.get('message') or event + ' failed'}")
-        if kind == "_error" and event == "startup" and self._is_unsupported(reply["error"]):
+            # Starlette reports the traceback as the message and then raises: prefer the exception.
+            assert self.task is not None
+            await asyncio.wait([self.task], timeout=1.0)
+            self._fail(event, self.error, reply.get("message") or f"{event} failed")
+        if kind == "_error" and event == "startup" and not self.asked:
+            reason = _reason(self.error)
+            log.info("%s: no lifespan support (%s), serving it without one", self.mount.name, reason)
             self.supported = False
             return
         if kind == "_error":
-            raise RuntimeError(f"{self.mount.name}: {reply['error']}") from reply["error"]
+            self._fail(event, self.error, "")
         # The application returned without answering: it does not speak lifespan.
         self.supported = False
 
-    @staticmethod
-    def _is_unsupported(error: BaseException) -> bool:
-        return isinstance(error, (AssertionError, KeyError, NotImplementedError, ValueError))
+    def _fail(self, event: str, error: BaseException | None, message: str) -> None:
+        """Raise the failure as one line; at start-up, log the whole of it first."""
+        # A failed shutdown is logged, traceback included, by the router that stops the apps.
+        report = event == "startup"
+        if error is not None:
+            if report:
+                log.error("%s: %s failed", self.mount.name, event, exc_info=error)
+            raise RuntimeError(f"{self.mount.name}: {_reason(error)}") from error
+        lines = [line for line in message.splitlines() if line.strip()]
+        if report and len(lines) > 1:
+            log.error("%s: %s failed:\n%s", self.mount.name, event, message)
+        raise RuntimeError(f"{self.mount.name}: {lines[-1].strip() if lines else event + ' failed'}")
 
     async def startup(self) -> None:
         self.task = asyncio.create_task(self._run(), name=f"lifespan:{self.mount.name}")
@@ -271,14 +359,11 @@ class _AppLifespan:
             await self.task
 
 
-async def _plain_response(scope: Scope, send: Send, status: int, text: str, *extra: Header) -> None:
-    """Answer an HTTP request from the router itself, without any application."""
-    if scope["type"] != "http":
-        return
-    body = text.encode()
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": [*headers, *extra]})
-    await send({"type": "http.response.body", "body": body})
+def _reason(error: BaseException | None) -> str:
+    """An exception as one line: its type, and its message when it has one."""
+    if error is None:
+        return "no reason given"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 async def _not_found(scope: Scope, send: Send) -> None:

@@ -8,7 +8,7 @@ import socket
 import sys
 from dataclasses import dataclass
 
-from composite.server.router import PortRouter, ServerError, bind_sockets, make_server
+from composite.server.router import PortRouter, ServerError, make_server
 
 log = logging.getLogger("composite.server")
 
@@ -34,8 +34,8 @@ def fail(message: str, status: int) -> int:
 
 
 def bind(router: PortRouter, options: ServeOptions) -> list[socket.socket]:
-    """Listen on every mount's port, or on none (ServerError naming the port)."""
-    return bind_sockets(options.host, router.mounts)
+    """Listen on every mount's port, or on none (ServerError naming the port); port 0 picks one."""
+    return router.bind(options.host)
 
 
 def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket] | None = None) -> int:
@@ -52,9 +52,6 @@ def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket
         shutdown_timeout=options.shutdown_timeout,
         limit_concurrency=options.limit_concurrency,
     )
-    for mount, sock in zip(router.mounts, sockets, strict=True):
-        host, port = sock.getsockname()[:2]
-        log.info("%s listening on http://%s:%d", mount.name, host, port)
     # Modules, routes and templates live as long as the process: freezing them keeps every
     # later garbage collection from walking them again on each burst of requests.
     gc.collect()
