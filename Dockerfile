@@ -18,9 +18,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 
 WORKDIR /app
 
-# Dependencies first: this layer is rebuilt only when requirements.txt changes.
-COPY requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt
+# Dependencies first, every transitive one pinned: this layer is rebuilt only when the lock changes.
+COPY requirements.lock ./
+RUN pip install --no-cache-dir -r requirements.lock
 
 # The code stays owned by root (read-only to the server); only data/ is writable.
 RUN groupadd --system --gid 10001 app \

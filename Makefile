@@ -5,17 +5,18 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test test-docker lint format clean bench
+.PHONY: run dev test test-docker lint format clean bench lock
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # The stamps are rebuilt whenever a requirements file changes, so the venv never goes stale.
-$(VENV)/.runtime-stamp: requirements.txt | $(BIN)/python
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+# The lock pins every transitive dependency, so a fresh machine gets exactly what was tested.
+$(VENV)/.runtime-stamp: requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	touch $@
 
-$(VENV)/.dev-stamp: requirements.txt requirements-dev.txt $(VENV)/.runtime-stamp
+$(VENV)/.dev-stamp: requirements.lock requirements-dev.txt $(VENV)/.runtime-stamp
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
@@ -49,6 +50,11 @@ lint: $(VENV)/.dev-stamp
 format: $(VENV)/.dev-stamp
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
+
+# Re-pin every transitive dependency after requirements.txt changes (uv, from requirements-dev.txt).
+lock: $(VENV)/.dev-stamp
+	$(BIN)/uv pip compile requirements.txt --quiet --universal --python-version 3.11 \
+	  --custom-compile-command "make lock" -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

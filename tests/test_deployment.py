@@ -298,8 +298,8 @@ def test_dockerfile_shape() -> None:
         return next(i for i, (k, rest) in enumerate(instructions) if k == keyword and fragment in rest)
 
     # Dependencies are installed before the code arrives, so code changes reuse that layer.
-    assert index("COPY", "requirements.txt") < index("RUN", "-r requirements.txt") < index("COPY", "app.py")
-    assert index("RUN", "-r requirements.txt") < index("COPY", "composite")
+    assert index("COPY", "requirements.lock") < index("RUN", "-r requirements.lock") < index("COPY", "app.py")
+    assert index("RUN", "-r requirements.lock") < index("COPY", "composite")
     user = dict(instructions)["USER"]
     assert re.fullmatch(r"[1-9]\d*(:\d+)?", user)
     assert not user.startswith("0")
@@ -339,9 +339,9 @@ def test_dockerignore_sends_only_what_the_image_copies() -> None:
         for part in rest.split()[:-1]
         if not part.startswith("--")
     ]
-    assert sources == ["requirements.txt", "app.py", "composite/"]
+    assert sources == ["requirements.lock", "app.py", "composite/"]
     code = [p.relative_to(ROOT).as_posix() for p in (ROOT / "composite").rglob("*.py")]
-    for path in ["app.py", "requirements.txt", *code]:
+    for path in ["app.py", "requirements.lock", *code]:
         assert not dockerignore_excludes(ignore, path), path
     for path in [
         ".git/HEAD",

@@ -54,7 +54,7 @@ def stack(
     running = Stack(engine, workdir, *free_ports(4))
     try:
         started = time.monotonic()
-        wheels = wheelhouse(ROOT / "requirements.txt")
+        wheels = wheelhouse(ROOT / "requirements.lock")
         report["wheels for the image (cache or pip download)"] = f"{time.monotonic() - started:.0f} s"
         with package_index(wheels) as index_url:
             running.write_env(
