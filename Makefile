@@ -20,8 +20,9 @@ $(VENV)/.dev-stamp: requirements.lock requirements-dev.txt $(VENV)/.runtime-stam
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# Ctrl-C is the normal way to stop: after the graceful stop (status 130) make reports no error.
 run: $(VENV)/.runtime-stamp
-	$(BIN)/python app.py
+	@trap 'true' INT; $(BIN)/python app.py || [ $$? -eq 130 ]
 
 test: $(VENV)/.dev-stamp
 	$(BIN)/ruff check .
