@@ -84,7 +84,7 @@ def cache_key(n: int) -> str:
     sources = [
         Path(__file__),
         Path(vocab.__file__),
-        *sorted((ROOT / "composite" / "migrations").glob("*.sql")),
+        *sorted((ROOT / "composite" / "library" / "migrations").glob("*.sql")),
     ]
     for source in sources:
         digest.update(source.name.encode() + source.read_bytes())
