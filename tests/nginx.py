@@ -22,6 +22,8 @@ import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = ROOT / "nginx" / "templates"
 TLS_SCRIPT = ROOT / "nginx" / "docker-entrypoint.d" / "40-composite-tls.sh"
@@ -48,6 +50,15 @@ def find_nginx() -> str | None:
     return shutil.which("nginx") or next(
         (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if os.access(p, os.X_OK)), None
     )
+
+
+def require_tool(tool: str, path: str | None) -> str:
+    """The tool's path; skip when it is missing, unless REQUIRE_NGINX makes that a failure."""
+    if path:
+        return path
+    if os.environ.get("REQUIRE_NGINX"):
+        pytest.fail(f"{tool} is not installed, and REQUIRE_NGINX is set: these tests must run")
+    pytest.skip(f"{tool} is not installed (Debian: apt-get install nginx gettext-base openssl)")
 
 
 def render(text: str, env: Mapping[str, str]) -> str:

@@ -49,6 +49,7 @@ from tests.nginx import (
     make_self_signed,
     render,
     render_templates,
+    require_tool,
     run_tls_script,
     template_variables,
 )
@@ -61,13 +62,7 @@ SECRET = "deployment-test-secret-key-0123456789abcdef"
 BODY_LIMIT = 1024 * 1024
 
 
-def require(tool: str, path: str | None) -> str:
-    """The tool's path; skip when it is missing, unless REQUIRE_NGINX makes that a failure."""
-    if path:
-        return path
-    if os.environ.get("REQUIRE_NGINX"):
-        pytest.fail(f"{tool} is not installed, and REQUIRE_NGINX is set: these tests must run")
-    pytest.skip(f"{tool} is not installed (Debian: apt-get install nginx gettext-base openssl)")
+require = require_tool
 
 
 @pytest.fixture(scope="module")
@@ -645,7 +640,10 @@ def test_static_files_get_long_cache_headers(site: Site) -> None:
         response = client.get(f"{site.http}/static/style.css")
         page = client.get(f"{site.http}/")
     assert response.status_code == 200
-    assert response.content == (ROOT / "composite" / "library" / "frontend" / "static" / "style.css").read_bytes()
+    assert (
+        response.content
+        == (ROOT / "composite" / "library" / "frontend" / "static" / "style.css").read_bytes()
+    )
     directives = {d.strip() for d in ",".join(response.headers.get_list("cache-control")).split(",")}
     assert {"max-age=2592000", "public"} <= directives, directives
     assert not any(d.startswith("max-age=") and d != "max-age=2592000" for d in directives), directives
