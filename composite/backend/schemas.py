@@ -15,7 +15,7 @@ from uuid import UUID
 from pydantic import AfterValidator, BaseModel, Field
 
 from composite import rules
-from composite.history import DiffLine, FieldChange, PromptVersion
+from composite.history import PromptVersion, VersionDiff
 from composite.placeholders import placeholders
 from composite.prompts import Prompt
 from composite.transfer import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT
@@ -252,19 +252,21 @@ class DiffOut(BaseModel):
     to_version: int
     changes: list[FieldChangeOut]
     lines: list[DiffLineOut]
+    exact: bool = Field(
+        description="False when the bodies were too different to compare line by line within the"
+        " cost bound: part of the old body is then listed as removed and the new one as added, whole"
+    )
 
     @classmethod
-    def of(
-        cls, old: PromptVersion, new: PromptVersion, diff: tuple[list[FieldChange], list[DiffLine]]
-    ) -> DiffOut:
+    def of(cls, old: PromptVersion, new: PromptVersion, diff: VersionDiff) -> DiffOut:
         """The API view of a comparison between two versions."""
-        changes, lines = diff
         return cls(
             prompt_id=new.prompt_id,
             from_version=old.version,
             to_version=new.version,
-            changes=[FieldChangeOut(**vars(change)) for change in changes],
-            lines=[DiffLineOut(**vars(line)) for line in lines],
+            changes=[FieldChangeOut(**vars(change)) for change in diff.changes],
+            lines=[DiffLineOut(op=op, text=text) for op, text in diff.lines],  # type: ignore[arg-type]
+            exact=diff.exact,
         )
 
 
