@@ -20,7 +20,8 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Sequence
-from itertools import repeat
+from itertools import groupby, repeat
+from operator import itemgetter
 from typing import NamedTuple
 
 # Steps of the comparison loops (about 0.1 µs each): enough for an exact diff of a few
@@ -50,6 +51,13 @@ def diff_lines(old: Sequence[str], new: Sequence[str], work_max: int = WORK_MAX)
             gap.lines.append((SAME, old[a_anchor]))
         a_lo, b_lo = a_anchor + 1, b_anchor + 1
     return LineDiff(gap.lines, gap.exact)
+
+
+def runs(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Consecutive lines with the same op as one (op, text) pair, the texts joined by newlines."""
+    # A page shows one row per run: the coarse worst case (tens of thousands of lines
+    # removed, then added) is two rows to render, not 75,000.
+    return [(op, "\n".join(map(itemgetter(1), group))) for op, group in groupby(lines, itemgetter(0))]
 
 
 def _anchors(a: list[int], b: list[int]) -> list[tuple[int, int]]:

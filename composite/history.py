@@ -9,7 +9,7 @@ import duckdb
 
 from composite.accounts import User
 from composite.db import Database
-from composite.diff import diff_lines
+from composite.diff import diff_lines, runs
 from composite.errors import NotFound
 from composite.prompts import VISIBLE_TO, Prompt, apply_changes, load_for_owner, load_visible
 
@@ -67,6 +67,10 @@ class VersionDiff:
     def body_changed(self) -> bool:
         """True when some line was removed or added."""
         return any(op != " " for op, _ in self.lines)
+
+    def runs(self) -> list[tuple[str, str]]:
+        """The body's lines grouped into runs of the same op, as (op, text) pairs."""
+        return runs(self.lines)
 
 
 def list_versions(db: Database, prompt_id: int, viewer_id: int | None = None) -> list[PromptVersion]:

@@ -48,8 +48,8 @@ def test_diff_of_a_selected_version_shows_lines_added_and_removed(alice: AuthAct
     page = alice.client.get(f"/prompts/{edited}/diff?to=2").text
     assert '<div class="line same" role="row">' in page
     assert 'aria-label="removed">-</span><span class="text" role="cell">line two</span>' in page
-    assert 'aria-label="added">+</span><span class="text" role="cell">line 2</span>' in page
-    assert 'aria-label="added">+</span><span class="text" role="cell">line three</span>' in page
+    # Consecutive lines with the same change are one row.
+    assert 'aria-label="added">+</span><span class="text" role="cell">line 2\nline three</span>' in page
     both = alice.client.get(f"/prompts/{edited}/diff?from=1&to=3").text
     assert "line three" in both
     assert '<td class="del">Draft</td>' in both
