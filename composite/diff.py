@@ -17,47 +17,65 @@ lines removed, then all its new lines added. The result says whether that happen
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from collections import Counter
-from collections.abc import Sequence
-from itertools import groupby, repeat
-from operator import itemgetter
+from collections.abc import Iterator, Sequence
+from itertools import chain
 from typing import NamedTuple
 
-# Steps of the comparison loops (about 0.1 µs each): enough for an exact diff of a few
-# hundred scattered edits; a diff of two 50,000-character texts stays well under 100 ms.
+# Steps of the comparison loops (about 0.1-0.2 µs each): enough for an exact diff of a
+# few hundred edits between two anchors; any diff of two 50,000-character texts stays
+# well under 100 ms of CPU.
 WORK_MAX = 100_000
 
 SAME, REMOVED, ADDED = " ", "-", "+"
+_RUN = re.compile(r" +|-+|\++")
 
 
 class LineDiff(NamedTuple):
-    """The lines of a comparison as (op, text) pairs, and False if part of it is coarse."""
+    """A comparison: ``ops[n]`` says what happened to the line ``texts[n]``.
 
-    lines: list[tuple[str, str]]
+    An op is ' ' (in both), '-' (only in the old) or '+' (only in the new). ``exact`` is
+    False when part of it was shown coarsely. The ops are one string and the texts the
+    lines themselves, so a diff of 75,000 lines allocates no object per line.
+    """
+
+    ops: str
+    texts: list[str]
     exact: bool
+
+    @property
+    def changed(self) -> bool:
+        """True when some line was removed or added."""
+        return bool(self.ops.strip(SAME))
+
+    def lines(self) -> Iterator[tuple[str, str]]:
+        """Each line as an (op, text) pair."""
+        return zip(self.ops, self.texts, strict=True)
+
+    def runs(self) -> list[tuple[str, str]]:
+        """Consecutive lines with the same op as one (op, text) pair, joined by newlines."""
+        # A page shows one row per run: the coarse worst case (tens of thousands of lines
+        # removed, then added) is two rows to render, not 75,000.
+        return [
+            (match.group()[0], "\n".join(self.texts[match.start() : match.end()]))
+            for match in _RUN.finditer(self.ops)
+        ]
 
 
 def diff_lines(old: Sequence[str], new: Sequence[str], work_max: int = WORK_MAX) -> LineDiff:
     """Compare two lists of lines: ' ' same, '-' only in old, '+' only in new."""
-    ids: dict[str, int] = {}
-    a = [ids.setdefault(line, len(ids)) for line in old]
-    b = [ids.setdefault(line, len(ids)) for line in new]
-    gap = _Gap(a, b, old, new, work_max)
+    ids = {line: n for n, line in enumerate(dict.fromkeys(chain(old, new)))}
+    a, b = list(map(ids.__getitem__, old)), list(map(ids.__getitem__, new))
+    out = _Output(a, b, old, new, work_max)
     a_lo = b_lo = 0
     for a_anchor, b_anchor in [*_anchors(a, b), (len(a), len(b))]:
-        gap.compare(a_lo, a_anchor, b_lo, b_anchor)
+        out.compare(a_lo, a_anchor, b_lo, b_anchor)
         if a_anchor < len(a):
-            gap.lines.append((SAME, old[a_anchor]))
+            out.add(SAME, old[a_anchor : a_anchor + 1])
         a_lo, b_lo = a_anchor + 1, b_anchor + 1
-    return LineDiff(gap.lines, gap.exact)
-
-
-def runs(lines: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """Consecutive lines with the same op as one (op, text) pair, the texts joined by newlines."""
-    # A page shows one row per run: the coarse worst case (tens of thousands of lines
-    # removed, then added) is two rows to render, not 75,000.
-    return [(op, "\n".join(map(itemgetter(1), group))) for op, group in groupby(lines, itemgetter(0))]
+    return LineDiff("".join(out.ops), out.texts, out.exact)
 
 
 def _anchors(a: list[int], b: list[int]) -> list[tuple[int, int]]:
@@ -86,37 +104,57 @@ def _anchors(a: list[int], b: list[int]) -> list[tuple[int, int]]:
     return run
 
 
-class _Gap:
-    """Compares the gaps between anchors in turn, sharing one budget, into one list of lines."""
+class _Output:
+    """Compares the gaps between anchors in turn, sharing one budget, into one diff."""
 
     def __init__(self, a: list[int], b: list[int], old: Sequence[str], new: Sequence[str], work: int) -> None:
         self.a, self.b, self.old, self.new = a, b, old, new
         self.budget = [work]
-        self.lines: list[tuple[str, str]] = []
+        self.ops: list[str] = []  # pieces of the ops string, one per block of lines
+        self.texts: list[str] = []
         self.exact = True
+
+    def add(self, op: str, texts: Sequence[str]) -> None:
+        """Append a block of lines that share one op."""
+        self.ops.append(op * len(texts))
+        self.texts.extend(texts)
 
     def compare(self, a_lo: int, a_hi: int, b_lo: int, b_hi: int) -> None:
         """Append the lines for old[a_lo:a_hi] against new[b_lo:b_hi]."""
-        a, b, old, new, lines = self.a, self.b, self.old, self.new, self.lines
+        a, b, old, new = self.a, self.b, self.old, self.new
         start = a_lo
         while a_lo < a_hi and b_lo < b_hi and a[a_lo] == b[b_lo]:
             a_lo, b_lo = a_lo + 1, b_lo + 1
         end = a_hi
         while a_lo < a_hi and b_lo < b_hi and a[a_hi - 1] == b[b_hi - 1]:
             a_hi, b_hi = a_hi - 1, b_hi - 1
-        lines.extend(zip(repeat(SAME), old[start:a_lo]))
-        # Slices and zips run at C speed; only the loops above and in _myers are counted.
+        # Slices and joins run at C speed; the loops above and in _myers are counted.
         self.budget[0] -= (a_lo - start) + (end - a_hi)
+        self.add(SAME, old[start:a_lo])
         script = None
         if a_lo < a_hi and b_lo < b_hi:
             script = _myers(a[a_lo:a_hi], b[b_lo:b_hi], self.budget)
         if script is None:
             self.exact &= not (a_lo < a_hi and b_lo < b_hi)
-            lines.extend(zip(repeat(REMOVED), old[a_lo:a_hi]))
-            lines.extend(zip(repeat(ADDED), new[b_lo:b_hi]))
+            self.add(REMOVED, old[a_lo:a_hi])
+            self.add(ADDED, new[b_lo:b_hi])
         else:
-            _append_grouped(lines, script, old[a_lo:a_hi], new[b_lo:b_hi])
-        lines.extend(zip(repeat(SAME), old[a_hi:end]))
+            self._add_script(script, a_lo, b_lo)
+        self.add(SAME, old[a_hi:end])
+
+    def _add_script(self, script: list[tuple[str, int, int]], a_lo: int, b_lo: int) -> None:
+        """Append an edit script, each run of changes as its removals, then its additions."""
+        added: list[str] = []
+        for op, i, j in script:
+            if op == SAME:
+                self.add(ADDED, added)
+                added.clear()
+                self.add(SAME, self.old[a_lo + i : a_lo + i + 1])
+            elif op == REMOVED:
+                self.add(REMOVED, self.old[a_lo + i : a_lo + i + 1])
+            else:
+                added.append(self.new[b_lo + j])
+        self.add(ADDED, added)
 
 
 def _myers(a: list[int], b: list[int], budget: list[int]) -> list[tuple[str, int, int]] | None:
@@ -162,20 +200,3 @@ def _backtrack(trace: list[list[int]], x: int, y: int) -> list[tuple[str, int, i
         x, y = prev_x, prev_y
     script.reverse()
     return script
-
-
-def _append_grouped(
-    lines: list[tuple[str, str]], script: list[tuple[str, int, int]], old: Sequence[str], new: Sequence[str]
-) -> None:
-    """Append an edit script as lines, each run of changes as its removals, then its additions."""
-    added: list[tuple[str, str]] = []
-    for op, i, j in script:
-        if op == SAME:
-            lines.extend(added)
-            added.clear()
-            lines.append((SAME, old[i]))
-        elif op == REMOVED:
-            lines.append((REMOVED, old[i]))
-        else:
-            added.append((ADDED, new[j]))
-    lines.extend(added)

@@ -9,7 +9,7 @@ import duckdb
 
 from composite.accounts import User
 from composite.db import Database
-from composite.diff import diff_lines, runs
+from composite.diff import LineDiff, diff_lines
 from composite.errors import NotFound
 from composite.prompts import VISIBLE_TO, Prompt, apply_changes, load_for_owner, load_visible
 
@@ -52,25 +52,10 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class VersionDiff:
-    """What changed between two versions: one-line fields, then the body line by line.
-
-    ``lines`` holds (op, text) pairs: op is ' ' (same), '-' (only in the old) or '+' (only
-    in the new). ``exact`` is False when the bodies were too different to compare line by
-    line within the cost bound, so part of them is shown as removed and added whole.
-    """
+    """What changed between two versions: one-line fields, then the body line by line."""
 
     changes: list[FieldChange]
-    lines: list[tuple[str, str]]
-    exact: bool
-
-    @property
-    def body_changed(self) -> bool:
-        """True when some line was removed or added."""
-        return any(op != " " for op, _ in self.lines)
-
-    def runs(self) -> list[tuple[str, str]]:
-        """The body's lines grouped into runs of the same op, as (op, text) pairs."""
-        return runs(self.lines)
+    body: LineDiff
 
 
 def list_versions(db: Database, prompt_id: int, viewer_id: int | None = None) -> list[PromptVersion]:
@@ -151,8 +136,7 @@ def diff_versions(old: PromptVersion, new: PromptVersion) -> VersionDiff:
         for field in ("title", "description", "model_hint", "tags", "visibility")
         if getattr(old, field) != getattr(new, field)
     ]
-    lines, exact = diff_lines(old.body.splitlines(), new.body.splitlines())
-    return VersionDiff(changes, lines, exact)
+    return VersionDiff(changes, diff_lines(old.body.splitlines(), new.body.splitlines()))
 
 
 def _as_text(value: object) -> str:

@@ -270,8 +270,8 @@ class DiffOut(BaseModel):
             from_version=old.version,
             to_version=new.version,
             changes=[FieldChangeOut(**vars(change)) for change in diff.changes],
-            lines=[{"op": op, "text": text} for op, text in diff.lines],
-            exact=diff.exact,
+            lines=[{"op": op, "text": text} for op, text in diff.body.lines()],
+            exact=diff.body.exact,
         )
 
 
