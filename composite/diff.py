@@ -178,8 +178,8 @@ def _myers(a: list[int], b: list[int], budget: list[int]) -> list[tuple[str, int
             v[offset + k] = x
             if x >= n and y >= m:
                 return _backtrack(trace, n, m)
-        if budget[0] < 0:
-            return None
+            if budget[0] < 0:  # checked per diagonal: one round can hold many long snakes
+                return None
     raise AssertionError("an edit script of n + m steps always exists")
 
 
