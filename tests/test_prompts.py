@@ -91,9 +91,10 @@ def test_every_edit_keeps_the_previous_version(db: Database, make_user) -> None:
     assert unchanged.version == 2  # nothing changed, no new version
     versions = history.list_versions(db, prompt.id, alice.id)
     assert [(v.version, v.title) for v in versions] == [(2, "v2"), (1, "v1")]
-    fields, lines = history.diff_versions(versions[1], versions[0])
-    assert [(c.field, c.old, c.new) for c in fields] == [("title", "v1", "v2")]
-    assert [(line.op, line.text) for line in lines] == [(" ", "line one"), ("-", "line two"), ("+", "line 2")]
+    diff = history.diff_versions(versions[1], versions[0])
+    assert [(c.field, c.old, c.new) for c in diff.changes] == [("title", "v1", "v2")]
+    assert list(diff.body.lines()) == [(" ", "line one"), ("-", "line two"), ("+", "line 2")]
+    assert diff.body.exact
     restored = history.restore_version(db, prompt.id, 1, alice)
     assert (restored.version, restored.title, restored.body) == (3, "v1", "line one\nline two")
     assert history.get_version(db, prompt.id, 2).title == "v2"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,10 +9,21 @@ import duckdb
 
 from composite.db import Database
 from composite.library.accounts import User
+from composite.library.diff import LineDiff, diff_lines
 from composite.library.errors import NotFound
-from composite.library.prompts import Prompt, apply_changes, load_for_owner, load_visible
+from composite.library.prompts import VISIBLE_TO, Prompt, apply_changes, load_for_owner, load_visible
 
-VERSION_COLUMNS = "version, title, description, body, model_hint, tags, visibility, created_at"
+VERSION_COLUMNS = (
+    "v.version, v.title, v.description, v.body, v.model_hint, v.tags, v.visibility, v.created_at"
+)
+# Which versions a viewer may see (of a prompt they may see): those saved while the prompt
+# was public, and all of their own. Text saved while private never becomes public by
+# a later change of the prompt. Parameter: the viewer's id.
+VERSION_VISIBLE_TO = "(v.visibility = 'public' OR p.owner_id = ?)"
+_VERSIONS = "prompt_versions v JOIN prompts p ON p.id = v.prompt_id"
+# What a restore brings back. Not visibility: restoring an old public version of a prompt
+# made private since must not publish it again.
+RESTORED = ("title", "description", "body", "model_hint", "tags")
 
 
 @dataclass(frozen=True)
@@ -32,14 +42,6 @@ class PromptVersion:
 
 
 @dataclass(frozen=True)
-class DiffLine:
-    """One line of a comparison: op is ' ' (same), '-' (only in the old) or '+' (only in the new)."""
-
-    op: str
-    text: str
-
-
-@dataclass(frozen=True)
 class FieldChange:
     """A one-line field that differs between two versions."""
 
@@ -48,64 +50,93 @@ class FieldChange:
     new: str
 
 
+@dataclass(frozen=True)
+class VersionDiff:
+    """What changed between two versions: one-line fields, then the body line by line."""
+
+    changes: list[FieldChange]
+    body: LineDiff
+
+
 def list_versions(db: Database, prompt_id: int, viewer_id: int | None = None) -> list[PromptVersion]:
-    """Every version of a prompt the viewer may see, newest first."""
+    """Every version of a prompt the viewer may see, newest first (others skip private ones)."""
     cur = db.cursor()
     load_visible(cur, prompt_id, viewer_id)
     rows = cur.execute(
-        f"SELECT prompt_id, {VERSION_COLUMNS} FROM prompt_versions WHERE prompt_id = ? ORDER BY version DESC",
-        [prompt_id],
+        f"SELECT v.prompt_id, {VERSION_COLUMNS} FROM {_VERSIONS}"
+        f" WHERE v.prompt_id = ? AND {VERSION_VISIBLE_TO} ORDER BY v.version DESC",
+        [prompt_id, viewer_id],
     ).fetchall()
     return [PromptVersion(*row) for row in rows]
 
 
+def version_numbers(db: Database, prompt_id: int, viewer_id: int | None = None) -> list[int]:
+    """The numbers of the versions the viewer may see, newest first."""
+    cur = db.cursor()
+    load_visible(cur, prompt_id, viewer_id)
+    rows = cur.execute(
+        f"SELECT v.version FROM {_VERSIONS} WHERE v.prompt_id = ? AND {VERSION_VISIBLE_TO}"
+        " ORDER BY v.version DESC",
+        [prompt_id, viewer_id],
+    ).fetchall()
+    return [row[0] for row in rows]
+
+
 def get_version(db: Database, prompt_id: int, version: int, viewer_id: int | None = None) -> PromptVersion:
-    """One version of a prompt the viewer may see; NotFound otherwise."""
+    """One version of a prompt the viewer may see; NotFound otherwise (also for a private one)."""
     cur = db.cursor()
     load_visible(cur, prompt_id, viewer_id)
     row = cur.execute(
-        f"SELECT prompt_id, {VERSION_COLUMNS} FROM prompt_versions WHERE prompt_id = ? AND version = ?",
-        [prompt_id, version],
+        f"SELECT v.prompt_id, {VERSION_COLUMNS} FROM {_VERSIONS}"
+        f" WHERE v.prompt_id = ? AND v.version = ? AND {VERSION_VISIBLE_TO}",
+        [prompt_id, version, viewer_id],
     ).fetchone()
     if row is None:
+        # A version saved while private is indistinguishable from a missing one.
         raise NotFound(f"prompt {prompt_id} has no version {version}")
     return PromptVersion(*row)
 
 
+def previous_version(db: Database, prompt_id: int, version: int, viewer_id: int | None = None) -> int | None:
+    """The number of the latest version before ``version`` that the viewer may see, if any."""
+    row = (
+        db.cursor()
+        .execute(
+            f"SELECT max(v.version) FROM {_VERSIONS} WHERE v.prompt_id = ? AND v.version < ?"
+            f" AND {VISIBLE_TO} AND {VERSION_VISIBLE_TO}",
+            [prompt_id, version, viewer_id, viewer_id],
+        )
+        .fetchone()
+    )
+    return row[0] if row else None
+
+
 def restore_version(db: Database, prompt_id: int, version: int, user: User) -> Prompt:
-    """Make an old version current again, as a new version (history is never rewritten)."""
+    """Make an old version's content current again, as a new version; visibility stays as it is."""
 
     def restore(cur: duckdb.DuckDBPyConnection) -> Prompt:
         prompt = load_for_owner(cur, prompt_id, user)
         row = cur.execute(
-            "SELECT title, description, body, model_hint, tags, visibility FROM prompt_versions"
-            " WHERE prompt_id = ? AND version = ?",
+            f"SELECT {', '.join(RESTORED)} FROM prompt_versions WHERE prompt_id = ? AND version = ?",
             [prompt_id, version],
         ).fetchone()
         if row is None:
             raise NotFound(f"prompt {prompt_id} has no version {version}")
-        fields = dict(
-            zip(("title", "description", "body", "model_hint", "tags", "visibility"), row, strict=True)
-        )
+        fields = dict(zip(RESTORED, row, strict=True))
         apply_changes(cur, prompt, fields)
         return load_visible(cur, prompt_id, user.id)
 
     return db.write(restore)
 
 
-def diff_versions(old: PromptVersion, new: PromptVersion) -> tuple[list[FieldChange], list[DiffLine]]:
-    """What changed from ``old`` to ``new``: one-line fields, then the body line by line."""
+def diff_versions(old: PromptVersion, new: PromptVersion) -> VersionDiff:
+    """What changed from ``old`` to ``new``, at a bounded cost whatever the bodies (see diff.py)."""
     changes = [
         FieldChange(field, _as_text(getattr(old, field)), _as_text(getattr(new, field)))
         for field in ("title", "description", "model_hint", "tags", "visibility")
         if getattr(old, field) != getattr(new, field)
     ]
-    lines = [
-        DiffLine(line[0], line[2:])
-        for line in difflib.ndiff(old.body.splitlines(), new.body.splitlines())
-        if line[0] in " -+"
-    ]
-    return changes, lines
+    return VersionDiff(changes, diff_lines(old.body.splitlines(), new.body.splitlines()))
 
 
 def _as_text(value: object) -> str:

@@ -106,3 +106,62 @@ def test_restore_is_for_the_owner(client: TestClient, bob: ApiUser, edited: dict
 def test_restore_a_missing_version(alice: ApiUser, edited: dict[str, Any]) -> None:
     assert alice.post(f"/api/prompts/{edited['id']}/versions/9/restore").status_code == 404
     assert alice.post("/api/prompts/999/versions/1/restore").status_code == 404
+
+
+@pytest.fixture
+def published_later(alice: ApiUser) -> dict[str, Any]:
+    """A prompt of alice's saved private with a secret (version 1), then made public without it."""
+    prompt = alice.create_prompt(title="Plan", body="the secret is 42", visibility="private")
+    return alice.patch(
+        f"/api/prompts/{prompt['id']}", json={"body": "nothing to see", "visibility": "public"}
+    ).json()
+
+
+def _others(client: TestClient, bob: ApiUser) -> list[Any]:
+    """An anonymous caller and another logged-in user."""
+    return [client, bob]
+
+
+def test_a_version_saved_private_stays_private_through_every_route(
+    client: TestClient, bob: ApiUser, alice: ApiUser, published_later: dict[str, Any]
+) -> None:
+    base = f"/api/prompts/{published_later['id']}"
+    for caller in _others(client, bob):
+        listed = caller.get(f"{base}/versions")
+        assert listed.status_code == 200
+        assert [v["version"] for v in listed.json()] == [2]
+        for url in (f"{base}/versions/1", f"{base}/diff?from=1&to=2", f"{base}/diff?from=2&to=1"):
+            response = caller.get(url)
+            assert response.status_code == 404, url
+            assert "secret" not in response.text
+        # By default a diff compares with the latest earlier version the caller may see.
+        default = caller.get(f"{base}/diff").json()
+        assert (default["from_version"], default["to_version"]) == (2, 2)
+        assert "secret" not in str(default)
+    assert [v["version"] for v in alice.get(f"{base}/versions").json()] == [2, 1]
+    assert alice.get(f"{base}/versions/1").json()["body"] == "the secret is 42"
+    assert alice.get(f"{base}/diff").json()["from_version"] == 1
+
+
+def test_restoring_an_old_public_version_keeps_the_prompt_private(
+    client: TestClient, bob: ApiUser, alice: ApiUser
+) -> None:
+    prompt = alice.create_prompt(title="Open", body="public words")
+    alice.patch(f"/api/prompts/{prompt['id']}", json={"visibility": "private", "body": "private words"})
+    restored = alice.post(f"/api/prompts/{prompt['id']}/versions/1/restore").json()
+    assert (restored["version"], restored["body"], restored["visibility"]) == (3, "public words", "private")
+    for caller in _others(client, bob):
+        for url in ("", "/versions", "/versions/1", "/versions/3", "/diff"):
+            assert caller.get(f"/api/prompts/{prompt['id']}{url}").status_code == 404, url
+
+
+def test_a_diff_flags_a_coarse_comparison(client: TestClient, alice: ApiUser) -> None:
+    prompt = alice.create_prompt(body="".join(f"x{k}\nc\n" for k in range(5000)))
+    alice.patch(f"/api/prompts/{prompt['id']}", json={"body": "".join(f"y{k}\nc\n" for k in range(5000))})
+    diff = client.get(f"/api/prompts/{prompt['id']}/diff").json()
+    assert diff["exact"] is False
+    assert len(diff["lines"]) == 19999  # the last "c" is common to both
+    assert diff["lines"][-1] == {"op": " ", "text": "c"}
+    small = alice.create_prompt(body="one\ntwo")
+    alice.patch(f"/api/prompts/{small['id']}", json={"body": "one\n2"})
+    assert client.get(f"/api/prompts/{small['id']}/diff").json()["exact"] is True

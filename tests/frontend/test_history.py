@@ -48,8 +48,8 @@ def test_diff_of_a_selected_version_shows_lines_added_and_removed(alice: AuthAct
     page = alice.client.get(f"/prompts/{edited}/diff?to=2").text
     assert '<div class="line same" role="row">' in page
     assert 'aria-label="removed">-</span><span class="text" role="cell">line two</span>' in page
-    assert 'aria-label="added">+</span><span class="text" role="cell">line 2</span>' in page
-    assert 'aria-label="added">+</span><span class="text" role="cell">line three</span>' in page
+    # Consecutive lines with the same change are one row.
+    assert 'aria-label="added">+</span><span class="text" role="cell">line 2\nline three</span>' in page
     both = alice.client.get(f"/prompts/{edited}/diff?from=1&to=3").text
     assert "line three" in both
     assert '<td class="del">Draft</td>' in both
@@ -103,3 +103,59 @@ def test_history_of_a_public_prompt_is_open_to_visitors(
         page = visitor.get(f"/prompts/{edited}/{path}")
         assert page.status_code == 200
         assert "Restore this version" not in page.text
+
+
+@pytest.fixture
+def published_later(alice: AuthActions) -> int:
+    """A prompt of alice's saved private with a secret (version 1), then made public without it."""
+    prompt_id = alice.create_prompt(title="Plan", body="the secret is 42", visibility="private")
+    assert alice.edit_prompt(prompt_id, body="nothing to see", visibility="public").status_code == 302
+    return prompt_id
+
+
+def test_a_version_saved_private_stays_private_on_every_page(
+    alice: AuthActions, bob: AuthActions, new_browser: NewBrowser, published_later: int
+) -> None:
+    base = f"/prompts/{published_later}"
+    for browser in (bob, new_browser()):
+        history_page = browser.client.get(f"{base}/history")
+        assert history_page.status_code == 200
+        assert "1 version." in history_page.text
+        assert "shown to its owner only" in history_page.text
+        assert f'href="{base}/versions/1"' not in history_page.text
+        for path in ("versions/1", "diff?from=1&to=2", "diff?from=2&to=1", "diff?from=1"):
+            page = browser.client.get(f"{base}/{path}")
+            assert page.status_code == 404, path
+            assert "secret" not in page.text
+        default = browser.client.get(f"{base}/diff")
+        assert default.status_code == 200
+        assert "Version 2 is the first version you can see" in default.text
+        assert '<option value="1"' not in default.text
+        current = (browser.client.get(base), browser.client.get(f"{base}/versions/2"))
+        for page in (history_page, default, *current):
+            assert "secret" not in page.text
+    owner = alice.client.get(f"{base}/diff").text
+    assert "the secret is 42" in owner
+    assert "shown to its owner only" not in alice.client.get(f"{base}/history").text
+
+
+def test_restore_on_the_website_keeps_the_prompt_private(
+    alice: AuthActions, bob: AuthActions, new_browser: NewBrowser
+) -> None:
+    prompt_id = alice.create_prompt(title="Open", body="public words")
+    alice.edit_prompt(prompt_id, body="private words", visibility="private")
+    assert alice.post(f"/prompts/{prompt_id}/versions/1/restore").status_code == 302
+    page = alice.client.get(f"/prompts/{prompt_id}").text
+    assert "public words</textarea>" in page
+    assert '<span class="badge">Private</span>' in page
+    for browser in (bob, new_browser()):
+        for path in ("", "/history", "/versions/1", "/versions/3", "/diff"):
+            assert browser.client.get(f"/prompts/{prompt_id}{path}").status_code == 404, path
+
+
+def test_a_coarse_diff_says_so(alice: AuthActions) -> None:
+    prompt_id = alice.create_prompt(body="".join(f"x{k}\nc\n" for k in range(5000)))
+    alice.edit_prompt(prompt_id, body="".join(f"y{k}\nc\n" for k in range(5000)))
+    page = alice.client.get(f"/prompts/{prompt_id}/diff").text
+    assert "differ too much to be compared line by line" in page
+    assert page.count('<div class="line ') == 3  # removed, added, the last line in common

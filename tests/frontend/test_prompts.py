@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from composite.library.placeholders import FILL_VALUE_MAX, FILLED_MAX
+from composite.library.rules import BODY_MAX
 from tests.frontend.conftest import AuthActions, NewBrowser, field_error, field_value
 
 
@@ -80,6 +82,26 @@ def test_placeholders_become_fields_and_fill_the_text(alice: AuthActions, new_br
 
     partial = visitor.get(f"/prompts/{prompt_id}", query_string={"topic": "owls"}).text
     assert "Write about owls for {{ audience }}." in partial
+
+
+def test_a_fill_that_would_make_a_huge_page_is_refused_and_the_prompt_still_shown(
+    alice: AuthActions, new_browser: NewBrowser
+) -> None:
+    # 10,000 uses of one placeholder and a 10,000-character value: 100 million
+    # characters, 400 MB once escaped, if it were filled in.
+    prompt_id = alice.create_prompt(body="{{a}}" * (BODY_MAX // 5))
+    visitor = new_browser().client
+    page = visitor.get(f"/prompts/{prompt_id}", query_string={"a": "<" * FILL_VALUE_MAX})
+    assert page.status_code == 422
+    assert len(page.data) < 5 * FILLED_MAX
+    assert "The text was not filled in: the filled-in text would be 100,000,000 characters" in page.text
+    assert ">" + "{{a}}" * (BODY_MAX // 5) + "</textarea>" in page.text  # the prompt as it is
+    assert 'name="a"' in page.text  # the form is still there to try shorter values
+
+    within = visitor.get(f"/prompts/{prompt_id}", query_string={"a": "<" * (FILLED_MAX // 10_000)})
+    assert within.status_code == 200
+    assert "not filled in" not in within.text
+    assert "&lt;" * FILLED_MAX in within.text
 
 
 def test_edit_form_is_prefilled_and_saves_a_new_version(alice: AuthActions) -> None:

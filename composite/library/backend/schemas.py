@@ -13,9 +13,10 @@ from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field
+from typing_extensions import TypedDict
 
 from composite.library import rules
-from composite.library.history import DiffLine, FieldChange, PromptVersion
+from composite.library.history import PromptVersion, VersionDiff
 from composite.library.placeholders import placeholders
 from composite.library.prompts import Prompt
 from composite.library.transfer import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT
@@ -237,9 +238,11 @@ class FieldChangeOut(BaseModel):
     new: str
 
 
-class DiffLineOut(BaseModel):
+class DiffLineOut(TypedDict):
     """One line of the body: ' ' in both, '-' only in the old, '+' only in the new."""
 
+    # A TypedDict, not a model: a diff has up to 100,000 lines, and validating plain
+    # dicts costs a third of building a model object for each.
     op: Literal[" ", "-", "+"]
     text: str
 
@@ -252,19 +255,23 @@ class DiffOut(BaseModel):
     to_version: int
     changes: list[FieldChangeOut]
     lines: list[DiffLineOut]
+    exact: bool = Field(
+        description="False when the bodies were too different to compare line by line within the"
+        " cost bound: part of the old body is then listed as removed and the new one as added, whole"
+    )
 
     @classmethod
-    def of(
-        cls, old: PromptVersion, new: PromptVersion, diff: tuple[list[FieldChange], list[DiffLine]]
-    ) -> DiffOut:
+    def of(cls, old: PromptVersion, new: PromptVersion, diff: VersionDiff) -> DiffOut:
         """The API view of a comparison between two versions."""
-        changes, lines = diff
-        return cls(
+        # Built without validation: every value comes from the domain's own types, and
+        # validating up to 100,000 lines would cost more than computing the diff did.
+        return cls.model_construct(
             prompt_id=new.prompt_id,
             from_version=old.version,
             to_version=new.version,
-            changes=[FieldChangeOut(**vars(change)) for change in changes],
-            lines=[DiffLineOut(**vars(line)) for line in lines],
+            changes=[FieldChangeOut(**vars(change)) for change in diff.changes],
+            lines=[{"op": op, "text": text} for op, text in diff.body.lines()],
+            exact=diff.body.exact,
         )
 
 

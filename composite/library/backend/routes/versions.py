@@ -56,7 +56,13 @@ def diff_versions(
     viewer: OptionalUser,
     db: DatabaseDep,
     from_version: Annotated[
-        int | None, Query(alias="from", ge=1, le=MAX_VERSION, description="Default: the version before 'to'")
+        int | None,
+        Query(
+            alias="from",
+            ge=1,
+            le=MAX_VERSION,
+            description="Default: the version before 'to' that the caller may see ('to' itself if none)",
+        ),
     ] = None,
     to_version: Annotated[
         int | None, Query(alias="to", ge=1, le=MAX_VERSION, description="Default: the latest version")
@@ -67,7 +73,8 @@ def diff_versions(
     if to_version is None:
         to_version = prompts.get_prompt(db, prompt_id, viewer_id).version
     if from_version is None:
-        from_version = max(1, to_version - 1)
+        # Others do not see versions saved while the prompt was private: skip over them.
+        from_version = history.previous_version(db, prompt_id, to_version, viewer_id) or to_version
     old = history.get_version(db, prompt_id, from_version, viewer_id)
     new = history.get_version(db, prompt_id, to_version, viewer_id)
     return DiffOut.of(old, new, history.diff_versions(old, new))
@@ -79,5 +86,5 @@ def diff_versions(
 def restore_version(
     prompt_id: PromptId, version: VersionNumber, user: CurrentUser, db: DatabaseDep
 ) -> PromptOut:
-    """Make an old version current again, as a new version (history is never rewritten)."""
+    """Make an old version's content current again, as a new version; visibility stays as it is."""
     return PromptOut.of(history.restore_version(db, prompt_id, version, user))

@@ -36,18 +36,18 @@ def diff_versions(prompt_id: int) -> str:
     viewer = viewer_id()
     prompt = prompts.get_prompt(get_db(), prompt_id, viewer)
     new_number = number_arg("to", prompt.version) or prompt.version
-    old_number = number_arg("from", new_number - 1) or 0
     new = history.get_version(get_db(), prompt_id, new_number, viewer)
+    # By default the version before, skipping those saved private that the viewer may not see.
+    default_old = history.previous_version(get_db(), prompt_id, new_number, viewer) or 0
+    old_number = number_arg("from", default_old) or 0
     old = history.get_version(get_db(), prompt_id, old_number, viewer) if old_number else None
-    changes, lines = history.diff_versions(old, new) if old else ([], [])
     return render_template(
         "history/diff.html",
         prompt=prompt,
-        numbers=range(prompt.version, 0, -1),
+        numbers=history.version_numbers(get_db(), prompt_id, viewer),
         old=old,
         new=new,
-        changes=changes,
-        lines=lines,
+        diff=history.diff_versions(old, new) if old else None,
     )
 
 

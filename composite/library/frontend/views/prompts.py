@@ -9,12 +9,10 @@ from composite.library import prompts, stars
 from composite.library.errors import Invalid
 from composite.library.frontend.forms import form_error, prompt_form
 from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
-from composite.library.placeholders import fill, placeholders
+from composite.library.placeholders import FILL_VALUE_MAX, fill, placeholders
 from composite.library.prompts import Prompt
 
 bp = Blueprint("prompts", __name__, url_prefix="/prompts")
-
-FILL_VALUE_MAX = 10_000  # per placeholder; the filled text stays a readable size
 
 
 def owned(prompt_id: int) -> Prompt:
@@ -52,22 +50,28 @@ def create_prompt() -> Response | tuple[str, int]:
 
 
 @bp.get("/<id:prompt_id>")
-def read_prompt(prompt_id: int) -> str:
+def read_prompt(prompt_id: int) -> tuple[str, int]:
     """A prompt, with a field per placeholder and the text filled in from the query string."""
     viewer = viewer_id()
     prompt = prompts.get_prompt(get_db(), prompt_id, viewer)
     names = placeholders(prompt.body)
     values = {name: request.args.get(name, "")[:FILL_VALUE_MAX] for name in names}
-    filled = fill(prompt.body, values)
-    return render_template(
+    fill_error, status = None, 200
+    try:
+        filled = fill(prompt.body, values)
+    except Invalid as exc:  # too long once filled: show the prompt as it is, and say why
+        filled, fill_error, status = prompt.body, exc.errors["fill"], 422
+    page = render_template(
         "prompts/view.html",
         prompt=prompt,
         names=names,
         values=values,
         filled=filled,
+        fill_error=fill_error,
         starred=stars.has_starred(get_db(), prompt.id, viewer),
         rows=min(max(filled.count("\n") + 2, 4), 24),
     )
+    return page, status
 
 
 @bp.get("/<id:prompt_id>/edit")

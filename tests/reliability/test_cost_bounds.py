@@ -1,0 +1,189 @@
+"""Against the real process: diffs and filled prompts cost little whatever the input,
+and a version saved while private is never shown to anyone but its owner."""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from composite.library.placeholders import FILL_VALUE_MAX
+from composite.library.rules import BODY_MAX
+from tests.process import ServerProcess
+from tests.reliability.client import register
+from tests.reliability.test_overload import rss_kib
+
+PASSWORD = "password123"
+DIFF_CPU_LIMIT = 1.5  # seconds per request: a generous margin over the measured figures
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    # Fields after the command name, which is in parentheses and may contain spaces.
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    """The real process, stopped at teardown."""
+    process = ServerProcess(tmp_path).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture
+def closing() -> Iterator[ExitStack]:
+    """Clients entered here are closed at teardown."""
+    with ExitStack() as stack:
+        yield stack
+
+
+def _pid(server: ServerProcess) -> int:
+    assert server.proc is not None
+    return server.proc.pid
+
+
+class Owner:
+    """A user who creates and edits prompts through the real API."""
+
+    def __init__(self, server: ServerProcess, username: str, closing: ExitStack) -> None:
+        self.api = closing.enter_context(
+            httpx.Client(
+                base_url=f"{server.backend}/api",
+                headers={"Authorization": f"Bearer {register(server, username, PASSWORD)}"},
+                timeout=60,
+            )
+        )
+
+    def create(self, **fields: Any) -> int:
+        """Create a prompt and return its id."""
+        response = self.api.post("/prompts", json={"title": "A prompt", **fields})
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    def edit(self, prompt_id: int, **fields: Any) -> None:
+        """Change a prompt (a new version)."""
+        response = self.api.patch(f"/prompts/{prompt_id}", json=fields)
+        assert response.status_code == 200, response.text
+
+
+def _logged_in_browser(server: ServerProcess, username: str, closing: ExitStack) -> httpx.Client:
+    browser = closing.enter_context(httpx.Client(base_url=server.frontend, timeout=30))
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text)
+    assert csrf
+    form = {"csrf_token": csrf.group(1), "username": username, "password": PASSWORD}
+    login = browser.post("/login", data=form)
+    assert login.status_code == 302, login.text
+    return browser
+
+
+N = BODY_MAX
+DIFF_SHAPES = {
+    "50,000 empty lines against 25,000 one-char lines": ("x" + "\n" * (N - 1), "a\n" * (N // 2)),
+    "changed lines alternating with one repeated line": (
+        "".join(f"x{k}\nc\n" for k in range(N // 9)),
+        "".join(f"y{k}\nc\n" for k in range(N // 9)),
+    ),
+    "two repeated lines, shifted by one": ("a\nb\n" * (N // 4), "b\na\n" * (N // 4)),
+}
+
+
+def test_a_diff_of_large_versions_is_cheap_on_both_ports(server: ServerProcess, closing: ExitStack) -> None:
+    owner = Owner(server, "differ", closing)
+    pid = _pid(server)
+    with httpx.Client(timeout=120) as client:
+        for shape, (old, new) in DIFF_SHAPES.items():
+            prompt_id = owner.create(body=old)
+            owner.edit(prompt_id, body=new)
+            for port, url in (
+                ("API", f"{server.backend}/api/prompts/{prompt_id}/diff"),
+                ("website", f"{server.frontend}/prompts/{prompt_id}/diff"),
+            ):
+                before = cpu_seconds(pid)
+                response = client.get(url)
+                cpu = cpu_seconds(pid) - before
+                print(
+                    f"\n{port} diff of {shape}: {response.status_code}, {cpu * 1000:.0f} ms server CPU,"
+                    f" {len(response.content) // 1024} KiB"
+                )
+                assert response.status_code == 200, response.text[:500]
+                assert cpu < DIFF_CPU_LIMIT
+    assert "Traceback" not in server.log()
+
+
+def test_a_fill_of_a_repeated_placeholder_is_refused_at_a_bounded_cost(
+    server: ServerProcess, closing: ExitStack
+) -> None:
+    owner = Owner(server, "filler", closing)
+    prompt_id = owner.create(body="{{a}}" * (N // 5))  # 10,000 uses of one placeholder
+    url = f"{server.frontend}/prompts/{prompt_id}"
+    query = {"a": "<" * FILL_VALUE_MAX}  # a 30 KB query string once encoded
+    pid = _pid(server)
+    httpx.get(url, timeout=30)  # the page's code and templates are loaded before measuring
+    rss_before, cpu_before = rss_kib(pid), cpu_seconds(pid)
+    results: list[tuple[int, int]] = []
+
+    def one() -> None:
+        response = httpx.get(url, params=query, timeout=60)
+        results.append((response.status_code, len(response.content)))
+
+    # Sixteen clients at once, as in the attack that took 9.7 GB.
+    threads = [threading.Thread(target=one) for _ in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    growth_mib = (rss_kib(pid) - rss_before) / 1024
+    cpu = cpu_seconds(pid) - cpu_before
+    largest = max(size for _, size in results)
+    print(
+        f"\n16 fills of 10,000 x 10,000 characters: {sorted({s for s, _ in results})},"
+        f" largest page {largest // 1024} KiB, RSS +{growth_mib:.1f} MiB, {cpu * 1000:.0f} ms server CPU"
+    )
+    assert [status for status, _ in results] == [422] * 16
+    assert largest < 1_000_000
+    assert growth_mib < 100
+    assert cpu < 16 * 0.5
+
+
+def test_a_version_saved_private_stays_private_through_every_route(
+    server: ServerProcess, closing: ExitStack
+) -> None:
+    alice, bob = Owner(server, "alice", closing), Owner(server, "bob", closing)
+    prompt_id = alice.create(body="the secret is 42", visibility="private")
+    alice.edit(prompt_id, body="nothing to see", visibility="public")
+    restored_private = alice.create(body="public words")
+    alice.edit(restored_private, body="private words", visibility="private")
+    restore = alice.api.post(f"/prompts/{restored_private}/versions/1/restore")
+    assert restore.json()["visibility"] == "private"
+
+    anonymous_api = closing.enter_context(httpx.Client(base_url=f"{server.backend}/api", timeout=30))
+    anonymous_site = closing.enter_context(httpx.Client(base_url=server.frontend, timeout=30))
+    api_callers = {"anonymous": anonymous_api, "bob": bob.api}
+    site_callers = {"anonymous": anonymous_site, "bob": _logged_in_browser(server, "bob", closing)}
+    for who, api in api_callers.items():
+        assert [v["version"] for v in api.get(f"/prompts/{prompt_id}/versions").json()] == [2], who
+        for path in ("/versions/1", "/diff?from=1&to=2", "/diff?from=2&to=1"):
+            response = api.get(f"/prompts/{prompt_id}{path}")
+            assert response.status_code == 404, (who, path)
+        assert api.get(f"/prompts/{prompt_id}/diff").json()["from_version"] == 2
+        for path in ("", "/versions", "/versions/1", "/diff"):
+            assert api.get(f"/prompts/{restored_private}{path}").status_code == 404, (who, path)
+    for who, site in site_callers.items():
+        for path in ("/versions/1", "/diff?from=1&to=2", "/diff?from=1"):
+            assert site.get(f"/prompts/{prompt_id}{path}").status_code == 404, (who, path)
+        for path in ("", "/history", "/versions/2", "/diff"):
+            page = site.get(f"/prompts/{prompt_id}{path}")
+            assert page.status_code == 200, (who, path)
+            assert "secret" not in page.text, (who, path)
+        for path in ("", "/history", "/versions/1", "/diff"):
+            assert site.get(f"/prompts/{restored_private}{path}").status_code == 404, (who, path)
+    assert alice.api.get(f"/prompts/{prompt_id}/versions/1").json()["body"] == "the secret is 42"
