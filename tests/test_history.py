@@ -21,13 +21,13 @@ def test_a_version_saved_private_stays_hidden_after_the_prompt_is_made_public(db
     prompts.update_prompt(db, prompt.id, alice, body="nothing to see", visibility="public")
     prompts.update_prompt(db, prompt.id, alice, title="Plan, final")
     for viewer in (None, bob.id):
-        assert [v.version for v in history.list_versions(db, prompt.id, viewer)] == [3, 2]
+        assert [v.version for v in history.list_versions(db, prompt.id, viewer).items] == [3, 2]
         assert history.version_numbers(db, prompt.id, viewer) == [3, 2]
         with pytest.raises(NotFound, match="has no version 1"):
             history.get_version(db, prompt.id, 1, viewer)
         assert history.previous_version(db, prompt.id, 3, viewer) == 2
         assert history.previous_version(db, prompt.id, 2, viewer) is None
-    assert [v.version for v in history.list_versions(db, prompt.id, alice.id)] == [3, 2, 1]
+    assert [v.version for v in history.list_versions(db, prompt.id, alice.id).items] == [3, 2, 1]
     assert history.get_version(db, prompt.id, 1, alice.id).body == "the secret"
     assert history.previous_version(db, prompt.id, 2, alice.id) == 1
 
@@ -58,3 +58,18 @@ def test_restore_never_changes_visibility(db: Database, people) -> None:
     again = history.restore_version(db, prompt.id, 2, alice)
     assert (again.body, again.visibility) == ("now private", "public")
     assert history.version_numbers(db, prompt.id, bob.id) == [5, 4, 1]
+
+
+def test_a_long_history_is_read_a_page_at_a_time(db: Database, people) -> None:
+    alice, _ = people
+    prompt = prompts.create_prompt(db, alice, title="Many", body="edit 0", visibility="public")
+    for number in range(1, 130):
+        prompts.update_prompt(db, prompt.id, alice, body=f"edit {number}")
+    first = history.list_versions(db, prompt.id, None)
+    assert (len(first.items), first.total) == (history.HISTORY_PAGE, 130)
+    assert first.items[0].version == 130
+    last = history.list_versions(db, prompt.id, None, limit=100, offset=100)
+    assert [v.version for v in last.items] == list(range(30, 0, -1))
+    # However much is asked for, one page holds at most MAX_HISTORY_PAGE versions.
+    assert len(history.list_versions(db, prompt.id, None, limit=10**6).items) == history.MAX_HISTORY_PAGE
+    assert len(history.version_numbers(db, prompt.id, None)) == min(130, history.MAX_VERSION_CHOICES)

@@ -89,7 +89,7 @@ def test_every_edit_keeps_the_previous_version(db: Database, make_user) -> None:
     assert edited.version == 2
     unchanged = prompts.update_prompt(db, prompt.id, alice, title="v2")
     assert unchanged.version == 2  # nothing changed, no new version
-    versions = history.list_versions(db, prompt.id, alice.id)
+    versions = history.list_versions(db, prompt.id, alice.id).items
     assert [(v.version, v.title) for v in versions] == [(2, "v2"), (1, "v1")]
     diff = history.diff_versions(versions[1], versions[0])
     assert [(c.field, c.old, c.new) for c in diff.changes] == [("title", "v1", "v2")]

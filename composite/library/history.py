@@ -13,6 +13,9 @@ from composite.library.diff import LineDiff, diff_lines
 from composite.library.errors import NotFound
 from composite.library.prompts import VISIBLE_TO, Prompt, apply_changes, load_for_owner, load_visible
 
+HISTORY_PAGE = 20
+MAX_HISTORY_PAGE = 100
+MAX_VERSION_CHOICES = 200  # the newest versions a compare form offers; older ones by number in the URL
 VERSION_COLUMNS = (
     "v.version, v.title, v.description, v.body, v.model_hint, v.tags, v.visibility, v.created_at"
 )
@@ -58,26 +61,44 @@ class VersionDiff:
     body: LineDiff
 
 
-def list_versions(db: Database, prompt_id: int, viewer_id: int | None = None) -> list[PromptVersion]:
-    """Every version of a prompt the viewer may see, newest first (others skip private ones)."""
+@dataclass(frozen=True)
+class VersionPage:
+    """One page of a prompt's versions, newest first, and how many the viewer may see in all."""
+
+    items: list[PromptVersion]
+    total: int
+    limit: int
+    offset: int
+
+
+def list_versions(
+    db: Database, prompt_id: int, viewer_id: int | None = None, *, limit: int = HISTORY_PAGE, offset: int = 0
+) -> VersionPage:
+    """A page of the versions of a prompt the viewer may see, newest first (others skip private ones)."""
+    # Every edit adds a version and nothing caps how many a prompt has: a page is what bounds a request.
+    limit = max(1, min(limit, MAX_HISTORY_PAGE))
     cur = db.cursor()
     load_visible(cur, prompt_id, viewer_id)
     rows = cur.execute(
         f"SELECT v.prompt_id, {VERSION_COLUMNS} FROM {_VERSIONS}"
-        f" WHERE v.prompt_id = ? AND {VERSION_VISIBLE_TO} ORDER BY v.version DESC",
-        [prompt_id, viewer_id],
+        f" WHERE v.prompt_id = ? AND {VERSION_VISIBLE_TO} ORDER BY v.version DESC LIMIT ? OFFSET ?",
+        [prompt_id, viewer_id, limit, offset],
     ).fetchall()
-    return [PromptVersion(*row) for row in rows]
+    total = cur.execute(
+        f"SELECT count(*) FROM {_VERSIONS} WHERE v.prompt_id = ? AND {VERSION_VISIBLE_TO}",
+        [prompt_id, viewer_id],
+    ).fetchone()
+    return VersionPage([PromptVersion(*row) for row in rows], int(total[0]) if total else 0, limit, offset)
 
 
 def version_numbers(db: Database, prompt_id: int, viewer_id: int | None = None) -> list[int]:
-    """The numbers of the versions the viewer may see, newest first."""
+    """The numbers of the newest versions the viewer may see (at most MAX_VERSION_CHOICES), newest first."""
     cur = db.cursor()
     load_visible(cur, prompt_id, viewer_id)
     rows = cur.execute(
         f"SELECT v.version FROM {_VERSIONS} WHERE v.prompt_id = ? AND {VERSION_VISIBLE_TO}"
-        " ORDER BY v.version DESC",
-        [prompt_id, viewer_id],
+        " ORDER BY v.version DESC LIMIT ?",
+        [prompt_id, viewer_id, MAX_VERSION_CHOICES],
     ).fetchall()
     return [row[0] for row in rows]
 

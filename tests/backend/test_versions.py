@@ -28,6 +28,19 @@ def test_versions_are_listed_newest_first(client: TestClient, edited: dict[str, 
     assert {v["prompt_id"] for v in versions} == {edited["id"]}
 
 
+def test_versions_come_a_page_at_a_time(client: TestClient, alice: ApiUser) -> None:
+    prompt = alice.create_prompt(title="Many", body="edit 0")
+    for number in range(1, 25):
+        alice.patch(f"/api/prompts/{prompt['id']}", json={"body": f"edit {number}"})
+    first = client.get(f"/api/prompts/{prompt['id']}/versions")
+    assert first.headers["x-total-count"] == "25"
+    assert [v["version"] for v in first.json()] == list(range(25, 5, -1))
+    rest = client.get(f"/api/prompts/{prompt['id']}/versions", params={"offset": 20, "limit": 100})
+    assert [v["version"] for v in rest.json()] == [5, 4, 3, 2, 1]
+    too_many = client.get(f"/api/prompts/{prompt['id']}/versions", params={"limit": 101})
+    assert too_many.status_code == 422
+
+
 def test_read_one_version(client: TestClient, edited: dict[str, Any]) -> None:
     response = client.get(f"/api/prompts/{edited['id']}/versions/1")
     assert response.status_code == 200

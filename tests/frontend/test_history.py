@@ -25,6 +25,20 @@ def test_history_lists_every_version_newest_first(alice: AuthActions, edited: in
     assert f'href="/prompts/{edited}/diff?to=2"' in text
 
 
+def test_a_long_history_is_paged(alice: AuthActions) -> None:
+    prompt_id = alice.create_prompt(title="Many", body="edit 0")
+    for number in range(1, 25):
+        alice.edit_prompt(prompt_id, body=f"edit {number}")
+    first = alice.client.get(f"/prompts/{prompt_id}/history").text
+    assert "25 versions" in first
+    assert "Version 25" in first
+    assert "Version 5<" not in first
+    assert 'rel="next"' in first
+    second = alice.client.get(f"/prompts/{prompt_id}/history?page=2").text
+    assert "Version 5<" in second
+    assert "Version 25" not in second
+
+
 def test_one_old_version(alice: AuthActions, edited: int) -> None:
     page = alice.client.get(f"/prompts/{edited}/versions/1")
     assert page.status_code == 200

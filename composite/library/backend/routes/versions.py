@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from composite.library import history, prompts
 from composite.library.backend.deps import (
@@ -29,10 +29,18 @@ VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_VERSION)]
     responses=error_responses(401, 404, 422),
     openapi_extra=OPTIONAL_AUTH,
 )
-def list_versions(prompt_id: PromptId, viewer: OptionalUser, db: DatabaseDep) -> list[VersionOut]:
-    """Every version of a prompt the caller may see, newest first."""
-    versions = history.list_versions(db, prompt_id, viewer.id if viewer else None)
-    return [VersionOut.of(version) for version in versions]
+def list_versions(
+    prompt_id: PromptId,
+    viewer: OptionalUser,
+    db: DatabaseDep,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=history.MAX_HISTORY_PAGE)] = history.HISTORY_PAGE,
+    offset: Annotated[int, Query(ge=0, le=MAX_VERSION)] = 0,
+) -> list[VersionOut]:
+    """A page of the versions of a prompt the caller may see, newest first; X-Total-Count says how many."""
+    page = history.list_versions(db, prompt_id, viewer.id if viewer else None, limit=limit, offset=offset)
+    response.headers["X-Total-Count"] = str(page.total)
+    return [VersionOut.of(version) for version in page.items]
 
 
 @router.get(

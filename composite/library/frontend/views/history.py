@@ -14,11 +14,13 @@ bp = Blueprint("history", __name__, url_prefix="/prompts/<id:prompt_id>")
 
 @bp.get("/history")
 def list_versions(prompt_id: int) -> str:
-    """Every version of the prompt, newest first."""
+    """The prompt's versions, newest first, a page at a time."""
     viewer = viewer_id()
     prompt = prompts.get_prompt(get_db(), prompt_id, viewer)
-    versions = history.list_versions(get_db(), prompt_id, viewer)
-    return render_template("history/list.html", prompt=prompt, versions=versions)
+    page = number_arg("page", 1) or 1
+    limit = history.HISTORY_PAGE
+    versions = history.list_versions(get_db(), prompt_id, viewer, limit=limit, offset=(page - 1) * limit)
+    return render_template("history/list.html", prompt=prompt, page=versions)
 
 
 @bp.get("/versions/<id:version>")
