@@ -11,14 +11,20 @@ from composite.db import Database
 from composite.library.accounts import User
 from composite.library.diff import LineDiff, diff_lines
 from composite.library.errors import NotFound
-from composite.library.prompts import VISIBLE_TO, Prompt, apply_changes, load_for_owner, load_visible
+from composite.library.prompts import (
+    CONTENT_FIELDS,
+    VISIBLE_TO,
+    Prompt,
+    PromptContent,
+    apply_changes,
+    load_for_owner,
+    load_visible,
+)
 
 HISTORY_PAGE = 20
 MAX_HISTORY_PAGE = 100
 MAX_VERSION_CHOICES = 200  # the newest versions a compare form offers; older ones by number in the URL
-VERSION_COLUMNS = (
-    "v.version, v.title, v.description, v.body, v.model_hint, v.tags, v.visibility, v.created_at"
-)
+VERSION_COLUMNS = ", ".join(["v.version", *(f"v.{name}" for name in CONTENT_FIELDS), "v.created_at"])
 # Which versions a viewer may see (of a prompt they may see): those saved while the prompt
 # was public, and all of their own. Text saved while private never becomes public by
 # a later change of the prompt. Parameter: the viewer's id.
@@ -26,21 +32,20 @@ VERSION_VISIBLE_TO = "(v.visibility = 'public' OR p.owner_id = ?)"
 _VERSIONS = "prompt_versions v JOIN prompts p ON p.id = v.prompt_id"
 # What a restore brings back. Not visibility: restoring an old public version of a prompt
 # made private since must not publish it again.
-RESTORED = ("title", "description", "body", "model_hint", "tags")
+RESTORED = tuple(name for name in CONTENT_FIELDS if name != "visibility")
 
 
 @dataclass(frozen=True)
-class PromptVersion:
-    """A prompt as it was at one version."""
-
+class _VersionKey:
     prompt_id: int
     version: int
-    title: str
-    description: str
-    body: str
-    model_hint: str
-    tags: list[str]
-    visibility: str
+
+
+# Key, content, then created_at: the order of the version queries' columns.
+@dataclass(frozen=True)
+class PromptVersion(PromptContent, _VersionKey):
+    """A prompt as it was at one version."""
+
     created_at: datetime
 
 
@@ -154,8 +159,8 @@ def diff_versions(old: PromptVersion, new: PromptVersion) -> VersionDiff:
     """What changed from ``old`` to ``new``, at a bounded cost whatever the bodies (see diff.py)."""
     changes = [
         FieldChange(field, _as_text(getattr(old, field)), _as_text(getattr(new, field)))
-        for field in ("title", "description", "model_hint", "tags", "visibility")
-        if getattr(old, field) != getattr(new, field)
+        for field in CONTENT_FIELDS
+        if field != "body" and getattr(old, field) != getattr(new, field)
     ]
     return VersionDiff(changes, diff_lines(old.body.splitlines(), new.body.splitlines()))
 

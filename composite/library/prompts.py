@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -15,30 +15,41 @@ from composite.library.errors import Forbidden, NotFound
 from composite.library.rules import check_prompt_fields, check_tags
 from composite.library.search import index_prompt, unindex_prompt
 
-EDITABLE = ("title", "description", "body", "model_hint", "tags", "visibility")
-
-# Columns of a Prompt, in its field order, for queries over prompts p joined to users u.
-PROMPT_COLUMNS = (
-    "p.id, p.uid, u.username, p.title, p.description, p.body, p.model_hint, p.tags,"
-    " p.visibility, p.version, p.stars, p.created_at, p.updated_at"
-)
-# Which rows a viewer may see: public ones and their own. Parameter: the viewer's id.
-VISIBLE_TO = "(p.visibility = 'public' OR p.owner_id = ?)"
-
 
 @dataclass(frozen=True)
-class Prompt:
-    """A prompt at its latest version."""
+class PromptContent:
+    """What a prompt says: the fields an owner edits and every version keeps.
 
-    id: int
-    uid: UUID
-    owner: str
+    The one list of them: ``CONTENT_FIELDS``, the SQL column lists, the API schemas, the
+    export format and the forms are all derived from it.
+    """
+
     title: str
     description: str
     body: str
     model_hint: str
     tags: list[str]
     visibility: str
+
+
+CONTENT_FIELDS = tuple(field.name for field in fields(PromptContent))
+# What a new prompt gets for the content it was not given (title and body are required).
+CONTENT_DEFAULTS: dict[str, Any] = {"description": "", "model_hint": "", "tags": [], "visibility": "public"}
+
+
+@dataclass(frozen=True)
+class _PromptKey:
+    id: int
+    uid: UUID
+    owner: str
+
+
+# Bases in this order put the key first, then the content, then the rest: the order of
+# PROMPT_COLUMNS (a dataclass takes fields from its bases in reverse method resolution order).
+@dataclass(frozen=True)
+class Prompt(PromptContent, _PromptKey):
+    """A prompt at its latest version."""
+
     version: int
     stars: int
     created_at: datetime
@@ -48,6 +59,23 @@ class Prompt:
     def public(self) -> bool:
         """True when anyone may see the prompt."""
         return self.visibility == "public"
+
+
+# Columns of a Prompt, in its field order, for queries over prompts p joined to users u.
+PROMPT_COLUMNS = ", ".join(
+    [
+        "p.id",
+        "p.uid",
+        "u.username AS owner",
+        *(f"p.{name}" for name in CONTENT_FIELDS),
+        "p.version",
+        "p.stars",
+        "p.created_at",
+        "p.updated_at",
+    ]
+)
+# Which rows a viewer may see: public ones and their own. Parameter: the viewer's id.
+VISIBLE_TO = "(p.visibility = 'public' OR p.owner_id = ?)"
 
 
 def load_visible(cur: Cursor, prompt_id: int, viewer_id: int | None) -> Prompt:
@@ -84,7 +112,7 @@ def get_prompt(db: Database, prompt_id: int, viewer_id: int | None = None) -> Pr
 def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
     """Validate the editable fields given; unknown keys are ignored."""
     cleaned: dict[str, Any] = check_prompt_fields(
-        **{k: fields[k] for k in ("title", "body", "description", "model_hint", "visibility") if k in fields}
+        **{k: fields[k] for k in CONTENT_FIELDS if k != "tags" and k in fields}
     )
     if fields.get("tags") is not None:
         cleaned["tags"] = check_tags(fields["tags"])
@@ -93,29 +121,22 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 def _snapshot(cur: Cursor, prompt_id: int) -> None:
     """Record the prompt's current content as its numbered version."""
+    content = ", ".join(CONTENT_FIELDS)
     cur.execute(
-        "INSERT INTO prompt_versions (prompt_id, version, title, description, body, model_hint, tags,"
-        " visibility, created_at) SELECT id, version, title, description, body, model_hint, tags,"
-        " visibility, updated_at FROM prompts WHERE id = ?",
+        f"INSERT INTO prompt_versions (prompt_id, version, {content}, created_at)"
+        f" SELECT id, version, {content}, updated_at FROM prompts WHERE id = ?",
         [prompt_id],
     )
 
 
 def insert_prompt(cur: Cursor, owner: User, fields: dict[str, Any], uid: UUID | None = None) -> int:
     """Insert a validated prompt as version 1 and index it; return its id."""
+    content = [fields[name] if name not in CONTENT_DEFAULTS else fields.get(name, CONTENT_DEFAULTS[name])
+               for name in CONTENT_FIELDS]  # fmt: skip
     row = cur.execute(
-        "INSERT INTO prompts (uid, owner_id, title, description, body, model_hint, tags, visibility)"
-        " VALUES (coalesce(?, uuid()), ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-        [
-            uid,
-            owner.id,
-            fields["title"],
-            fields.get("description", ""),
-            fields["body"],
-            fields.get("model_hint", ""),
-            fields.get("tags", []),
-            fields.get("visibility", "public"),
-        ],
+        f"INSERT INTO prompts (uid, owner_id, {', '.join(CONTENT_FIELDS)})"
+        f" VALUES (coalesce(?, uuid()), ?, {', '.join('?' * len(CONTENT_FIELDS))}) RETURNING id",
+        [uid, owner.id, *content],
     ).fetchone()
     assert row is not None
     prompt_id = int(row[0])
@@ -155,7 +176,7 @@ def apply_changes(cur: Cursor, prompt: Prompt, changes: dict[str, Any]) -> bool:
 
 def update_prompt(db: Database, prompt_id: int, editor: User, **changes: Any) -> Prompt:
     """Edit the owner's prompt; a change creates a new version, no change creates none."""
-    cleaned = clean_fields({k: v for k, v in changes.items() if k in EDITABLE and v is not None})
+    cleaned = clean_fields({k: v for k, v in changes.items() if k in CONTENT_FIELDS and v is not None})
 
     def edit(cur: duckdb.DuckDBPyConnection) -> Prompt:
         prompt = load_for_owner(cur, prompt_id, editor)

@@ -63,3 +63,19 @@ def test_the_edges_of_the_limits_pass_both(model: type[BaseModel], fields: dict[
     if model is PromptCreate:
         rules.check_prompt_fields(title=fields["title"], body=fields["body"])
         assert rules.check_tags(fields["tags"]) == ["a-1"]
+
+
+def test_every_prompt_schema_carries_the_domain_content_fields() -> None:
+    from composite.library.backend.schemas import (
+        ExportedPrompt,
+        PromptContentOut,
+        PromptCreate,
+        PromptOut,
+        PromptUpdate,
+        VersionOut,
+    )
+    from composite.library.prompts import CONTENT_FIELDS
+
+    assert tuple(PromptContentOut.model_fields) == CONTENT_FIELDS
+    for schema in (PromptOut, VersionOut, ExportedPrompt, PromptCreate, PromptUpdate):
+        assert set(CONTENT_FIELDS) <= set(schema.model_fields), schema.__name__

@@ -69,7 +69,7 @@ Tags = Annotated[
         description=f"At most {rules.TAGS_MAX} tags of 1-32 characters of a-z, 0-9 and '-' (lower-cased)",
     ),
 ]
-Visibility = Literal["public", "private"]
+Visibility = Literal[rules.VISIBILITIES]  # type: ignore[valid-type]
 
 
 class ErrorOut(BaseModel):
@@ -178,18 +178,27 @@ class PromptUpdate(BaseModel):
     visibility: Visibility | None = None
 
 
-class PromptOut(BaseModel):
-    """A prompt at its latest version."""
+class PromptContentOut(BaseModel):
+    """What a prompt says (the fields of composite.library.prompts.PromptContent)."""
 
-    id: int
-    uid: UUID = Field(description="Stable across export and import")
-    owner: str
     title: str
     description: str
     body: str
     model_hint: str
     tags: list[str]
     visibility: Visibility
+
+
+class _PromptKeyOut(BaseModel):
+    id: int
+    uid: UUID = Field(description="Stable across export and import")
+    owner: str
+
+
+# Bases in this order put the key first, then the content, then the rest (as in the domain).
+class PromptOut(PromptContentOut, _PromptKeyOut):
+    """A prompt at its latest version."""
+
     version: int
     stars: int
     created_at: Timestamp
@@ -211,17 +220,14 @@ class PromptPage(BaseModel):
     offset: int
 
 
-class VersionOut(BaseModel):
-    """A prompt as it was at one version."""
-
+class _VersionKeyOut(BaseModel):
     prompt_id: int
     version: int
-    title: str
-    description: str
-    body: str
-    model_hint: str
-    tags: list[str]
-    visibility: Visibility
+
+
+class VersionOut(PromptContentOut, _VersionKeyOut):
+    """A prompt as it was at one version."""
+
     created_at: Timestamp
 
     @classmethod
@@ -291,16 +297,13 @@ class TagOut(BaseModel):
 # export and import ---------------------------------------------------------------
 
 
-class ExportedPrompt(BaseModel):
+class _ExportKey(BaseModel):
+    uid: UUID
+
+
+class ExportedPrompt(PromptContentOut, _ExportKey):
     """One prompt in an export document."""
 
-    uid: UUID
-    title: str
-    description: str
-    body: str
-    model_hint: str
-    tags: list[str]
-    visibility: Visibility
     created_at: Timestamp
     updated_at: Timestamp
 

@@ -7,9 +7,9 @@ from typing import Any
 from flask import render_template, request
 
 from composite.library.errors import Invalid
+from composite.library.prompts import CONTENT_FIELDS
 from composite.library.rules import check_prompt_fields, check_tags
 
-PROMPT_FIELDS = ("title", "description", "body", "tags", "model_hint", "visibility")
 # Larger values cannot be ids or page numbers and would overflow the database's integers.
 MAX_NUMBER = 2**31 - 1
 
@@ -26,7 +26,7 @@ def text(name: str) -> str:
 
 def prompt_form() -> dict[str, str]:
     """The prompt fields of the submitted form, every problem found at once or Invalid."""
-    fields = {name: text(name) for name in PROMPT_FIELDS}
+    fields = {name: text(name) for name in CONTENT_FIELDS}
     errors: dict[str, str] = {}
     # The domain checks again when it writes; checking here too reports the tag
     # problems together with the text ones instead of one after the other.
