@@ -9,6 +9,8 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from composite.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT
+
 ENVIRONMENTS = ("development", "production")
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
 # Values that appear in examples and docs; a production start with one of them is refused.
@@ -38,11 +40,15 @@ class Settings:
     secret_key_generated: bool = False
     app_env: str = "development"
     log_level: str = "info"
-    forwarded_allow_ips: str = "127.0.0.1"
+    # Empty: no peer's X-Forwarded-* is believed (any local process could forge them).
+    forwarded_allow_ips: str = ""
     shutdown_timeout: float = 10.0
     backend_threads: int = 40
     frontend_threads: int = 16
     limit_concurrency: int = 1000
+    body_timeout: float = BODY_TIMEOUT
+    body_min_rate: int = BODY_MIN_RATE
+    send_timeout: float = SEND_TIMEOUT
     max_body_bytes: int = 1024 * 1024
     load_examples: bool = True
     test_endpoints: bool = False
@@ -95,13 +101,18 @@ class Settings:
             secret_key_generated=not secret,
             app_env=app_env,
             log_level=reader.text("LOG_LEVEL", "info").lower(),
-            forwarded_allow_ips=reader.text("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            forwarded_allow_ips=reader.text("FORWARDED_ALLOW_IPS", ""),
             shutdown_timeout=reader.number("SHUTDOWN_TIMEOUT", 10.0, maximum=3600),
             backend_threads=int(reader.number("BACKEND_THREADS", 40, minimum=1, maximum=1000, whole=True)),
             frontend_threads=int(reader.number("FRONTEND_THREADS", 16, minimum=1, maximum=1000, whole=True)),
             limit_concurrency=int(
                 reader.number("LIMIT_CONCURRENCY", 1000, minimum=1, maximum=100000, whole=True)
             ),
+            body_timeout=reader.number("BODY_TIMEOUT", BODY_TIMEOUT, minimum=0.1, maximum=3600),
+            body_min_rate=int(
+                reader.number("BODY_MIN_RATE", BODY_MIN_RATE, minimum=1, maximum=1e9, whole=True)
+            ),
+            send_timeout=reader.number("SEND_TIMEOUT", SEND_TIMEOUT, minimum=0.1, maximum=3600),
             load_examples=reader.flag("LOAD_EXAMPLES", app_env != "production"),
             test_endpoints=reader.flag("TEST_ENDPOINTS", False),
         )

@@ -24,6 +24,8 @@ log = logging.getLogger("composite")
 
 EXIT_CONFIG = 2
 EXIT_STARTUP = 3
+# Open connections allowed on each port per request in flight (LIMIT_CONCURRENCY).
+CONNECTIONS_PER_REQUEST = 4
 
 
 def build_router(settings: Settings, db: Database) -> PortRouter:
@@ -109,8 +111,12 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
         log_level=settings.log_level,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         shutdown_timeout=settings.shutdown_timeout,
-        # Open connections (idle ones included) may be several times the requests in flight.
-        limit_concurrency=settings.limit_concurrency * 4,
+        # Each port's cap: open connections (idle ones included) may be several times the
+        # requests in flight.
+        max_connections=settings.limit_concurrency * CONNECTIONS_PER_REQUEST,
+        body_timeout=settings.body_timeout,
+        body_min_rate=settings.body_min_rate,
+        send_timeout=settings.send_timeout,
     )
     for mount in router.mounts:
         log.info("%s listening on http://%s:%d", mount.name, settings.host, mount.port)
