@@ -23,6 +23,11 @@ A deadline that passes while a response can still be written answers 408 first.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import fcntl
+import socket
+import struct
+import termios
 from collections import Counter
 from typing import Any, ClassVar
 
@@ -109,6 +114,54 @@ class DeadlineProtocol(HttpToolsProtocol):
         if self._write_deadline is None and self.transport.get_write_buffer_size():
             self._write_deadline = self.loop.call_later(self.send_timeout, self._write_deadline_passed)
 
+    def _unsent(self) -> int:
+        """Bytes of responses not yet taken by the client: ours and the kernel's (Linux)."""
+        pending = self.transport.get_write_buffer_size()
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+                pending += struct.unpack("i", queued)[0]
+            except OSError:
+                pass
+        return pending
+
+    def _close_when_taken(self) -> None:
+        """Close an idle connection once the client has taken its last response, within a bound.
+
+        A plain close leaves what the kernel still holds to be sent for as long as the client
+        reads at all, however slowly (a slow read). The client gets ``send_timeout`` plus one
+        second per ``body_min_rate`` bytes still pending, then the connection is reset.
+        """
+        pending = self._unsent()
+        if not pending:
+            self._close()
+            return
+        self.flow.pause_reading()  # no new request on a connection that is closing
+        deadline = self.loop.time() + self.send_timeout + pending / self.body_min_rate
+        self._drain_check(deadline)
+
+    def _drain_check(self, deadline: float) -> None:
+        self._write_deadline = None
+        if self.transport.is_closing():
+            return
+        if not self._unsent():
+            self._close()
+            return
+        now = self.loop.time()
+        if now >= deadline:
+            self._reset()
+            return
+        self._write_deadline = self.loop.call_later(min(1.0, deadline - now), self._drain_check, deadline)
+
+    def _reset(self) -> None:
+        """Drop the connection and whatever the kernel still holds for it (a TCP reset)."""
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
+
     # Headers
 
     def _arm_header_deadline(self) -> None:
@@ -128,7 +181,9 @@ class DeadlineProtocol(HttpToolsProtocol):
             return
         if self._header_bytes:
             self.transport.write(REQUEST_TIMEOUT_RESPONSE)  # part of a request came: say why it ends
-        self._close()
+            self._close()
+        else:
+            self._close_when_taken()
 
     def data_received(self, data: bytes) -> None:
         """Count bytes of a request still waiting for its headers; refuse too many."""
@@ -229,12 +284,12 @@ class DeadlineProtocol(HttpToolsProtocol):
     def _write_deadline_passed(self) -> None:
         self._write_deadline = None
         # Dropping the connection wakes whatever waits to write to it (uvicorn's drain).
-        self.transport.abort()
+        self._reset()
 
     def timeout_keep_alive_handler(self) -> None:
-        """Close an idle keep-alive connection without waiting for ever to flush it."""
-        super().timeout_keep_alive_handler()
-        self._linger()
+        """Close an idle keep-alive connection without waiting for ever for it to be read."""
+        if not self.transport.is_closing():
+            self._close_when_taken()
 
     def send_400_response(self, msg: str) -> None:
         """Answer a request the parser refused, without waiting for ever to flush it."""
