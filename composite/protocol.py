@@ -265,7 +265,8 @@ class DeadlineProtocol(HttpToolsProtocol):
         super().on_response_complete()
         if self.transport.is_closing():
             self._linger()
-        elif not self._in_body:
+        elif not self._in_body and self.cycle.response_complete:
+            # (A pipelined request still being answered has had its headers already.)
             self._arm_header_deadline()
 
     def pause_writing(self) -> None:
