@@ -585,9 +585,14 @@ class Site:
 def site(
     tmp_path_factory: pytest.TempPathFactory, nginx_bin: str, certificate: tuple[Path, Path]
 ) -> Iterator[Site]:
-    """python app.py (test endpoints on, trusting nginx on loopback) behind nginx."""
+    """python app.py (test endpoints on) behind nginx.
+
+    It trusts nginx on loopback, and 127.0.0.3, the proxy the "behind a proxy" tests put
+    in front of nginx (each hop of X-Forwarded-For must be trusted to reach the client).
+    """
     app = ServerProcess(
-        tmp_path_factory.mktemp("app"), env={"TEST_ENDPOINTS": "true", "FORWARDED_ALLOW_IPS": "127.0.0.1"}
+        tmp_path_factory.mktemp("app"),
+        env={"TEST_ENDPOINTS": "true", "FORWARDED_ALLOW_IPS": "127.0.0.1,127.0.0.3"},
     )
     edge_env = loopback_env(
         app.backend_port,
