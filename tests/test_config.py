@@ -20,6 +20,8 @@ def test_defaults_match_the_documented_ports_and_paths() -> None:
     assert settings.shutdown_timeout == 10.0
     assert settings.secret_key_generated
     assert len(settings.secret_key) >= 32
+    assert settings.forwarded_allow_ips == ""  # no peer is believed about X-Forwarded-*
+    assert (settings.body_timeout, settings.body_min_rate, settings.send_timeout) == (20.0, 4096, 30.0)
 
 
 def test_environment_overrides_dotenv(tmp_path: Path) -> None:
@@ -46,6 +48,9 @@ def test_environment_overrides_dotenv(tmp_path: Path) -> None:
         ({"BACKEND_THREADS": "0"}, "BACKEND_THREADS"),
         ({"FRONTEND_THREADS": "many"}, "FRONTEND_THREADS"),
         ({"LOAD_EXAMPLES": "perhaps"}, "LOAD_EXAMPLES"),
+        ({"BODY_TIMEOUT": "0"}, "BODY_TIMEOUT"),
+        ({"BODY_MIN_RATE": "fast"}, "BODY_MIN_RATE"),
+        ({"SEND_TIMEOUT": "-3"}, "SEND_TIMEOUT"),
         ({"APP_ENV": "production"}, "SECRET_KEY"),
         ({"APP_ENV": "production", "SECRET_KEY": "changethis"}, "SECRET_KEY"),
         ({"APP_ENV": "production", "SECRET_KEY": "short-secret"}, "SECRET_KEY"),

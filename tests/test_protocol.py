@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import socket
 import threading
@@ -13,6 +14,7 @@ import httpx
 
 from composite.server import Mount, PortRouter, bind_sockets, make_server
 from tests.reliability.client import status_of
+from tests.test_server import call
 
 
 async def answer_without_reading(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -164,3 +166,28 @@ def test_each_port_has_its_own_connection_cap() -> None:
                 sock.close()
         time.sleep(0.2)
         assert httpx.get(f"http://127.0.0.1:{crowded}/", timeout=5).status_code == 200
+
+
+def test_requests_in_flight_are_capped_per_port_websockets_included() -> None:
+    release = asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            await release.wait()  # an open websocket holds its place for as long as it lives
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    router = PortRouter([Mount("a", 1111, app), Mount("b", 2222, app)], max_in_flight=1)
+
+    async def scenario() -> tuple[int, int]:
+        held = asyncio.create_task(router({"type": "websocket", "server": ("127.0.0.1", 1111)}, None, None))
+        await asyncio.sleep(0)
+        crowded, _ = await call(router, 1111)
+        other, _ = await call(router, 2222)
+        release.set()
+        await held
+        return crowded, other
+
+    assert asyncio.run(scenario()) == (503, 200)
+    assert router.in_flight == {1111: 0, 2222: 0}
