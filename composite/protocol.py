@@ -61,6 +61,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._header_deadline: asyncio.TimerHandle | None = None
         self._body_deadline: asyncio.TimerHandle | None = None
         self._write_deadline: asyncio.TimerHandle | None = None
+        self._drain_deadline: asyncio.TimerHandle | None = None
         self._header_bytes = 0
         self._in_body = False
         self._message_ended = False
@@ -95,10 +96,15 @@ class DeadlineProtocol(HttpToolsProtocol):
         super().handle_websocket_upgrade()
 
     def _release(self) -> None:
-        for handle in (self._header_deadline, self._body_deadline, self._write_deadline):
+        for handle in (
+            self._header_deadline,
+            self._body_deadline,
+            self._write_deadline,
+            self._drain_deadline,
+        ):
             if handle is not None:
                 handle.cancel()
-        self._header_deadline = self._body_deadline = self._write_deadline = None
+        self._header_deadline = self._body_deadline = self._write_deadline = self._drain_deadline = None
         if self._port is not None:
             self.open_connections[self._port] -= 1
             if not self.open_connections[self._port]:
@@ -133,6 +139,10 @@ class DeadlineProtocol(HttpToolsProtocol):
         reads at all, however slowly (a slow read). The client gets ``send_timeout`` plus one
         second per ``body_min_rate`` bytes still pending, then the connection is reset.
         """
+        self._disarm_header_deadline()
+        self._unset_keepalive_if_required()
+        if self._drain_deadline is not None:
+            return  # already closing
         pending = self._unsent()
         if not pending:
             self._close()
@@ -142,7 +152,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._drain_check(deadline)
 
     def _drain_check(self, deadline: float) -> None:
-        self._write_deadline = None
+        self._drain_deadline = None
         if self.transport.is_closing():
             return
         if not self._unsent():
@@ -152,7 +162,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         if now >= deadline:
             self._reset()
             return
-        self._write_deadline = self.loop.call_later(min(1.0, deadline - now), self._drain_check, deadline)
+        self._drain_deadline = self.loop.call_later(min(1.0, deadline - now), self._drain_check, deadline)
 
     def _reset(self) -> None:
         """Drop the connection and whatever the kernel still holds for it (a TCP reset)."""

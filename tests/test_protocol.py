@@ -191,3 +191,35 @@ def test_requests_in_flight_are_capped_per_port_websockets_included() -> None:
 
     assert asyncio.run(scenario()) == (503, 200)
     assert router.in_flight == {1111: 0, 2222: 0}
+
+
+def test_a_finished_response_read_very_slowly_is_cut_off_within_its_bound() -> None:
+    async def page(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"20000")]})
+        await send({"type": "http.response.body", "body": b"x" * 20000})
+
+    options = {"send_timeout": 1.0, "body_min_rate": 20000, "timeout_keep_alive": 1}
+    with serving([page], **options) as (port,):
+        sock = socket.socket()
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64)
+        sock.connect(("127.0.0.1", port))
+        with sock:
+            # Three 20 KB responses fit the socket buffers at once: the server has nothing
+            # left to write, and a plain close would let the kernel trickle them for minutes.
+            sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n" * 3)
+            sock.settimeout(5)
+            started, received = time.monotonic(), 0
+            while time.monotonic() - started < 30:
+                try:
+                    chunk = sock.recv(64)  # 320 bytes a second
+                except ConnectionResetError:
+                    break
+                if not chunk:
+                    break
+                received += len(chunk)
+                time.sleep(0.2)
+            ended_after = time.monotonic() - started
+        assert ended_after < 20, f"still reading after {ended_after:.0f}s"
+        assert received < 60_000  # cut off, not delivered at 320 bytes a second
