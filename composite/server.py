@@ -12,29 +12,22 @@ import asyncio
 import contextlib
 import errno
 import logging
-import re
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote_to_bytes
 
 import uvicorn
 from a2wsgi import WSGIMiddleware
 
 from composite.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT, deadline_protocol
+from composite.redaction import redact_query
 
 log = logging.getLogger("composite.server")
 access_log = logging.getLogger("composite.access")
-
-# Query parameters whose values are credentials, by name: never written to the access log.
-CREDENTIAL_PARAMETER = re.compile(
-    rb"(?:^|[_.-])(?:access[_-]?token|api[_-]?key|apikey|token|key|password|passwd|pwd|secret|"
-    rb"auth|authorization|session|sessionid|sid|sig|signature|credentials?)s?(?:$|[_.-])",
-    re.IGNORECASE,
-)
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -43,20 +36,6 @@ Receive = Callable[[], Any]
 Send = Callable[[Message], Any]
 ASGIApp = Callable[[Scope, Receive, Send], Any]
 Lifespan = Callable[[], AbstractAsyncContextManager[Any]]
-
-REDACTED = b"[redacted]"
-
-
-def redact_query(query: bytes) -> bytes:
-    """The query string with the value of every credential-looking parameter replaced."""
-    if not query:
-        return query
-    parts = query.split(b"&")
-    for i, part in enumerate(parts):
-        name, eq, _ = part.partition(b"=")
-        if eq and CREDENTIAL_PARAMETER.search(unquote_to_bytes(name.replace(b"+", b" "))):
-            parts[i] = name + b"=" + REDACTED
-    return b"&".join(parts)
 
 
 class ServerError(RuntimeError):
@@ -133,7 +112,7 @@ class PortRouter:
         # (websockets too), each port on its own so that one port's crowd never turns the
         # other port's users away.
         self.max_in_flight = max_in_flight
-        self.in_flight: dict[int, int] = dict.fromkeys(self.by_port, 0)
+        self.in_flight: Counter[Mount] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -144,11 +123,10 @@ class PortRouter:
         if mount is None:
             await _not_found(scope, send)
             return
-        port = mount.port
-        if self.max_in_flight is not None and self.in_flight[port] >= self.max_in_flight:
+        if self.max_in_flight is not None and self.in_flight[mount] >= self.max_in_flight:
             await _busy(scope, send)
             return
-        self.in_flight[port] += 1  # the event loop is one thread: no lock needed
+        self.in_flight[mount] += 1  # the event loop is one thread: no lock needed
         try:
             # With the access log off (a level above info) there is nothing to time or record:
             # skip the wrapper that would otherwise sit on every message of every request.
@@ -157,7 +135,7 @@ class PortRouter:
             else:
                 await self._serve_http(mount, scope, receive, send)
         finally:
-            self.in_flight[port] -= 1
+            self.in_flight[mount] -= 1
 
     async def _serve_http(self, mount: Mount, scope: Scope, receive: Receive, send: Send) -> None:
         status = 0

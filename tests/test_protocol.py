@@ -190,7 +190,7 @@ def test_requests_in_flight_are_capped_per_port_websockets_included() -> None:
         return crowded, other
 
     assert asyncio.run(scenario()) == (503, 200)
-    assert router.in_flight == {1111: 0, 2222: 0}
+    assert sum(router.in_flight.values()) == 0
 
 
 def test_a_finished_response_read_very_slowly_is_cut_off_within_its_bound() -> None:
