@@ -13,10 +13,8 @@ import uvicorn
 
 from composite.config import Settings
 from composite.db import SERVER_QUERY_THREADS, Database
-from composite.library.backend import create_backend
 from composite.library.migrations import MIGRATIONS_DIR
-from composite.server.headers import SecurityHeaders, api_policy
-from composite.server.limits import BodyLimit
+from composite.library.site import api_app
 
 SECRET = "bench-secret-key-that-is-long-enough-0123456789"  # noqa: S105 - a local benchmark's key
 
@@ -27,8 +25,8 @@ def main(argv: list[str]) -> None:
     settings = Settings(database_path=database, backend_port=port, secret_key=SECRET, load_examples=False)
     db = Database(database, threads=SERVER_QUERY_THREADS).open()
     db.migrate(MIGRATIONS_DIR)
-    app = create_backend(settings, db)
-    wrapped = SecurityHeaders(BodyLimit(app, settings.max_body_bytes, json_errors=True), api_policy)
+    # The same function that builds the API for python app.py, so the comparison cannot drift.
+    wrapped = api_app(settings, db)
     try:
         uvicorn.run(
             wrapped,

@@ -34,7 +34,7 @@ def main(argv: list[str]) -> None:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", int(argv[0])))
     sock.listen(2048)
-    make_server(app, log_level="warning", limit_concurrency=1000).run(sockets=[sock])  # type: ignore[arg-type]
+    make_server(app, log_level="warning", max_connections=1000).run(sockets=[sock])  # type: ignore[arg-type]
 
 
 if __name__ == "__main__":

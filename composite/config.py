@@ -9,8 +9,12 @@ from pathlib import Path
 
 from dotenv import dotenv_values
 
+from composite.server.logs import LOG_LEVELS
+from composite.server.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT
+
 ENVIRONMENTS = ("development", "production")
-LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
+# A container must listen on every interface; a developer's machine only on its own.
+DEFAULT_HOSTS = {"development": "127.0.0.1", "production": "0.0.0.0"}
 # Values that appear in examples and docs; a production start with one of them is refused.
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "changethis", "secret", "dev", "development", "replace-me"}
@@ -33,16 +37,22 @@ class Settings:
     host: str = "0.0.0.0"
     backend_port: int = 12000
     frontend_port: int = 12001
+    # The whole site on one more port, split by path as nginx does (None: off).
+    public_port: int | None = None
     database_path: Path = Path("data/app.db")
     secret_key: str = field(default_factory=lambda: secrets.token_urlsafe(32), repr=False)
     secret_key_generated: bool = False
     app_env: str = "development"
     log_level: str = "info"
-    forwarded_allow_ips: str = "127.0.0.1"
+    # Empty: no peer's X-Forwarded-* is believed (any local process could forge them).
+    forwarded_allow_ips: str = ""
     shutdown_timeout: float = 10.0
     backend_threads: int = 40
     frontend_threads: int = 16
     limit_concurrency: int = 1000
+    body_timeout: float = BODY_TIMEOUT
+    body_min_rate: int = BODY_MIN_RATE
+    send_timeout: float = SEND_TIMEOUT
     max_body_bytes: int = 1024 * 1024
     load_examples: bool = True
     test_endpoints: bool = False
@@ -53,13 +63,7 @@ class Settings:
         return self.app_env == "production"
 
     def __post_init__(self) -> None:
-        for name, port in (("BACKEND_PORT", self.backend_port), ("FRONTEND_PORT", self.frontend_port)):
-            if not 0 <= port <= 65535:
-                raise ConfigError(name, f"must be a port number 1-65535, got {port}")
-        if self.backend_port == self.frontend_port and self.backend_port != 0:
-            raise ConfigError(
-                "FRONTEND_PORT", f"must differ from BACKEND_PORT (both are {self.backend_port})"
-            )
+        self._check_ports()
         if self.app_env not in ENVIRONMENTS:
             raise ConfigError("APP_ENV", f"must be one of {', '.join(ENVIRONMENTS)}, got {self.app_env!r}")
         if self.log_level not in LOG_LEVELS:
@@ -76,6 +80,18 @@ class Settings:
         if self.shutdown_timeout < 0:
             raise ConfigError("SHUTDOWN_TIMEOUT", "must not be negative")
 
+    def _check_ports(self) -> None:
+        ports = [("BACKEND_PORT", self.backend_port), ("FRONTEND_PORT", self.frontend_port)]
+        if self.public_port is not None:
+            ports.append(("PUBLIC_PORT", self.public_port))
+        seen: dict[int, str] = {}
+        for name, port in ports:
+            if not 0 <= port <= 65535:
+                raise ConfigError(name, f"must be a port number 1-65535, got {port}")
+            if port in seen and port != 0:
+                raise ConfigError(name, f"must differ from {seen[port]} (both are {port})")
+            seen[port] = name
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str], dotenv_path: Path | None = Path(".env")) -> Settings:
         """Build settings from a .env file (when present) overridden by the process environment."""
@@ -87,21 +103,27 @@ class Settings:
         secret = reader.text("SECRET_KEY", "")
         app_env = reader.text("APP_ENV", "development").lower()
         return cls(
-            host=reader.text("HOST", "0.0.0.0"),
+            host=reader.text("HOST", DEFAULT_HOSTS.get(app_env, "127.0.0.1")),
             backend_port=reader.port("BACKEND_PORT", 12000),
             frontend_port=reader.port("FRONTEND_PORT", 12001),
+            public_port=reader.port("PUBLIC_PORT", 0) if reader.text("PUBLIC_PORT", "") else None,
             database_path=Path(reader.text("DATABASE_PATH", "data/app.db")),
             secret_key=secret or secrets.token_urlsafe(32),
             secret_key_generated=not secret,
             app_env=app_env,
             log_level=reader.text("LOG_LEVEL", "info").lower(),
-            forwarded_allow_ips=reader.text("FORWARDED_ALLOW_IPS", "127.0.0.1"),
+            forwarded_allow_ips=reader.text("FORWARDED_ALLOW_IPS", ""),
             shutdown_timeout=reader.number("SHUTDOWN_TIMEOUT", 10.0, maximum=3600),
             backend_threads=int(reader.number("BACKEND_THREADS", 40, minimum=1, maximum=1000, whole=True)),
             frontend_threads=int(reader.number("FRONTEND_THREADS", 16, minimum=1, maximum=1000, whole=True)),
             limit_concurrency=int(
                 reader.number("LIMIT_CONCURRENCY", 1000, minimum=1, maximum=100000, whole=True)
             ),
+            body_timeout=reader.number("BODY_TIMEOUT", BODY_TIMEOUT, minimum=0.1, maximum=3600),
+            body_min_rate=int(
+                reader.number("BODY_MIN_RATE", BODY_MIN_RATE, minimum=1, maximum=1e9, whole=True)
+            ),
+            send_timeout=reader.number("SEND_TIMEOUT", SEND_TIMEOUT, minimum=0.1, maximum=3600),
             load_examples=reader.flag("LOAD_EXAMPLES", app_env != "production"),
             test_endpoints=reader.flag("TEST_ENDPOINTS", False),
         )

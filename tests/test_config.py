@@ -14,12 +14,33 @@ GOOD_SECRET = "a" * 20 + "-real-production-secret-0123"
 
 def test_defaults_match_the_documented_ports_and_paths() -> None:
     settings = Settings.from_env({}, dotenv_path=None)
-    assert (settings.host, settings.backend_port, settings.frontend_port) == ("0.0.0.0", 12000, 12001)
+    assert (settings.host, settings.backend_port, settings.frontend_port) == ("127.0.0.1", 12000, 12001)
+    assert settings.public_port is None
     assert settings.database_path == Path("data/app.db")
     assert settings.app_env == "development"
     assert settings.shutdown_timeout == 10.0
     assert settings.secret_key_generated
     assert len(settings.secret_key) >= 32
+    assert settings.forwarded_allow_ips == ""  # no peer is believed about X-Forwarded-*
+    assert (settings.body_timeout, settings.body_min_rate, settings.send_timeout) == (20.0, 4096, 30.0)
+
+
+def test_development_listens_on_loopback_and_production_everywhere() -> None:
+    assert Settings.from_env({}, dotenv_path=None).host == "127.0.0.1"
+    production = Settings.from_env({"APP_ENV": "production", "SECRET_KEY": GOOD_SECRET}, dotenv_path=None)
+    assert production.host == "0.0.0.0"
+    assert Settings.from_env({"HOST": "::"}, dotenv_path=None).host == "::"
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"), [("12000", "must differ from BACKEND_PORT"), ("x", "port number")]
+)
+def test_a_public_port_must_be_a_port_of_its_own(value: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        Settings.from_env({"PUBLIC_PORT": value}, dotenv_path=None)
+    assert refused.value.variable == "PUBLIC_PORT"
+    assert problem in str(refused.value)
+    assert Settings.from_env({"PUBLIC_PORT": "8080"}, dotenv_path=None).public_port == 8080
 
 
 def test_environment_overrides_dotenv(tmp_path: Path) -> None:
@@ -46,6 +67,9 @@ def test_environment_overrides_dotenv(tmp_path: Path) -> None:
         ({"BACKEND_THREADS": "0"}, "BACKEND_THREADS"),
         ({"FRONTEND_THREADS": "many"}, "FRONTEND_THREADS"),
         ({"LOAD_EXAMPLES": "perhaps"}, "LOAD_EXAMPLES"),
+        ({"BODY_TIMEOUT": "0"}, "BODY_TIMEOUT"),
+        ({"BODY_MIN_RATE": "fast"}, "BODY_MIN_RATE"),
+        ({"SEND_TIMEOUT": "-3"}, "SEND_TIMEOUT"),
         ({"APP_ENV": "production"}, "SECRET_KEY"),
         ({"APP_ENV": "production", "SECRET_KEY": "changethis"}, "SECRET_KEY"),
         ({"APP_ENV": "production", "SECRET_KEY": "short-secret"}, "SECRET_KEY"),

@@ -167,7 +167,8 @@ def test_compose_without_env_file_validates_and_env_file_cannot_override_contain
     assert app["APP_ENV"] == "production"
     assert app["DATABASE_PATH"] == "/app/data/app.db"
     assert app["BACKEND_PORT"] == "12000"
-    assert app["FORWARDED_ALLOW_IPS"] == "*"
+    # The proxy network, stated explicitly: never "*", never taken from .env.
+    assert app["FORWARDED_ALLOW_IPS"] == "172.30.240.0/24"
 
 
 def test_docker_compose_yml_runs_app_behind_nginx(tmp_path: Path) -> None:
@@ -579,9 +580,14 @@ class Site:
 def site(
     tmp_path_factory: pytest.TempPathFactory, nginx_bin: str, certificate: tuple[Path, Path]
 ) -> Iterator[Site]:
-    """python app.py (test endpoints on, trusting forwarded headers as in compose) behind nginx."""
+    """python app.py (test endpoints on) behind nginx.
+
+    It trusts nginx on loopback, and 127.0.0.3, the proxy the "behind a proxy" tests put
+    in front of nginx (each hop of X-Forwarded-For must be trusted to reach the client).
+    """
     app = ServerProcess(
-        tmp_path_factory.mktemp("app"), env={"TEST_ENDPOINTS": "true", "FORWARDED_ALLOW_IPS": "*"}
+        tmp_path_factory.mktemp("app"),
+        env={"TEST_ENDPOINTS": "true", "FORWARDED_ALLOW_IPS": "127.0.0.1,127.0.0.3"},
     )
     edge_env = loopback_env(
         app.backend_port,

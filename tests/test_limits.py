@@ -83,3 +83,14 @@ def test_security_headers_are_added_without_overriding_the_app() -> None:
     assert headers[b"x-app"] == b"1"
     assert "cdn.jsdelivr.net" in api_policy("/api/docs")
     assert api_policy("/api/prompts") == "default-src 'none'; frame-ancestors 'none'"
+
+
+def test_bodies_buffered_at_once_are_bounded_per_port() -> None:
+    limit = BodyLimit(echo_body, 10)
+    limit.buffered = limit.max_buffered - 5  # other requests on this port hold nearly all of it
+    status, headers, _ = run(limit, [(b"content-length", b"10")], [b"x" * 10])
+    assert status == 503
+    assert headers[b"retry-after"] == b"1"
+    assert limit.buffered == limit.max_buffered - 5  # what this request held is given back
+    status, _, _ = run(BodyLimit(echo_body, 10), [(b"content-length", b"10")], [b"x" * 10])
+    assert status == 200

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import logging
 import os
 import sys
@@ -18,30 +17,39 @@ from composite.library.backend import create_backend
 from composite.library.examples import load_examples
 from composite.library.frontend import create_frontend
 from composite.library.migrations import MIGRATIONS_DIR
-from composite.server import Mount, PortRouter, ServerError, make_server, wsgi_app
+from composite.library.public import public_mount
+from composite.server import ASGIApp, Mount, PortRouter, wsgi_app
 from composite.server.headers import SecurityHeaders, api_policy, site_policy
 from composite.server.limits import BodyLimit
+from composite.server.logs import configure_logging
+from composite.server.run import EXIT_USAGE, ServeOptions, fail, serve
 
 log = logging.getLogger("composite")
 
-EXIT_CONFIG = 2
-EXIT_STARTUP = 3
+EXIT_CONFIG = EXIT_USAGE
+# Open connections allowed on each port per request in flight (LIMIT_CONCURRENCY).
+CONNECTIONS_PER_REQUEST = 4
+
+
+def api_app(settings: Settings, db: Database) -> ASGIApp:
+    """The API as it is served: the FastAPI app inside its body limit and security headers."""
+    backend = create_backend(settings, db)
+    limited = BodyLimit(backend, settings.max_body_bytes, json_errors=True)
+    return SecurityHeaders(limited, api_policy, hsts=settings.production)
+
+
+def website_app(settings: Settings, db: Database) -> ASGIApp:
+    """The website as it is served: Flask on its own thread pool, inside the same wrappers."""
+    frontend = wsgi_app(create_frontend(settings, db), settings.frontend_threads)
+    limited = BodyLimit(frontend, settings.max_body_bytes)
+    return SecurityHeaders(limited, site_policy, hsts=settings.production)
 
 
 def build_router(settings: Settings, db: Database) -> PortRouter:
-    """Both applications on their ports, bracketed by the database's lifespan."""
-    backend = create_backend(settings, db)
-    frontend = create_frontend(settings, db)
-    limit = settings.max_body_bytes
-    backend_app = SecurityHeaders(
-        BodyLimit(backend, limit, json_errors=True), api_policy, hsts=settings.production
-    )
-    frontend_app = SecurityHeaders(
-        BodyLimit(wsgi_app(frontend, settings.frontend_threads), limit), site_policy, hsts=settings.production
-    )
+    """Both applications on their ports (and the public port), bracketed by the database's lifespan."""
     mounts = [
-        Mount("backend", settings.backend_port, backend_app),
-        Mount("frontend", settings.frontend_port, frontend_app),
+        Mount("backend", settings.backend_port, api_app(settings, db)),
+        Mount("frontend", settings.frontend_port, website_app(settings, db)),
     ]
 
     @asynccontextmanager
@@ -54,7 +62,10 @@ def build_router(settings: Settings, db: Database) -> PortRouter:
             await asyncio.to_thread(db.close)
             log.info("database closed")
 
-    return PortRouter(mounts, lifespan=database_lifespan, max_in_flight=settings.limit_concurrency)
+    router = PortRouter(mounts, lifespan=database_lifespan, max_in_flight=settings.limit_concurrency)
+    if settings.public_port is not None:
+        router.add(public_mount(router, settings.public_port))
+    return router
 
 
 def prepare_database(db: Database, settings: Settings) -> None:
@@ -70,26 +81,6 @@ def prepare_database(db: Database, settings: Settings) -> None:
     log.info("database %s ready", settings.database_path)
 
 
-def configure_logging(level: str) -> None:
-    """One log format on stderr for the server, both applications and the access log."""
-    numeric = logging.DEBUG if level == "trace" else getattr(logging, level.upper())
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(numeric)
-    # The router reports why start-up failed; uvicorn's generic line would only repeat it.
-    logging.getLogger("uvicorn.error").addFilter(
-        lambda record: record.getMessage() != "Application startup failed. Exiting."
-    )
-
-
-def fail(message: str, status: int) -> int:
-    """Tell the operator what is wrong in one line and return the exit status."""
-    print(f"error: {message}", file=sys.stderr, flush=True)
-    return status
-
-
 def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")) -> int:
     """Run the composite server until it is told to stop; return the exit status."""
     try:
@@ -103,34 +94,25 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
     db = Database(settings.database_path, threads=SERVER_QUERY_THREADS)
     router = build_router(settings, db)
     try:
-        sockets = router.bind(settings.host)
-    except ServerError as exc:
-        return fail(str(exc), EXIT_STARTUP)
-    server = make_server(
-        router,
+        return serve(router, serve_options(settings))
+    finally:
+        db.close()  # the lifespan closes it; this covers a start that never got that far
+
+
+def serve_options(settings: Settings) -> ServeOptions:
+    """How the one server runs the site, from its settings."""
+    return ServeOptions(
+        host=settings.host,
         log_level=settings.log_level,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         shutdown_timeout=settings.shutdown_timeout,
-        # Open connections (idle ones included) may be several times the requests in flight.
-        limit_concurrency=settings.limit_concurrency * 4,
+        # Each port's cap: open connections (idle ones included) may be several times the
+        # requests in flight.
+        max_connections=settings.limit_concurrency * CONNECTIONS_PER_REQUEST,
+        body_timeout=settings.body_timeout,
+        body_min_rate=settings.body_min_rate,
+        send_timeout=settings.send_timeout,
     )
-    # Both frameworks' modules, routes and templates live as long as the process: freezing
-    # them keeps every later garbage collection from walking them again on each request burst.
-    gc.collect()
-    gc.freeze()
-    try:
-        server.run(sockets=sockets)
-    except SystemExit:
-        # uvicorn exits when the lifespan fails; the router knows why.
-        if router.startup_error is None:
-            raise
-    finally:
-        for sock in sockets:
-            sock.close()
-        db.close()
-    if router.startup_error is not None:
-        return fail(router.startup_error, EXIT_STARTUP)
-    return 0
 
 
 def run(argv: Sequence[str] | None = None) -> None:

@@ -1,44 +1,183 @@
-"""uvicorn's HTTP protocol with a deadline and a size limit for request headers.
+"""uvicorn's HTTP protocol with deadlines on slow clients and a connection cap per port.
 
-uvicorn times out idle keep-alive connections only after a first response, so a
-client that connects and sends nothing, or sends its headers a byte at a time,
-would hold a connection (and a slot of ``limit_concurrency``) for ever. Here every
-request must finish its headers within ``HEADER_TIMEOUT`` seconds of the connection
-opening or of the previous response; otherwise the connection is closed.
+uvicorn puts no bound on a client's slowness: it times out idle keep-alive connections
+only after a first response, never times out a request body, and waits for ever for a
+client that stops reading its response. Each such client holds a connection, a request
+in flight and, on a WSGI port, possibly a thread. Here:
 
-httptools puts no bound on the size of request headers, so a client could make the
-process buffer megabytes of them; beyond ``MAX_HEADER_BYTES`` the answer is 431.
+- headers: every request must finish its headers within ``header_timeout`` seconds of
+  the connection opening or of the previous exchange ending, and stay under
+  ``MAX_HEADER_BYTES`` (httptools has no bound: the answer is 431);
+- bodies: a body must arrive within ``body_timeout`` seconds plus one second for every
+  ``body_min_rate`` bytes received (Apache's ``mod_reqtimeout`` rule), so a client
+  dribbling a byte every few seconds is cut off while a slow but honest upload is not;
+- responses: a client that accepts nothing of a pending response for ``send_timeout``
+  seconds (write buffer above its high-water mark, or a close waiting to flush) is
+  dropped, which releases the task or thread blocked on writing to it;
+- connections: each listening port has its own cap on open connections, so that one
+  port's crowd never turns the other port's users away.
+
+A deadline that passes while a response can still be written answers 408 first.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import contextlib
+import fcntl
+import socket
+import struct
+import termios
+from collections import Counter
+from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 HEADER_TIMEOUT = 10.0
 MAX_HEADER_BYTES = 64 * 1024
-_REQUEST_TIMEOUT = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
+BODY_TIMEOUT = 20.0
+BODY_MIN_RATE = 4096
+SEND_TIMEOUT = 30.0
+REQUEST_TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 _HEADERS_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
     b"content-length: 31\r\nconnection: close\r\n\r\nRequest headers are too large.\n"
 )
 
 
-class HeaderDeadlineProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol that refuses request headers arriving too slowly or too large."""
+class DeadlineProtocol(HttpToolsProtocol):
+    """HttpToolsProtocol that bounds how slowly a client may send and read, and how many connect."""
 
-    header_timeout = HEADER_TIMEOUT
+    header_timeout: ClassVar[float] = HEADER_TIMEOUT
+    body_timeout: ClassVar[float] = BODY_TIMEOUT
+    body_min_rate: ClassVar[float] = BODY_MIN_RATE
+    send_timeout: ClassVar[float] = SEND_TIMEOUT
+    max_connections: ClassVar[int | None] = None
+    # Open connections by local port; ``deadline_protocol`` gives each server its own.
+    open_connections: ClassVar[Counter[int]] = Counter()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_deadline: asyncio.TimerHandle | None = None
-        self._bytes_since_response = 0
+        self._body_deadline: asyncio.TimerHandle | None = None
+        self._write_deadline: asyncio.TimerHandle | None = None
+        self._drain_deadline: asyncio.TimerHandle | None = None
+        self._header_bytes = 0
+        self._in_body = False
+        self._message_ended = False
+        self._body_started = 0.0
+        self._body_bytes = 0
+        self._port: int | None = None
+
+    # Connection
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        """Count the connection against its port's cap and start the clock for the first headers."""
+        super().connection_made(transport)
+        if self.server is not None and self.server[1] is not None:
+            self._port = self.server[1]
+            over_cap = self.max_connections is not None and (
+                self.open_connections[self._port] >= self.max_connections
+            )
+            self.open_connections[self._port] += 1
+            # uvicorn answers 503 to a request whose connection finds the count at or over
+            # its limit; a limit of 0 makes that true for this connection only.
+            self.limit_concurrency = 0 if over_cap else None
+        self._arm_header_deadline()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Stop every clock and release the connection's place under its port's cap."""
+        self._release()
+        super().connection_lost(exc)
+
+    def handle_websocket_upgrade(self) -> None:
+        """The websocket protocol takes the transport over: this one lets go of it."""
+        self._release()
+        super().handle_websocket_upgrade()
+
+    def _release(self) -> None:
+        for handle in (
+            self._header_deadline,
+            self._body_deadline,
+            self._write_deadline,
+            self._drain_deadline,
+        ):
+            if handle is not None:
+                handle.cancel()
+        self._header_deadline = self._body_deadline = self._write_deadline = self._drain_deadline = None
+        if self._port is not None:
+            self.open_connections[self._port] -= 1
+            if not self.open_connections[self._port]:
+                del self.open_connections[self._port]
+            self._port = None
+
+    def _close(self) -> None:
+        """Close after flushing what is buffered, but never wait for a client longer than allowed."""
+        self.transport.close()
+        self._linger()
+
+    def _linger(self) -> None:
+        if self._write_deadline is None and self.transport.get_write_buffer_size():
+            self._write_deadline = self.loop.call_later(self.send_timeout, self._write_deadline_passed)
+
+    def _unsent(self) -> int:
+        """Bytes of responses not yet taken by the client: ours and the kernel's (Linux)."""
+        pending = self.transport.get_write_buffer_size()
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                queued = fcntl.ioctl(sock.fileno(), termios.TIOCOUTQ, b"\0\0\0\0")
+                pending += struct.unpack("i", queued)[0]
+            except OSError:
+                pass
+        return pending
+
+    def _close_when_taken(self) -> None:
+        """Close an idle connection once the client has taken its last response, within a bound.
+
+        A plain close leaves what the kernel still holds to be sent for as long as the client
+        reads at all, however slowly (a slow read). The client gets ``send_timeout`` plus one
+        second per ``body_min_rate`` bytes still pending, then the connection is reset.
+        """
+        self._disarm_header_deadline()
+        self._unset_keepalive_if_required()
+        if self._drain_deadline is not None:
+            return  # already closing
+        pending = self._unsent()
+        if not pending:
+            self._close()
+            return
+        self.flow.pause_reading()  # no new request on a connection that is closing
+        deadline = self.loop.time() + self.send_timeout + pending / self.body_min_rate
+        self._drain_check(deadline)
+
+    def _drain_check(self, deadline: float) -> None:
+        self._drain_deadline = None
+        if self.transport.is_closing():
+            return
+        if not self._unsent():
+            self._close()
+            return
+        now = self.loop.time()
+        if now >= deadline:
+            self._reset()
+            return
+        self._drain_deadline = self.loop.call_later(min(1.0, deadline - now), self._drain_check, deadline)
+
+    def _reset(self) -> None:
+        """Drop the connection and whatever the kernel still holds for it (a TCP reset)."""
+        sock = self.transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.transport.abort()
+
+    # Headers
 
     def _arm_header_deadline(self) -> None:
-        self._disarm_header_deadline()
-        self._bytes_since_response = 0
+        if self._header_deadline is not None:
+            self._header_deadline.cancel()
+        self._header_bytes = 0
         self._header_deadline = self.loop.call_later(self.header_timeout, self._header_deadline_passed)
 
     def _disarm_header_deadline(self) -> None:
@@ -50,38 +189,143 @@ class HeaderDeadlineProtocol(HttpToolsProtocol):
         self._header_deadline = None
         if self.transport.is_closing():
             return
-        if self._bytes_since_response:
-            self.transport.write(_REQUEST_TIMEOUT)  # part of a request came: say why it ends
-        self.transport.close()
-
-    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-        """Start the clock for the first request's headers."""
-        super().connection_made(transport)
-        self._arm_header_deadline()
+        if self._header_bytes:
+            self.transport.write(REQUEST_TIMEOUT_RESPONSE)  # part of a request came: say why it ends
+            self._close()
+        else:
+            self._close_when_taken()
 
     def data_received(self, data: bytes) -> None:
         """Count bytes of a request still waiting for its headers; refuse too many."""
+        started_in_body = self._in_body
+        self._message_ended = False
         super().data_received(data)
-        # The parser has run: if the deadline is still armed, these bytes were all headers.
-        if self._header_deadline is not None and not self.transport.is_closing():
-            self._bytes_since_response += len(data)
-            if self._bytes_since_response > MAX_HEADER_BYTES:
+        # Only bytes that are all headers count: not a chunk that began in a body (the rest
+        # of a body after an early response is no one's headers), nor one that ended a
+        # message (its start was that message's body).
+        if (
+            self._header_deadline is not None
+            and not started_in_body
+            and not self._in_body
+            and not self._message_ended
+            and not self.transport.is_closing()
+        ):
+            self._header_bytes += len(data)
+            if self._header_bytes > MAX_HEADER_BYTES:
                 self._disarm_header_deadline()
                 self.transport.write(_HEADERS_TOO_LARGE)
-                self.transport.close()
+                self._close()
 
     def on_headers_complete(self) -> None:
-        """Headers arrived in time: the body and the application have no such deadline."""
+        """Headers arrived in time: the body's own deadline starts now."""
         self._disarm_header_deadline()
         super().on_headers_complete()
+        self._in_body = True
+        self._body_started = self.loop.time()
+        self._body_bytes = 0
+        self._body_deadline = self.loop.call_later(self.body_timeout, self._body_deadline_passed)
 
-    def on_response_complete(self) -> None:
-        """Start the clock again for the next request on this keep-alive connection."""
-        super().on_response_complete()
-        if not self.transport.is_closing():
+    # Body
+
+    def on_body(self, body: bytes) -> None:
+        """Count body bytes: each one earns the client a little more time."""
+        self._body_bytes += len(body)
+        super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        """The body is in: no more deadline until the response has gone."""
+        self._in_body = False
+        self._message_ended = True
+        if self._body_deadline is not None:
+            self._body_deadline.cancel()
+            self._body_deadline = None
+        super().on_message_complete()
+        # A response sent before the body was read (a 404 or 413 to a large POST) is
+        # already complete: the next request's headers start now.
+        if self.cycle is not None and self.cycle.response_complete and not self.transport.is_closing():
             self._arm_header_deadline()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        """Stop the clock with the connection."""
-        self._disarm_header_deadline()
-        super().connection_lost(exc)
+    def _body_deadline_passed(self) -> None:
+        self._body_deadline = None
+        if self.transport.is_closing():
+            return
+        allowed = self._body_started + self.body_timeout + self._body_bytes / self.body_min_rate
+        now = self.loop.time()
+        if self.flow.read_paused:
+            # The application is not reading yet (flow control), which is not the client's
+            # slowness: the grace period starts again.
+            self._body_started = now - self._body_bytes / self.body_min_rate
+            allowed = now + self.body_timeout
+        if now < allowed:
+            self._body_deadline = self.loop.call_later(allowed - now, self._body_deadline_passed)
+            return
+        cycle = self.cycle
+        if cycle is not None:
+            if not cycle.response_started:
+                self.transport.write(REQUEST_TIMEOUT_RESPONSE)
+            # The application sees the client gone at once and writes nothing more.
+            cycle.disconnected = True
+            cycle.message_event.set()
+        self._close()
+
+    # Response
+
+    def on_response_complete(self) -> None:
+        """Start the clock for the next request, once this one's body has been read too."""
+        super().on_response_complete()
+        if self.transport.is_closing():
+            self._linger()
+        elif not self._in_body and self.cycle.response_complete:
+            # (A pipelined request still being answered has had its headers already.)
+            self._arm_header_deadline()
+
+    def pause_writing(self) -> None:
+        """The client has stopped taking the response: it has ``send_timeout`` to resume."""
+        super().pause_writing()
+        if self._write_deadline is None:
+            self._write_deadline = self.loop.call_later(self.send_timeout, self._write_deadline_passed)
+
+    def resume_writing(self) -> None:
+        """The client took enough of the response: the write clock stops."""
+        super().resume_writing()
+        if self._write_deadline is not None and not self.transport.is_closing():
+            self._write_deadline.cancel()
+            self._write_deadline = None
+
+    def _write_deadline_passed(self) -> None:
+        self._write_deadline = None
+        # Dropping the connection wakes whatever waits to write to it (uvicorn's drain).
+        self._reset()
+
+    def timeout_keep_alive_handler(self) -> None:
+        """Close an idle keep-alive connection without waiting for ever for it to be read."""
+        if not self.transport.is_closing():
+            self._close_when_taken()
+
+    def send_400_response(self, msg: str) -> None:
+        """Answer a request the parser refused, without waiting for ever to flush it."""
+        super().send_400_response(msg)
+        self._linger()
+
+
+def deadline_protocol(
+    *,
+    header_timeout: float = HEADER_TIMEOUT,
+    body_timeout: float = BODY_TIMEOUT,
+    body_min_rate: float = BODY_MIN_RATE,
+    send_timeout: float = SEND_TIMEOUT,
+    max_connections: int | None = None,
+) -> type[DeadlineProtocol]:
+    """A DeadlineProtocol class with these bounds and its own count of connections per port."""
+    return type(
+        "DeadlineProtocol",
+        (DeadlineProtocol,),
+        {
+            "header_timeout": header_timeout,
+            "body_timeout": body_timeout,
+            "body_min_rate": body_min_rate,
+            "send_timeout": send_timeout,
+            "max_connections": max_connections,
+            "open_connections": Counter(),
+        },
+    )

@@ -15,6 +15,7 @@ import errno
 import logging
 import socket
 import time
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
@@ -25,7 +26,8 @@ import uvicorn
 from composite.server.asgi import ASGIApp, Header, Message, Receive, Scope, Send
 from composite.server.asgi import plain_response as _plain_response
 from composite.server.httpcheck import HTTPChecks
-from composite.server.protocol import HeaderDeadlineProtocol
+from composite.server.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT, deadline_protocol
+from composite.server.redaction import redact_query
 from composite.server.wsgi import WSGIAdapter
 
 # The ASGI types are part of this module's interface: middleware imports them from here.
@@ -123,9 +125,11 @@ class PortRouter:
         self.lifespan = lifespan
         self.startup_error: str | None = None
         # uvicorn's own limit counts open connections, so a burst of connections that
-        # have not sent anything yet would turn every request away; this counts requests.
+        # have not sent anything yet would turn every request away; this counts requests
+        # (websockets too), each port on its own so that one port's crowd never turns the
+        # other port's users away.
         self.max_in_flight = max_in_flight
-        self.in_flight = 0
+        self.in_flight: Counter[Mount] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -136,10 +140,10 @@ class PortRouter:
         if mount is None:
             await _not_found(scope, send)
             return
-        if self.max_in_flight is not None and self.in_flight >= self.max_in_flight:
+        if self.max_in_flight is not None and self.in_flight[mount] >= self.max_in_flight:
             await _busy(scope, send)
             return
-        self.in_flight += 1  # the event loop is one thread: no lock needed
+        self.in_flight[mount] += 1  # the event loop is one thread: no lock needed
         try:
             # With the access log off (a level above info) there is nothing to time or record:
             # skip the wrapper that would otherwise sit on every message of every request.
@@ -148,7 +152,7 @@ class PortRouter:
             else:
                 await self._serve_http(mount, scope, receive, send)
         finally:
-            self.in_flight -= 1
+            self.in_flight[mount] -= 1
 
     async def _serve_http(self, mount: Mount, scope: Scope, receive: Receive, send: Send) -> None:
         status = 0
@@ -165,7 +169,7 @@ class PortRouter:
         finally:
             if access_log.isEnabledFor(logging.INFO):
                 client = scope.get("client")
-                query = scope.get("query_string", b"")
+                query = redact_query(scope.get("query_string", b""))
                 target = scope.get("raw_path") or scope["path"].encode()
                 if query:
                     target += b"?" + query
@@ -379,25 +383,38 @@ def make_server(
     router: PortRouter,
     *,
     log_level: str = "info",
-    forwarded_allow_ips: str = "127.0.0.1",
+    forwarded_allow_ips: str = "",
     shutdown_timeout: float = 10.0,
-    limit_concurrency: int | None = None,
+    max_connections: int | None = None,
+    body_timeout: float = BODY_TIMEOUT,
+    body_min_rate: float = BODY_MIN_RATE,
+    send_timeout: float = SEND_TIMEOUT,
     timeout_keep_alive: int = 5,
 ) -> uvicorn.Server:
-    """One uvicorn.Server for every socket: one signal handler, one graceful shutdown."""
+    """One uvicorn.Server for every socket: one signal handler, one graceful shutdown.
+
+    ``max_connections`` caps open connections on each port by itself (uvicorn's own
+    ``limit_concurrency`` counts every port together, so it stays off); beyond it a
+    request gets 503. ``forwarded_allow_ips`` empty trusts no peer's X-Forwarded-*.
+    """
+    protocol = deadline_protocol(
+        body_timeout=body_timeout,
+        body_min_rate=body_min_rate,
+        send_timeout=send_timeout,
+        max_connections=max_connections,
+    )
     config = uvicorn.Config(
         router,
         lifespan="on",
         log_config=None,
         log_level=log_level,
         access_log=False,  # the router logs each request with the name of its application
-        proxy_headers=True,
-        forwarded_allow_ips=forwarded_allow_ips,
+        proxy_headers=bool(forwarded_allow_ips),
+        forwarded_allow_ips=forwarded_allow_ips or "",
         # uvicorn waits forever by default; a stop must finish before Docker's kill.
         timeout_graceful_shutdown=shutdown_timeout,  # type: ignore[arg-type]
-        limit_concurrency=limit_concurrency,
         timeout_keep_alive=timeout_keep_alive,
-        http=HeaderDeadlineProtocol,
+        http=protocol,
         server_header=False,
         date_header=True,
     )

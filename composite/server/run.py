@@ -8,6 +8,7 @@ import socket
 import sys
 from dataclasses import dataclass
 
+from composite.server.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT
 from composite.server.router import PortRouter, ServerError, make_server
 
 log = logging.getLogger("composite.server")
@@ -18,13 +19,16 @@ EXIT_STARTUP = 3
 
 @dataclass(frozen=True)
 class ServeOptions:
-    """How the one server listens and stops."""
+    """How the one server listens, bounds its clients and stops (make_server's options)."""
 
     host: str = "127.0.0.1"
     log_level: str = "info"
     shutdown_timeout: float = 10.0
     forwarded_allow_ips: str = ""
-    limit_concurrency: int | None = None
+    max_connections: int | None = None  # open connections on each port
+    body_timeout: float = BODY_TIMEOUT
+    body_min_rate: float = BODY_MIN_RATE
+    send_timeout: float = SEND_TIMEOUT
 
 
 def fail(message: str, status: int) -> int:
@@ -50,7 +54,10 @@ def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket
         log_level=options.log_level,
         forwarded_allow_ips=options.forwarded_allow_ips,
         shutdown_timeout=options.shutdown_timeout,
-        limit_concurrency=options.limit_concurrency,
+        max_connections=options.max_connections,
+        body_timeout=options.body_timeout,
+        body_min_rate=options.body_min_rate,
+        send_timeout=options.send_timeout,
     )
     # Modules, routes and templates live as long as the process: freezing them keeps every
     # later garbage collection from walking them again on each burst of requests.

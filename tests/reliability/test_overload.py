@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import select
 import socket
 import threading
 import time
@@ -11,6 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from composite.server.protocol import REQUEST_TIMEOUT_RESPONSE
 from tests.process import ServerProcess
 from tests.reliability.client import register
 
@@ -150,5 +152,124 @@ def test_a_long_query_does_not_stop_health_or_other_requests(tmp_path: Path) -> 
         long_query.join()
         assert outcome == [200]
         assert answered_in < 2.5  # all answered while the long query was still running
+    finally:
+        server.stop()
+
+
+class SlowBodies:
+    """Connections that send a request's headers, then its body one byte every `interval` seconds."""
+
+    def __init__(self, port: int, path: str, count: int, interval: float) -> None:
+        self.socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+        for sock in self.socks:
+            sock.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\n".encode()
+            )
+        self.interval = interval
+        self.answers: dict[socket.socket, bytes] = {}
+        self.closed_after: list[float] = []
+        self.started = time.monotonic()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._dribble)
+        self.thread.start()
+
+    def _dribble(self) -> None:
+        # poll, not select: a thousand sockets go beyond select's descriptor numbers.
+        poller = select.poll()
+        by_fd = {sock.fileno(): sock for sock in self.socks}
+        for fd in by_fd:
+            poller.register(fd, select.POLLIN)
+        while not self.stop.is_set() and len(self.answers) < len(self.socks):
+            for sock in self.socks:
+                if sock not in self.answers:
+                    try:
+                        sock.send(b"a")
+                    except OSError:
+                        self._closed(sock, b"")
+                        poller.unregister(sock.fileno())
+            deadline = time.monotonic() + self.interval
+            while (left := deadline - time.monotonic()) > 0 and not self.stop.is_set():
+                for fd, _ in poller.poll(min(left, 0.5) * 1000):
+                    sock = by_fd[fd]
+                    poller.unregister(fd)
+                    if sock in self.answers:
+                        continue
+                    try:
+                        data = sock.recv(1024)
+                    except OSError:
+                        data = b""
+                    self._closed(sock, data)
+
+    def _closed(self, sock: socket.socket, data: bytes) -> None:
+        self.answers[sock] = data
+        self.closed_after.append(time.monotonic() - self.started)
+
+    def close(self) -> None:
+        """Stop sending and close every connection."""
+        self.stop.set()
+        self.thread.join()
+        for sock in self.socks:
+            sock.close()
+
+
+@pytest.mark.parametrize("side", ["backend", "frontend"])
+def test_slow_bodies_on_one_port_are_cut_off_and_block_no_one(tmp_path: Path, side: str) -> None:
+    server = ServerProcess(tmp_path, env={"BODY_TIMEOUT": "3"}).start()
+    try:
+        port, path = (
+            (server.backend_port, "/api/users") if side == "backend" else (server.frontend_port, "/login")
+        )
+        # More than the website's 16 threads: before bodies were read on the event loop and
+        # given a deadline, these held every thread and the website stopped answering.
+        slow = SlowBodies(port, path, count=24, interval=2.0)
+        try:
+            health = [f"{server.backend}/api/health", f"{server.frontend}/healthz", f"{server.frontend}/"]
+            slowest = 0.0
+            for _ in range(12):
+                for url in health:
+                    started = time.monotonic()
+                    assert httpx.get(url, timeout=3).status_code == 200, url
+                    slowest = max(slowest, time.monotonic() - started)
+                time.sleep(0.5)
+            slow.thread.join(15)
+            assert len(slow.answers) == len(slow.socks), "the server left slow bodies open"
+            assert set(slow.answers.values()) <= {b"", REQUEST_TIMEOUT_RESPONSE}, set(slow.answers.values())
+            assert max(slow.closed_after) < 15
+        finally:
+            slow.close()
+        print(
+            f"\n{side}: 24 slow bodies closed after {min(slow.closed_after):.1f}-"
+            f"{max(slow.closed_after):.1f}s (BODY_TIMEOUT=3); "
+            f"slowest health answer meanwhile {slowest * 1000:.0f} ms"
+        )
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("side", ["backend", "frontend"])
+def test_1100_slow_connections_on_one_port_leave_the_other_port_answering(tmp_path: Path, side: str) -> None:
+    # Default caps (LIMIT_CONCURRENCY=1000 requests in flight, 4,000 connections, per port).
+    server = ServerProcess(tmp_path, env={"BODY_TIMEOUT": "60"}).start()
+    try:
+        crowded, other = (
+            (f"{server.backend}/api/health", f"{server.frontend}/healthz")
+            if side == "backend"
+            else (f"{server.frontend}/healthz", f"{server.backend}/api/health")
+        )
+        port, path = (
+            (server.backend_port, "/api/users") if side == "backend" else (server.frontend_port, "/login")
+        )
+        slow = SlowBodies(port, path, count=1100, interval=5.0)
+        try:
+            time.sleep(1.0)  # every request has reached the router
+            statuses = [httpx.get(other, timeout=5).status_code for _ in range(20)]
+            assert statuses == [200] * 20
+            # The crowded port's own cap is full: it turns its excess away at once.
+            assert httpx.get(crowded, timeout=5).status_code == 503
+            assert len(slow.answers) <= 100, "requests under the cap were cut off"
+        finally:
+            slow.close()
+        print(f"\n1,100 slow bodies on the {side}: other port 20 x 200, own port 503")
     finally:
         server.stop()
