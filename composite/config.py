@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import limits
 from dotenv import dotenv_values
 
 ENVIRONMENTS = ("development", "production")
@@ -44,6 +45,9 @@ class Settings:
     frontend_threads: int = 16
     limit_concurrency: int = 1000
     max_body_bytes: int = 1024 * 1024
+    # Per client address, over both applications together ("count/period", see ``limits``).
+    register_rate: str = "20/hour"
+    token_rate: str = "60/hour"  # noqa: S105 (a rate, not a secret)
     load_examples: bool = True
     test_endpoints: bool = False
 
@@ -73,6 +77,11 @@ class Settings:
                 )
         if self.production and self.test_endpoints:
             raise ConfigError("TEST_ENDPOINTS", "must not be enabled in production")
+        for name, spec in (("REGISTER_RATE", self.register_rate), ("TOKEN_RATE", self.token_rate)):
+            try:
+                limits.parse(spec)
+            except ValueError:
+                raise ConfigError(name, f"must be a rate such as '20/hour', got {spec!r}") from None
         if self.shutdown_timeout < 0:
             raise ConfigError("SHUTDOWN_TIMEOUT", "must not be negative")
 
@@ -102,6 +111,8 @@ class Settings:
             limit_concurrency=int(
                 reader.number("LIMIT_CONCURRENCY", 1000, minimum=1, maximum=100000, whole=True)
             ),
+            register_rate=reader.text("REGISTER_RATE", cls.register_rate),
+            token_rate=reader.text("TOKEN_RATE", cls.token_rate),
             load_examples=reader.flag("LOAD_EXAMPLES", app_env != "production"),
             test_endpoints=reader.flag("TEST_ENDPOINTS", False),
         )

@@ -18,6 +18,7 @@ from composite.examples import load_examples
 from composite.frontend import create_frontend
 from composite.headers import SecurityHeaders, api_policy, site_policy
 from composite.limits import BodyLimit
+from composite.ratelimit import RateLimiter
 from composite.server import Mount, PortRouter, ServerError, bind_sockets, make_server, wsgi_app
 
 log = logging.getLogger("composite")
@@ -28,8 +29,10 @@ EXIT_STARTUP = 3
 
 def build_router(settings: Settings, db: Database) -> PortRouter:
     """Both applications on their ports, bracketed by the database's lifespan."""
-    backend = create_backend(settings, db)
-    frontend = create_frontend(settings, db)
+    # One limiter for both applications: a budget per client address covers the whole site.
+    limiter = RateLimiter()
+    backend = create_backend(settings, db, limiter)
+    frontend = create_frontend(settings, db, limiter)
     limit = settings.max_body_bytes
     backend_app = SecurityHeaders(
         BodyLimit(backend, limit, json_errors=True), api_policy, hsts=settings.production

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from composite import accounts, credentials, throttle
@@ -67,17 +69,52 @@ def test_sessions_end_for_good(db: Database, make_user) -> None:
     assert credentials.user_for_session(db, second) == alice
 
 
-def test_login_throttle_by_username_and_by_address(db: Database, make_user) -> None:
+def test_login_throttle_by_username_and_address_and_by_address(db: Database, make_user) -> None:
     make_user("alice")
     for _ in range(throttle.MAX_PER_USERNAME):
         assert throttle.login(db, "alice", "wrong-password", "10.0.0.1") is None
     with pytest.raises(TooManyAttempts) as caught:
-        throttle.login(db, "ALICE", "password123", "10.0.0.2")  # the right password, too late
+        throttle.login(db, "ALICE", "password123", "10.0.0.1")  # the right password, too late
     assert 0 < caught.value.retry_after <= throttle.WINDOW.total_seconds() + 1
+    # The owner, from their own address, is not locked out by someone else's guesses.
+    assert throttle.login(db, "alice", "password123", "10.0.0.2") is not None
     for n in range(throttle.MAX_PER_ADDRESS - throttle.MAX_PER_USERNAME):
         assert throttle.login(db, f"user{n}", "wrong-password", "10.0.0.1") is None
     with pytest.raises(TooManyAttempts):
         throttle.login(db, "someone-new", "whatever1", "10.0.0.1")
+
+
+def test_a_name_that_cannot_exist_is_charged_to_the_address_and_never_stored(db: Database) -> None:
+    huge = "x" * 900_000
+    assert throttle.login(db, huge, "whatever1", "10.0.0.1") is None
+    assert throttle.login(db, "bad name!", "whatever1", "10.0.0.1") is None
+    keys = [row[0] for row in db.fetchall("SELECT key FROM login_failures")]
+    assert keys == ["ip:10.0.0.1", "ip:10.0.0.1"]
+
+
+def test_expired_failures_and_sessions_are_purged_in_bounded_batches(db: Database, make_user) -> None:
+    alice = make_user("alice")
+    long_ago = datetime.now() - timedelta(days=30)
+    db.write(
+        lambda cur: (
+            cur.execute("INSERT INTO login_failures SELECT 'ip:old', ? FROM range(250)", [long_ago]),
+            cur.execute(
+                "INSERT INTO sessions (session_hash, user_id, expires_at)"
+                " SELECT 'old' || i, ?, ? FROM range(250) r(i)",
+                [alice.id, long_ago],
+            ),
+        )
+    )
+    throttle.login(db, "alice", "wrong-password", "10.0.0.1")
+    credentials.start_session(db, alice.id)
+    assert db.fetchone("SELECT count(*) FROM login_failures WHERE key = 'ip:old'") == (
+        250 - throttle.PURGE_BATCH,
+    )
+    expired = "SELECT count(*) FROM sessions WHERE expires_at < now()"
+    assert db.fetchone(expired) == (250 - credentials.SESSION_PURGE_BATCH,)
+    for _ in range(3):
+        credentials.start_session(db, alice.id)
+    assert db.fetchone(expired) == (0,)
 
 
 def test_successful_login_clears_the_username_budget(db: Database, make_user) -> None:
