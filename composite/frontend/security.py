@@ -177,6 +177,7 @@ def safe_next(target: str | None) -> str | None:
     if target.startswith(request.host_url):
         target = "/" + target[len(request.host_url) :]
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+    # "///x" splits into an empty host and the path "/x": refuse it rather than guess.
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return urlunsplit(("", "", parts.path, parts.query, "")) or "/"
