@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from datetime import datetime, timedelta
 
 import pytest
 
-from composite import accounts, credentials, throttle
+from composite import accounts, credentials, passwords, throttle
 from composite.db import Database
-from composite.errors import Conflict, Invalid, NotFound, TooManyAttempts
+from composite.errors import Busy, Conflict, Invalid, NotFound, TooManyAttempts
 
 
 def test_usernames_are_unique_in_any_case(db: Database) -> None:
@@ -125,3 +127,33 @@ def test_successful_login_clears_the_username_budget(db: Database, make_user) ->
     for _ in range(throttle.MAX_PER_USERNAME - 1):
         assert throttle.login(db, "alice", "wrong-password", None) is None
     assert throttle.login(db, "alice", "password123", None) is not None
+
+
+def test_hashing_runs_a_few_at_a_time_on_threads_of_its_own(db: Database) -> None:
+    workers = [
+        threading.Thread(target=accounts.create_user, args=(db, f"user{n}", "password123")) for n in range(12)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert db.fetchone("SELECT count(*) FROM users") == (12,)
+    # glibc keeps a hash's 19 MiB in the arena of the thread that ran it: only these threads.
+    hashing = [thread for thread in threading.enumerate() if thread.name.startswith("argon2")]
+    assert 1 <= len(hashing) <= passwords.SLOTS
+
+
+def test_when_every_hashing_slot_stays_busy_the_caller_gets_busy_with_retry_after(db: Database) -> None:
+    held = [passwords._slots.acquire(timeout=30) for _ in range(passwords.SLOTS)]
+    assert all(held)
+    try:
+        started = time.monotonic()
+        with pytest.raises(Busy) as caught:
+            accounts.create_user(db, "alice", "password123")
+        assert time.monotonic() - started >= passwords.WAIT_SECONDS * 0.9  # it did wait, boundedly
+    finally:
+        for _ in held:
+            passwords._slots.release()
+    assert (caught.value.status, caught.value.retry_after) == (503, passwords.RETRY_AFTER_SECONDS)
+    assert db.fetchone("SELECT count(*) FROM users") == (0,)
+    assert accounts.create_user(db, "alice", "password123").username == "alice"

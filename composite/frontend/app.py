@@ -93,6 +93,7 @@ _TITLES = {
     409: "Conflict",
     422: "Invalid input",
     429: "Too many attempts",
+    503: "Busy",
 }
 
 
