@@ -18,7 +18,9 @@ from flask import abort, current_app, g, redirect, request, session, url_for
 
 from composite import credentials
 from composite.accounts import User
+from composite.config import Settings
 from composite.db import Database
+from composite.ratelimit import RateLimiter
 
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -30,6 +32,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 def get_db() -> Database:
     """The database shared with the API."""
     return current_app.extensions["composite.db"]
+
+
+def get_settings() -> Settings:
+    """The process's settings."""
+    return current_app.extensions["composite.settings"]
+
+
+def get_limiter() -> RateLimiter:
+    """The per-client rate limiter shared with the API."""
+    return current_app.extensions["composite.limiter"]
 
 
 def load_user() -> None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from composite import accounts, rules, throttle
 from composite.errors import Conflict, Invalid
 from composite.frontend.forms import form_error, text
-from composite.frontend.security import get_db, log_in, log_out, safe_next
+from composite.frontend.security import get_db, get_limiter, get_settings, log_in, log_out, safe_next
 
 bp = Blueprint("auth", __name__)
 
@@ -40,10 +40,7 @@ def register() -> Response | tuple[str, int]:
     if errors:
         return form_error("auth/register.html", errors)
     # TooManyAttempts propagates to the error page: 429 with Retry-After.
-    settings = current_app.extensions["composite.settings"]
-    accounts.charge_registration(
-        current_app.extensions["composite.limiter"], settings.register_rate, request.remote_addr
-    )
+    accounts.charge_registration(get_limiter(), get_settings().register_rate, request.remote_addr)
     try:
         user = accounts.create_user(get_db(), username, password)
     except Invalid as exc:
