@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import limits
 from dotenv import dotenv_values
 
 from composite.server.logs import LOG_LEVELS
@@ -54,6 +55,9 @@ class Settings:
     body_min_rate: int = BODY_MIN_RATE
     send_timeout: float = SEND_TIMEOUT
     max_body_bytes: int = 1024 * 1024
+    # Per client address, over both applications together ("count/period", see ``limits``).
+    register_rate: str = "20/hour"
+    token_rate: str = "60/hour"  # noqa: S105 (a rate, not a secret)
     load_examples: bool = True
     test_endpoints: bool = False
 
@@ -77,6 +81,11 @@ class Settings:
                 )
         if self.production and self.test_endpoints:
             raise ConfigError("TEST_ENDPOINTS", "must not be enabled in production")
+        for name, spec in (("REGISTER_RATE", self.register_rate), ("TOKEN_RATE", self.token_rate)):
+            try:
+                limits.parse(spec)
+            except ValueError:
+                raise ConfigError(name, f"must be a rate such as '20/hour', got {spec!r}") from None
         if self.shutdown_timeout < 0:
             raise ConfigError("SHUTDOWN_TIMEOUT", "must not be negative")
 
@@ -124,6 +133,8 @@ class Settings:
                 reader.number("BODY_MIN_RATE", BODY_MIN_RATE, minimum=1, maximum=1e9, whole=True)
             ),
             send_timeout=reader.number("SEND_TIMEOUT", SEND_TIMEOUT, minimum=0.1, maximum=3600),
+            register_rate=reader.text("REGISTER_RATE", cls.register_rate),
+            token_rate=reader.text("TOKEN_RATE", cls.token_rate),
             load_examples=reader.flag("LOAD_EXAMPLES", app_env != "production"),
             test_endpoints=reader.flag("TEST_ENDPOINTS", False),
         )

@@ -48,6 +48,9 @@ class ServerProcess:
             "SHUTDOWN_TIMEOUT": "5",
             "LOAD_EXAMPLES": "false",
             "PYTHONUNBUFFERED": "1",
+            # Tests sign up many accounts from one address; tests of these budgets set them.
+            "REGISTER_RATE": "10000/hour",
+            "TOKEN_RATE": "10000/hour",
             **(env or {}),
         }
         self.cwd = tmp_path

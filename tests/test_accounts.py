@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import threading
+import time
+from datetime import datetime, timedelta
+
 import pytest
 
 from composite.db import Database
-from composite.library import accounts, credentials, throttle
-from composite.library.errors import Conflict, Invalid, NotFound, TooManyAttempts
+from composite.library import accounts, credentials, passwords, throttle
+from composite.library.errors import Busy, Conflict, Invalid, NotFound, TooManyAttempts
 
 
 def test_usernames_are_unique_in_any_case(db: Database) -> None:
@@ -67,17 +71,52 @@ def test_sessions_end_for_good(db: Database, make_user) -> None:
     assert credentials.user_for_session(db, second) == alice
 
 
-def test_login_throttle_by_username_and_by_address(db: Database, make_user) -> None:
+def test_login_throttle_by_username_and_address_and_by_address(db: Database, make_user) -> None:
     make_user("alice")
     for _ in range(throttle.MAX_PER_USERNAME):
         assert throttle.login(db, "alice", "wrong-password", "10.0.0.1") is None
     with pytest.raises(TooManyAttempts) as caught:
-        throttle.login(db, "ALICE", "password123", "10.0.0.2")  # the right password, too late
+        throttle.login(db, "ALICE", "password123", "10.0.0.1")  # the right password, too late
     assert 0 < caught.value.retry_after <= throttle.WINDOW.total_seconds() + 1
+    # The owner, from their own address, is not locked out by someone else's guesses.
+    assert throttle.login(db, "alice", "password123", "10.0.0.2") is not None
     for n in range(throttle.MAX_PER_ADDRESS - throttle.MAX_PER_USERNAME):
         assert throttle.login(db, f"user{n}", "wrong-password", "10.0.0.1") is None
     with pytest.raises(TooManyAttempts):
         throttle.login(db, "someone-new", "whatever1", "10.0.0.1")
+
+
+def test_a_name_that_cannot_exist_is_charged_to_the_address_and_never_stored(db: Database) -> None:
+    huge = "x" * 900_000
+    assert throttle.login(db, huge, "whatever1", "10.0.0.1") is None
+    assert throttle.login(db, "bad name!", "whatever1", "10.0.0.1") is None
+    keys = [row[0] for row in db.fetchall("SELECT key FROM login_failures")]
+    assert keys == ["ip:10.0.0.1", "ip:10.0.0.1"]
+
+
+def test_expired_failures_and_sessions_are_purged_in_bounded_batches(db: Database, make_user) -> None:
+    alice = make_user("alice")
+    long_ago = datetime.now() - timedelta(days=30)
+    db.write(
+        lambda cur: (
+            cur.execute("INSERT INTO login_failures SELECT 'ip:old', ? FROM range(250)", [long_ago]),
+            cur.execute(
+                "INSERT INTO sessions (session_hash, user_id, expires_at)"
+                " SELECT 'old' || i, ?, ? FROM range(250) r(i)",
+                [alice.id, long_ago],
+            ),
+        )
+    )
+    throttle.login(db, "alice", "wrong-password", "10.0.0.1")
+    credentials.start_session(db, alice.id)
+    assert db.fetchone("SELECT count(*) FROM login_failures WHERE key = 'ip:old'") == (
+        250 - throttle.PURGE_BATCH,
+    )
+    expired = "SELECT count(*) FROM sessions WHERE expires_at < now()"
+    assert db.fetchone(expired) == (250 - credentials.SESSION_PURGE_BATCH,)
+    for _ in range(3):
+        credentials.start_session(db, alice.id)
+    assert db.fetchone(expired) == (0,)
 
 
 def test_successful_login_clears_the_username_budget(db: Database, make_user) -> None:
@@ -88,3 +127,33 @@ def test_successful_login_clears_the_username_budget(db: Database, make_user) ->
     for _ in range(throttle.MAX_PER_USERNAME - 1):
         assert throttle.login(db, "alice", "wrong-password", None) is None
     assert throttle.login(db, "alice", "password123", None) is not None
+
+
+def test_hashing_runs_a_few_at_a_time_on_threads_of_its_own(db: Database) -> None:
+    workers = [
+        threading.Thread(target=accounts.create_user, args=(db, f"user{n}", "password123")) for n in range(12)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert db.fetchone("SELECT count(*) FROM users") == (12,)
+    # glibc keeps a hash's 19 MiB in the arena of the thread that ran it: only these threads.
+    hashing = [thread for thread in threading.enumerate() if thread.name.startswith("argon2")]
+    assert 1 <= len(hashing) <= passwords.SLOTS
+
+
+def test_when_every_hashing_slot_stays_busy_the_caller_gets_busy_with_retry_after(db: Database) -> None:
+    held = [passwords._slots.acquire(timeout=30) for _ in range(passwords.SLOTS)]
+    assert all(held)
+    try:
+        started = time.monotonic()
+        with pytest.raises(Busy) as caught:
+            accounts.create_user(db, "alice", "password123")
+        assert time.monotonic() - started >= passwords.WAIT_SECONDS * 0.9  # it did wait, boundedly
+    finally:
+        for _ in held:
+            passwords._slots.release()
+    assert (caught.value.status, caught.value.retry_after) == (503, passwords.RETRY_AFTER_SECONDS)
+    assert db.fetchone("SELECT count(*) FROM users") == (0,)
+    assert accounts.create_user(db, "alice", "password123").username == "alice"

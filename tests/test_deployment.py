@@ -22,6 +22,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import pytest
@@ -773,3 +774,40 @@ def test_container_healthcheck_checks_both_ports(site: Site) -> None:
     nothing = healthcheck({**ports, "BACKEND_PORT": str(free_port())})
     assert nothing.returncode == 1
     assert "/api/health: ConnectionRefusedError" in nothing.stderr
+
+
+def test_nginx_limits_password_checks_per_client_address(site: Site) -> None:
+    # Addresses of their own: this budget is nginx's, shared by every test using the site.
+    with site.client("127.0.0.20") as flooder, site.client("127.0.0.21") as other:
+        assert all(flooder.get(f"{site.http}/login").status_code == 200 for _ in range(30))  # GETs are free
+        statuses = [
+            flooder.post(f"{site.http}{path}", json={}).status_code
+            for _ in range(8)
+            for path in ("/login", "/register", "/api/tokens", "/api/users")
+        ]
+        refused = flooder.post(f"{site.http}/api/tokens", json={})
+        assert other.post(f"{site.http}/api/tokens", json={}).status_code == 422
+    # The burst of 20 passes to the applications, then nginx answers before they see it.
+    assert 429 not in statuses[:20], statuses
+    assert statuses[-1] == 429, statuses
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "60"
+    assert "Too many attempts" in refused.text
+
+
+def test_website_refuses_cross_site_posts_through_nginx(site: Site) -> None:
+    for base in (site.http, site.https):
+        with site.client("127.0.0.22") as client:
+            page = client.get(f"{base}/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            assert token
+            form = {"csrf_token": token.group(1), "username": "nobody", "password": "wrong-password"}
+            # The Origin a browser sends for this very page: the host as the client typed it.
+            own = urlsplit(base)
+            same = client.post(f"{base}/login", data=form, headers={"Origin": f"{own.scheme}://{own.netloc}"})
+            cross = client.post(f"{base}/login", data=form, headers={"Origin": "https://evil.example"})
+            fetch = client.post(f"{base}/login", data=form, headers={"Sec-Fetch-Site": "cross-site"})
+        assert same.status_code == 422, same.text[:300]  # past the check: a wrong password
+        for refused in (cross, fetch):
+            assert refused.status_code == 403
+            assert "came from another site" in refused.text

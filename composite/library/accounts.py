@@ -6,20 +6,12 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
-from argon2 import PasswordHasher
-from argon2.exceptions import InvalidHashError, VerificationError
 
 from composite.db import Database
 from composite.library.errors import Conflict, NotFound
-from composite.library.rules import check_password, check_username
-
-# Argon2id, memory-hard; parameters from OWASP's minimum (19 MiB, 2 passes) keep a
-# login near 20 ms on a small VM.
-_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
-# Verified against when the username is unknown, so both cases take the same time.
-_DUMMY_HASH = (
-    "$argon2id$v=19$m=19456,t=2,p=1$Qc0X5xrTNsDEPZkW7+Q9Sg$ekhibqmsy55xgtVMnH9ixXSvYkiYly5BroHz80FNjh4"
-)
+from composite.library.passwords import DUMMY_HASH, hash_password, verify_password
+from composite.library.ratelimit import RateLimiter
+from composite.library.rules import PASSWORD_MAX, USERNAME_RE, check_password, check_username
 
 
 @dataclass(frozen=True)
@@ -41,11 +33,16 @@ class Profile:
     stars_received: int
 
 
+def charge_registration(limiter: RateLimiter, rate: str, address: str | None) -> None:
+    """Count one sign-up against the client address; TooManyAttempts when over ``rate``."""
+    limiter.hit(rate, "register", address or "", "too many sign-ups from this address; try again later")
+
+
 def create_user(db: Database, username: str, password: str) -> User:
     """Register a user; Conflict when the name is taken (in any letter case)."""
     check_username(username)
     check_password(password)
-    password_hash = _hasher.hash(password)  # slow on purpose: outside the write lock
+    password_hash = hash_password(password)  # slow on purpose: outside the write lock
 
     def insert(cur: duckdb.DuckDBPyConnection) -> User:
         taken = cur.execute("SELECT 1 FROM users WHERE username_key = ?", [username.lower()]).fetchone()
@@ -64,13 +61,14 @@ def create_user(db: Database, username: str, password: str) -> User:
 
 def authenticate(db: Database, username: str, password: str) -> User | None:
     """The user with this name and password, or None."""
+    username, password = username or "", password or ""
+    if not USERNAME_RE.fullmatch(username) or len(password) > PASSWORD_MAX:
+        return None  # no such account can exist: nothing to look up or hash
     row = db.fetchone(
         "SELECT id, username, created_at, password_hash FROM users WHERE username_key = ?",
-        [(username or "").lower()],
+        [username.lower()],
     )
-    try:
-        _hasher.verify(row[3] if row else _DUMMY_HASH, password or "")
-    except (VerificationError, InvalidHashError):
+    if not verify_password(row[3] if row else DUMMY_HASH, password):
         return None
     return User(*row[:3]) if row else None
 

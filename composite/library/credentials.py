@@ -12,10 +12,14 @@ import duckdb
 from composite.db import Database
 from composite.library.accounts import User
 from composite.library.errors import NotFound
+from composite.library.ratelimit import RateLimiter
 from composite.library.rules import check_token_name
 
 TOKEN_PREFIX = "pl_"  # noqa: S105 (a label, not a secret)
 SESSION_LIFETIME = timedelta(days=14)
+# Expired sessions removed each time one starts: bounded work per login, and since each
+# login adds one session, a backlog still drains.
+SESSION_PURGE_BATCH = 100
 
 
 def _digest(secret: str) -> str:
@@ -32,6 +36,11 @@ class TokenInfo:
     name: str
     prefix: str
     created_at: datetime
+
+
+def charge_token_request(limiter: RateLimiter, rate: str, address: str | None) -> None:
+    """Count one token request against the client address; TooManyAttempts when over ``rate``."""
+    limiter.hit(rate, "token", address or "", "too many token requests from this address; try again later")
 
 
 def create_token(db: Database, user_id: int, name: str | None = None) -> tuple[str, TokenInfo]:
@@ -84,12 +93,20 @@ def user_for_token(db: Database, secret: str) -> User | None:
 def start_session(db: Database, user_id: int) -> str:
     """Open a website session for the user; return its new random id."""
     session_id = secrets.token_urlsafe(32)
-    db.write(
-        lambda cur: cur.execute(
-            "INSERT INTO sessions (session_hash, user_id, expires_at) VALUES (?, ?, ?)",
-            [_digest(session_id), user_id, datetime.now() + SESSION_LIFETIME],
+    now = datetime.now()
+
+    def insert(cur: duckdb.DuckDBPyConnection) -> None:
+        cur.execute(
+            "DELETE FROM sessions WHERE session_hash IN"
+            " (SELECT session_hash FROM sessions WHERE expires_at <= ? LIMIT ?)",
+            [now, SESSION_PURGE_BATCH],
         )
-    )
+        cur.execute(
+            "INSERT INTO sessions (session_hash, user_id, expires_at) VALUES (?, ?, ?)",
+            [_digest(session_id), user_id, now + SESSION_LIFETIME],
+        )
+
+    db.write(insert)
     return session_id
 
 

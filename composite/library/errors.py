@@ -55,3 +55,9 @@ class Invalid(DomainError):
     def __init__(self, errors: dict[str, str]) -> None:
         super().__init__("; ".join(f"{field}: {problem}" for field, problem in errors.items()))
         self.errors = errors
+
+
+class Busy(TooManyAttempts):
+    """The server is too busy for this now (not the caller's fault); retry after ``retry_after``."""
+
+    status = 503

@@ -18,6 +18,7 @@ from composite.library.examples import load_examples
 from composite.library.frontend import create_frontend
 from composite.library.migrations import MIGRATIONS_DIR
 from composite.library.public import public_mount
+from composite.library.ratelimit import RateLimiter
 from composite.server import ASGIApp, Mount, PortRouter, wsgi_app
 from composite.server.headers import SecurityHeaders, api_policy, site_policy
 from composite.server.limits import BodyLimit
@@ -31,25 +32,27 @@ EXIT_CONFIG = EXIT_USAGE
 CONNECTIONS_PER_REQUEST = 4
 
 
-def api_app(settings: Settings, db: Database) -> ASGIApp:
+def api_app(settings: Settings, db: Database, limiter: RateLimiter | None = None) -> ASGIApp:
     """The API as it is served: the FastAPI app inside its body limit and security headers."""
-    backend = create_backend(settings, db)
+    backend = create_backend(settings, db, limiter)
     limited = BodyLimit(backend, settings.max_body_bytes, json_errors=True)
     return SecurityHeaders(limited, api_policy, hsts=settings.production)
 
 
-def website_app(settings: Settings, db: Database) -> ASGIApp:
+def website_app(settings: Settings, db: Database, limiter: RateLimiter | None = None) -> ASGIApp:
     """The website as it is served: Flask on its own thread pool, inside the same wrappers."""
-    frontend = wsgi_app(create_frontend(settings, db), settings.frontend_threads)
+    frontend = wsgi_app(create_frontend(settings, db, limiter), settings.frontend_threads)
     limited = BodyLimit(frontend, settings.max_body_bytes)
     return SecurityHeaders(limited, site_policy, hsts=settings.production)
 
 
 def build_router(settings: Settings, db: Database) -> PortRouter:
     """Both applications on their ports (and the public port), bracketed by the database's lifespan."""
+    # One limiter for both applications: a budget per client address covers the whole site.
+    limiter = RateLimiter()
     mounts = [
-        Mount("backend", settings.backend_port, api_app(settings, db)),
-        Mount("frontend", settings.frontend_port, website_app(settings, db)),
+        Mount("backend", settings.backend_port, api_app(settings, db, limiter)),
+        Mount("frontend", settings.frontend_port, website_app(settings, db, limiter)),
     ]
 
     @asynccontextmanager

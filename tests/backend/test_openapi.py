@@ -82,8 +82,8 @@ def test_auth_is_documented_as_required_or_optional(schema: dict[str, Any]) -> N
 
 def test_error_statuses_are_documented_with_their_shapes(schema: dict[str, Any]) -> None:
     expected = {
-        ("post", "/api/users"): {"201", "400", "409", "422"},
-        ("post", "/api/tokens"): {"201", "400", "401", "422", "429"},
+        ("post", "/api/users"): {"201", "400", "409", "422", "429", "503"},
+        ("post", "/api/tokens"): {"201", "400", "401", "422", "429", "503"},
         ("patch", "/api/prompts/{prompt_id}"): {"200", "400", "401", "403", "404", "422"},
         ("delete", "/api/prompts/{prompt_id}"): {"204", "401", "403", "404", "422"},
         ("get", "/api/tags"): {"200", "422"},
@@ -103,8 +103,9 @@ def test_error_statuses_are_documented_with_their_shapes(schema: dict[str, Any])
                 }
             if status == "204":
                 assert "content" not in response
-    tokens_429 = schema["paths"]["/api/tokens"]["post"]["responses"]["429"]
-    assert "Retry-After" in tokens_429["headers"]
+    for path in ("/api/users", "/api/tokens"):
+        for status in ("429", "503"):
+            assert "Retry-After" in schema["paths"][path]["post"]["responses"][status]["headers"]
 
 
 def test_the_limits_are_documented(schema: dict[str, Any]) -> None:

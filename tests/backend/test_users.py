@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from composite.config import Settings
+from composite.library import passwords
 from tests.backend.conftest import ApiUser
 
 
@@ -82,3 +84,28 @@ def test_profile_of_an_unknown_or_impossible_name(client: TestClient, username: 
     assert response.status_code == status
     detail: Any = response.json()["detail"]
     assert detail
+
+
+def test_registration_is_limited_per_client_address_with_retry_after(client: TestClient) -> None:
+    per_hour = int(Settings().register_rate.split("/")[0])
+    for n in range(per_hour):
+        assert (
+            client.post("/api/users", json={"username": f"user{n}", "password": "password123"}).status_code
+            == 201
+        )
+    refused = client.post("/api/users", json={"username": "onemore", "password": "password123"})
+    assert refused.status_code == 429
+    assert refused.json() == {"detail": "too many sign-ups from this address; try again later"}
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+
+
+def test_registration_when_hashing_is_flooded_is_503_with_retry_after(client: TestClient) -> None:
+    held = [passwords._slots.acquire(timeout=30) for _ in range(passwords.SLOTS)]
+    try:
+        busy = client.post("/api/users", json={"username": "alice", "password": "password123"})
+    finally:
+        for _ in held:
+            passwords._slots.release()
+    assert busy.status_code == 503
+    assert "busy" in busy.json()["detail"]
+    assert busy.headers["Retry-After"] == str(passwords.RETRY_AFTER_SECONDS)

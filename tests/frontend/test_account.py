@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import re
 
+from fastapi.testclient import TestClient
+
+from composite.config import Settings
 from composite.db import Database
 from composite.library import credentials
-from tests.frontend.conftest import AuthActions, NewBrowser, field_error, field_value
+from composite.library.backend import create_backend
+from composite.library.frontend import create_frontend
+from composite.library.ratelimit import RateLimiter
+from tests.frontend.conftest import PASSWORD, AuthActions, NewBrowser, field_error, field_value
 
 
 def test_account_page_is_for_members(alice: AuthActions, new_browser: NewBrowser) -> None:
@@ -105,3 +112,21 @@ def test_import_errors_are_shown_next_to_the_file_field(alice: AuthActions) -> N
     missing = alice.post("/account/import", {}, content_type="multipart/form-data")
     assert missing.status_code == 422
     assert "choose an exported .json file" in missing.text
+
+
+def test_token_creation_shares_one_budget_per_address_with_the_api(settings: Settings, db: Database) -> None:
+    limited = dataclasses.replace(settings, token_rate="3/hour")
+    limiter = RateLimiter()
+    site = create_frontend(limited, db, limiter)
+    site.config["TESTING"] = True
+    browser = AuthActions(site.test_client())
+    browser.register("alice")
+    with TestClient(create_backend(limited, db, limiter), client=("127.0.0.1", 50000)) as api:
+        assert api.post("/api/tokens", json={"username": "alice", "password": PASSWORD}).status_code == 201
+        for _ in range(2):
+            assert browser.post("/account/tokens", {"name": "web"}).status_code == 200
+        refused = browser.post("/account/tokens", {"name": "web"})
+        assert refused.status_code == 429
+        assert int(refused.headers["Retry-After"]) > 0
+        assert "token requests" in refused.text
+        assert api.post("/api/tokens", json={"username": "alice", "password": PASSWORD}).status_code == 429

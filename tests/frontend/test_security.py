@@ -213,3 +213,56 @@ def test_unexpected_errors_render_the_500_page(
     assert response.status_code == 500
     assert "Something went wrong on our side" in response.text
     assert "database on fire" not in response.text
+
+
+@pytest.mark.parametrize(
+    ("headers", "allowed"),
+    [
+        ({}, True),  # neither header: not a browser, so not a browser being tricked
+        ({"Origin": "http://localhost"}, True),
+        ({"Origin": "http://LOCALHOST:80"}, True),
+        ({"Sec-Fetch-Site": "same-origin"}, True),
+        ({"Sec-Fetch-Site": "none", "Origin": "http://localhost"}, True),
+        ({"Origin": "https://evil.example"}, False),
+        ({"Origin": "http://localhost.evil.example"}, False),
+        ({"Origin": "null"}, False),
+        ({"Sec-Fetch-Site": "cross-site"}, False),
+        ({"Sec-Fetch-Site": "same-site"}, False),
+        ({"Sec-Fetch-Site": "cross-site", "Origin": "http://localhost"}, False),
+    ],
+)
+def test_state_changing_requests_from_another_site_are_refused(
+    alice: AuthActions, headers: dict[str, str], allowed: bool
+) -> None:
+    fields = {
+        "title": "T",
+        "body": "b",
+        "tags": "",
+        "visibility": "public",
+        "description": "",
+        "model_hint": "",
+    }
+    response = alice.post("/prompts/new", fields, headers=headers)
+    if allowed:
+        assert response.status_code == 302, response.text
+    else:
+        assert response.status_code == 403
+        assert "came from another site" in response.text
+        assert "<h1>403" in response.text
+
+
+def test_a_cross_site_login_is_refused_before_any_password_check(auth: AuthActions, db: Database) -> None:
+    auth.register("alice")
+    auth.logout()
+    refused = auth.post(
+        "/login", {"username": "alice", "password": PASSWORD}, headers={"Origin": "https://evil.example"}
+    )
+    assert refused.status_code == 403
+    assert db.fetchone("SELECT count(*) FROM login_failures") == (0,)
+
+
+def test_an_overlong_username_at_login_is_never_stored(auth: AuthActions, db: Database) -> None:
+    page = auth.login("x" * 900_000, "whatever1")
+    assert page.status_code == 422
+    assert "wrong username or password" in page.text
+    assert db.fetchone("SELECT max(length(key)) FROM login_failures") == (len("ip:127.0.0.1"),)

@@ -13,9 +13,11 @@ from tests.process import ServerProcess
 def register(server: ServerProcess, username: str | None = None, password: str = "password123") -> str:
     """Register a user through the API and return a bearer token for it."""
     username = username or f"user-{uuid.uuid4().hex[:8]}"
-    created = httpx.post(f"{server.backend}/api/users", json={"username": username, "password": password})
+    fields = {"username": username, "password": password}
+    # Password hashing runs a few at a time, so parallel sign-ups wait their turn.
+    created = httpx.post(f"{server.backend}/api/users", json=fields, timeout=30)
     assert created.status_code == 201, created.text
-    token = httpx.post(f"{server.backend}/api/tokens", json={"username": username, "password": password})
+    token = httpx.post(f"{server.backend}/api/tokens", json=fields, timeout=30)
     assert token.status_code == 201, token.text
     return token.json()["token"]
 

@@ -12,10 +12,11 @@ from composite.config import Settings
 from composite.db import Database
 from composite.library.backend.errors import install_error_handlers
 from composite.library.backend.routes import health, prompts, stars, tags, tokens, transfer, users, versions
+from composite.library.ratelimit import RateLimiter
 
 
-def create_backend(settings: Settings, db: Database) -> FastAPI:
-    """Build the FastAPI application over an (opened later) shared database."""
+def create_backend(settings: Settings, db: Database, limiter: RateLimiter | None = None) -> FastAPI:
+    """Build the FastAPI application over an (opened later) shared database and rate limiter."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -34,6 +35,7 @@ def create_backend(settings: Settings, db: Database) -> FastAPI:
     )
     app.state.settings = settings
     app.state.db = db
+    app.state.limiter = limiter or RateLimiter()
     install_error_handlers(app)
     for module in (health, users, tokens, prompts, versions, stars, tags, transfer):
         app.include_router(module.router, prefix="/api")

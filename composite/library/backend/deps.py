@@ -13,6 +13,7 @@ from composite.library.accounts import User
 from composite.library.backend.schemas import MAX_ID, MAX_VERSION
 from composite.library.credentials import user_for_token
 from composite.library.errors import Unauthorized
+from composite.library.ratelimit import RateLimiter
 
 bearer = HTTPBearer(
     auto_error=False,  # the dependencies below answer 401 themselves, in the API's error shape
@@ -32,8 +33,19 @@ def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
+def get_limiter(request: Request) -> RateLimiter:
+    """The per-client rate limiter shared with the website."""
+    return request.app.state.limiter
+
+
+def client_address(request: Request) -> str | None:
+    """The caller's address (the client's, behind a trusted proxy)."""
+    return request.client.host if request.client else None
+
+
 DatabaseDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
 
 def optional_user(

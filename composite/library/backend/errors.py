@@ -28,7 +28,8 @@ DESCRIPTIONS = {
     404: "Not found (someone else's private prompt is not found either)",
     409: "The name is taken",
     422: "Invalid input",
-    429: "Too many failed logins; retry after Retry-After seconds",
+    429: "Too many attempts from this address or at this account; retry after Retry-After seconds",
+    503: "Too busy checking passwords right now; retry after Retry-After seconds",
 }
 HEADERS = {
     401: {
@@ -44,6 +45,7 @@ HEADERS = {
         }
     },
 }
+HEADERS[503] = HEADERS[429]
 
 
 def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -12,6 +12,7 @@ from composite.config import Settings
 from composite.db import Database
 from composite.library.errors import DomainError, TooManyAttempts
 from composite.library.frontend import security
+from composite.library.ratelimit import RateLimiter
 
 
 class IdConverter(IntegerConverter):
@@ -20,8 +21,8 @@ class IdConverter(IntegerConverter):
     regex = r"\d{1,9}"
 
 
-def create_frontend(settings: Settings, db: Database) -> Flask:
-    """Build the Flask application over the shared database."""
+def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | None = None) -> Flask:
+    """Build the Flask application over the shared database and rate limiter."""
     app = Flask(__name__, static_folder="static", static_url_path="/static")
     app.config.update(
         SECRET_KEY=settings.secret_key,
@@ -33,6 +34,7 @@ def create_frontend(settings: Settings, db: Database) -> Flask:
     )
     app.extensions["composite.settings"] = settings
     app.extensions["composite.db"] = db
+    app.extensions["composite.limiter"] = limiter or RateLimiter()
     app.url_map.converters["id"] = IdConverter
 
     # Order matters: bad bytes are refused before the form is read for its CSRF token.
@@ -91,6 +93,7 @@ _TITLES = {
     409: "Conflict",
     422: "Invalid input",
     429: "Too many attempts",
+    503: "Busy",
 }
 
 

@@ -12,16 +12,19 @@ import hmac
 import secrets
 from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
 from flask import abort, current_app, g, redirect, request, session, url_for
 
+from composite.config import Settings
 from composite.db import Database
 from composite.library import credentials
 from composite.library.accounts import User
+from composite.library.ratelimit import RateLimiter
 
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+URL_SAFE = "/?&=%+:@;,!$'()*~-._"  # characters a path and query keep as they are
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +32,16 @@ F = TypeVar("F", bound=Callable[..., Any])
 def get_db() -> Database:
     """The database shared with the API."""
     return current_app.extensions["composite.db"]
+
+
+def get_settings() -> Settings:
+    """The process's settings."""
+    return current_app.extensions["composite.settings"]
+
+
+def get_limiter() -> RateLimiter:
+    """The per-client rate limiter shared with the API."""
+    return current_app.extensions["composite.limiter"]
 
 
 def load_user() -> None:
@@ -52,9 +65,10 @@ def csrf_token() -> str:
 
 
 def check_csrf() -> None:
-    """Refuse a state-changing request whose form does not carry this browser's CSRF token."""
+    """Refuse a state-changing request from another site, or whose form lacks this browser's CSRF token."""
     if request.method not in UNSAFE_METHODS or request.routing_exception is not None:
         return  # nothing would run: let the 404 or 405 answer stand
+    check_origin()
     expected = session.get("csrf")
     given = request.form.get(CSRF_FIELD, "")
     if not isinstance(expected, str) or not given or not hmac.compare_digest(given, expected):
@@ -62,6 +76,34 @@ def check_csrf() -> None:
             400,
             "This form has expired or did not come from this site. Go back, reload the page and try again.",
         )
+
+
+CROSS_SITE = "This request came from another site, so it was refused. Use the form on this site."
+
+
+def check_origin() -> None:
+    """Refuse (403) a request a browser says came from another site: a second line behind the CSRF token."""
+    # Browsers send Sec-Fetch-Site on every request, Origin on cross-origin ones and on
+    # most POSTs; a client that sends neither (curl, scripts) is not a browser being
+    # tricked, and still needs the CSRF token.
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None:
+        # "same-site" is a sibling host (another subdomain): not this site either.
+        if fetch_site.lower() not in ("same-origin", "none"):
+            abort(403, CROSS_SITE)
+        return
+    origin = request.headers.get("Origin")
+    if origin is None:
+        return
+    # Only the host is compared: behind a proxy that terminates TLS the application may
+    # see http while the browser says https, and a different host is what marks another site.
+    if origin == "null" or _authority(urlsplit(origin).netloc) != _authority(request.host):
+        abort(403, CROSS_SITE)
+
+
+def _authority(host: str) -> str:
+    # Default ports are written by some clients and left out by others.
+    return host.lower().removesuffix(":80").removesuffix(":443")
 
 
 def refuse_malformed_input() -> None:
@@ -122,19 +164,32 @@ def login_required(view: F) -> F:
     @functools.wraps(view)
     def wrapped(*args: Any, **kwargs: Any) -> Any:
         if g.user is None:
-            target = request.full_path if request.method == "GET" else request.referrer
+            # Werkzeug gives the path decoded; encode it again so that safe_next sees a URL.
+            target = quote(request.full_path, safe=URL_SAFE) if request.method == "GET" else request.referrer
             return redirect(url_for("auth.login_form", next=safe_next(target)))
         return view(*args, **kwargs)
 
     return wrapped  # type: ignore[return-value]
 
 
+# Longer than any URL the site makes; a longer "next" is not ours.
+NEXT_MAX = 2000
+
+
 def safe_next(target: str | None) -> str | None:
-    """A local path to go to after logging in, or None for anything that could leave the site."""
-    if not target:
+    """A path on this site to go to after logging in, or None for anything that could leave it."""
+    if not target or len(target) > NEXT_MAX:
+        return None
+    # Browsers drop tabs and newlines inside a URL and read "\\" as "/", and Werkzeug strips
+    # some of them from a Location header: "/\t/evil.example" would become "//evil.example".
+    # The site's own URLs are percent-encoded, so anything but printable ASCII is refused
+    # rather than cleaned up (that also keeps CR and LF out of the header).
+    if not all("!" <= char <= "~" for char in target) or "\\" in target:
         return None
     if target.startswith(request.host_url):
         target = "/" + target[len(request.host_url) :]
-    if not target.startswith("/") or target.startswith("//") or "\\" in target:
+    parts = urlsplit(target)
+    # "///x" splits into an empty host and the path "/x": refuse it rather than guess.
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
-    return target.removesuffix("?")
+    return urlunsplit(("", "", parts.path, parts.query, "")) or "/"

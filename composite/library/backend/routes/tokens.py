@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from composite.library import credentials, throttle
-from composite.library.backend.deps import CurrentUser, DatabaseDep
+from composite.library.backend.deps import CurrentUser, DatabaseDep, LimiterDep, SettingsDep, client_address
 from composite.library.backend.errors import error_responses
 from composite.library.backend.schemas import MAX_ID, TokenCreate, TokenInfoOut, TokenOut
 from composite.library.errors import Unauthorized
@@ -15,10 +15,13 @@ from composite.library.errors import Unauthorized
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 
-@router.post("", status_code=201, response_model=TokenOut, responses=error_responses(400, 401, 422, 429))
-def create_token(body: TokenCreate, request: Request, db: DatabaseDep) -> TokenOut:
+@router.post("", status_code=201, response_model=TokenOut, responses=error_responses(400, 401, 422, 429, 503))
+def create_token(
+    body: TokenCreate, request: Request, db: DatabaseDep, settings: SettingsDep, limiter: LimiterDep
+) -> TokenOut:
     """Create a token for a username and password; the token is shown this once."""
-    address = request.client.host if request.client else None
+    address = client_address(request)
+    credentials.charge_token_request(limiter, settings.token_rate, address)
     # Failures count against the same budget as the website's login form.
     user = throttle.login(db, body.username, body.password, address)
     if user is None:

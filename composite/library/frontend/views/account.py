@@ -11,7 +11,13 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from composite.library import credentials, transfer
 from composite.library.errors import Invalid
-from composite.library.frontend.security import current_user, get_db, login_required
+from composite.library.frontend.security import (
+    current_user,
+    get_db,
+    get_limiter,
+    get_settings,
+    login_required,
+)
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
@@ -35,6 +41,8 @@ def account_page() -> tuple[str, int]:
 @login_required
 def create_token() -> Response | tuple[str, int]:
     """Create an API token and show its secret this once."""
+    # The same budget per client address as POST /api/tokens: TooManyAttempts is a 429 page.
+    credentials.charge_token_request(get_limiter(), get_settings().token_rate, request.remote_addr)
     try:
         secret, info = credentials.create_token(get_db(), current_user().id, request.form.get("name"))
     except Invalid as exc:

@@ -8,13 +8,13 @@ from werkzeug.wrappers import Response
 from composite.library import accounts, rules, throttle
 from composite.library.errors import Conflict, Invalid
 from composite.library.frontend.forms import form_error, text
-from composite.library.frontend.security import get_db, log_in, log_out, safe_next
+from composite.library.frontend.security import get_db, get_limiter, get_settings, log_in, log_out, safe_next
 
 bp = Blueprint("auth", __name__)
 
 
-def _after_login() -> Response:
-    return redirect(safe_next(request.form.get("next")) or url_for("browse.home"))
+def _after_login(target: str | None) -> Response:
+    return redirect(target or url_for("browse.home"))
 
 
 @bp.get("/register")
@@ -27,6 +27,7 @@ def register_form() -> str:
 def register() -> Response | tuple[str, int]:
     """Create an account and log straight in."""
     username, password = text("username").strip(), text("password")
+    target = safe_next(text("next"))  # decided before anything is stored
     # Check every field first so that all problems show at once, not one per attempt.
     errors: dict[str, str] = {}
     for check, value in ((rules.check_username, username), (rules.check_password, password)):
@@ -38,6 +39,8 @@ def register() -> Response | tuple[str, int]:
         errors["confirm"] = "the two passwords differ"
     if errors:
         return form_error("auth/register.html", errors)
+    # TooManyAttempts propagates to the error page: 429 with Retry-After.
+    accounts.charge_registration(get_limiter(), get_settings().register_rate, request.remote_addr)
     try:
         user = accounts.create_user(get_db(), username, password)
     except Invalid as exc:
@@ -45,7 +48,7 @@ def register() -> Response | tuple[str, int]:
     except Conflict:
         return form_error("auth/register.html", {"username": "this name is taken; choose another"})
     log_in(user)
-    return _after_login()
+    return _after_login(target)
 
 
 @bp.get("/login")
@@ -57,12 +60,13 @@ def login_form() -> str:
 @bp.post("/login")
 def login() -> Response | tuple[str, int]:
     """Check the password within the throttle and start a new session."""
-    # TooManyAttempts propagates to the error page: 429 with Retry-After.
+    target = safe_next(text("next"))  # decided before the session is created
+    # TooManyAttempts (429) and Busy (503) propagate to the error page with Retry-After.
     user = throttle.login(get_db(), text("username").strip(), text("password"), request.remote_addr)
     if user is None:
         return form_error("auth/login.html", {"password": "wrong username or password"})
     log_in(user)
-    return _after_login()
+    return _after_login(target)
 
 
 @bp.post("/logout")
