@@ -7,8 +7,10 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -45,6 +47,25 @@ class DatabaseLockedError(DatabaseError):
         self.pid = pid
 
 
+@dataclass
+class LockHolds:
+    """How long writers held the write lock: how many holds, their total and the longest (s)."""
+
+    count: int = 0
+    total: float = 0.0
+    longest: float = 0.0
+
+    def record(self, seconds: float) -> None:
+        """Add one hold; called with the write lock held, so no lock of its own is needed."""
+        self.count += 1
+        self.total += seconds
+        self.longest = max(self.longest, seconds)
+
+    def reset(self) -> None:
+        """Start counting afresh."""
+        self.count, self.total, self.longest = 0, 0.0, 0.0
+
+
 class Database:
     """One DuckDB database per process: thread-local cursors, serialised writes, explicit close."""
 
@@ -61,6 +82,8 @@ class Database:
         # DuckDB's optimistic concurrency reports concurrent updates to one row as a
         # conflict; one writer at a time means an acknowledged write is never lost.
         self._write_lock = threading.Lock()
+        # Every write holds the one lock; how long it does bounds every other writer's wait.
+        self.lock_holds = LockHolds()
         self._closed = False
 
     # lifecycle -----------------------------------------------------------------
@@ -144,15 +167,19 @@ class Database:
         """One write transaction: serialised with other writers, committed or rolled back."""
         cursor = self.cursor()
         with self._write_lock:
-            if self._closed:
-                raise DatabaseClosedError("database is closed")
-            cursor.execute("BEGIN TRANSACTION")
+            acquired = time.perf_counter()
             try:
-                yield cursor
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            cursor.execute("COMMIT")
+                if self._closed:
+                    raise DatabaseClosedError("database is closed")
+                cursor.execute("BEGIN TRANSACTION")
+                try:
+                    yield cursor
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                cursor.execute("COMMIT")
+            finally:
+                self.lock_holds.record(time.perf_counter() - acquired)
 
     def write(self, work: Callable[[Cursor], T]) -> T:
         """Run work(cursor) in one write transaction and return its result."""
