@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import anyio.to_thread
 from fastapi import FastAPI
 
+from composite.backend.docs import docs_router
 from composite.backend.errors import install_error_handlers
 from composite.backend.routes import health, prompts, stars, tags, tokens, transfer, users, versions
 from composite.config import Settings
@@ -26,7 +27,7 @@ def create_backend(settings: Settings, db: Database) -> FastAPI:
     app = FastAPI(
         title="ai.allucanget.biz prompt library API",
         version="1.0.0",
-        docs_url="/api/docs",
+        docs_url=None,  # served by composite.backend.docs, without a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
         swagger_ui_oauth2_redirect_url=None,
@@ -37,6 +38,8 @@ def create_backend(settings: Settings, db: Database) -> FastAPI:
     install_error_handlers(app)
     for module in (health, users, tokens, prompts, versions, stars, tags, transfer):
         app.include_router(module.router, prefix="/api")
+    assert app.openapi_url is not None
+    app.include_router(docs_router(app.title, app.openapi_url))
     if settings.test_endpoints:
         from composite.backend.routes import echo
 
