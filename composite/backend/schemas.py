@@ -27,7 +27,6 @@ NO_NUL = r"^[^\x00]*$"
 # At least one character that str.strip() keeps: str.strip() also removes \x1c-\x1f,
 # which a regex \s does not match, so C0 controls cannot be that character either.
 NOT_BLANK = r"^[^\x00]*[^\s\x00-\x1f][^\x00]*$"
-TAG_INPUT = r"^[A-Za-z0-9-]{1,32}$"  # lower-cased by the domain
 
 
 def _aware(value: datetime) -> datetime:
@@ -60,7 +59,7 @@ Description = Annotated[str, Field(max_length=rules.DESCRIPTION_MAX, pattern=NO_
 ModelHint = Annotated[
     str, Field(max_length=rules.MODEL_HINT_MAX, pattern=NO_NUL, examples=["any chat model"])
 ]
-Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=TAG_INPUT)]
+Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=rules.TAG_INPUT_RE.pattern)]
 Tags = Annotated[
     list[Tag],
     Field(
