@@ -18,7 +18,7 @@ from composite import rules
 from composite.history import DiffLine, FieldChange, PromptVersion
 from composite.placeholders import placeholders
 from composite.prompts import Prompt
-from composite.transfer import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT
+from composite.transfer import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT, ImportResult
 
 MAX_ID = 2**63 - 1  # ids are BIGINT
 MAX_VERSION = 2**31 - 1  # version numbers are INTEGER
@@ -336,9 +336,29 @@ class ImportDocument(BaseModel):
         }
 
 
+class ImportedItemOut(BaseModel):
+    """What became of one prompt of the document."""
+
+    index: int = Field(description="Its place in the document's prompts, from 0")
+    id: int = Field(description="The stored prompt it created or updated")
+    uid: UUID
+    outcome: Literal["created", "updated", "unchanged"]
+
+
 class ImportResultOut(BaseModel):
     """How an import went: prompts created, changed (a new version) and already up to date."""
 
     created: int
     updated: int
     unchanged: int
+    prompts: list[ImportedItemOut] = Field(description="Each prompt of the document, in its order")
+
+    @classmethod
+    def of(cls, result: ImportResult) -> ImportResultOut:
+        """The API view of a domain import result."""
+        return cls(
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            prompts=[ImportedItemOut(**vars(item)) for item in result.items],
+        )
