@@ -171,17 +171,33 @@ def check_new_tags(db: Database, user: User, entries: list[tuple[UUID | None, di
 
 
 _NO_UID = UUID(int=0)
-_limiters: weakref.WeakKeyDictionary[Database, RateLimiter] = weakref.WeakKeyDictionary()
-_limiters_lock = threading.Lock()
+
+
+@dataclass
+class _Imports:
+    """What the imports into one database share: each user's budget, and the turn to write."""
+
+    limiter: RateLimiter
+    # Imports take turns batch by batch, so at most one of them waits for the write lock:
+    # a login waits for one batch, not for one batch of every import under way.
+    turn: threading.Lock
+
+
+_imports: weakref.WeakKeyDictionary[Database, _Imports] = weakref.WeakKeyDictionary()
+_imports_lock = threading.Lock()
+
+
+def _shared(db: Database) -> _Imports:
+    with _imports_lock:
+        shared = _imports.get(db)
+        if shared is None:
+            shared = _imports[db] = _Imports(RateLimiter(), threading.Lock())
+        return shared
 
 
 def import_limiter(db: Database) -> RateLimiter:
     """The import budgets of every user of this database, shared by both applications."""
-    with _limiters_lock:
-        limiter = _limiters.get(db)
-        if limiter is None:
-            limiter = _limiters[db] = RateLimiter()
-        return limiter
+    return _shared(db).limiter
 
 
 def charge_import(db: Database, user: User) -> None:
@@ -211,9 +227,10 @@ def import_prompts(db: Database, user: User, document: Any) -> ImportResult:
     try:
         while pending:
             batch, pending = _next_batch(pending, size)
-            started = time.perf_counter()
-            stored = db.write(lambda cur, batch=batch: _write_batch(cur, user, batch))
-            took = time.perf_counter() - started
+            with _shared(db).turn:
+                started = time.perf_counter()
+                stored = db.write(lambda cur, batch=batch: _write_batch(cur, user, batch))
+                took = time.perf_counter() - started
             done += stored
             fits = int(len(stored) * BATCH_SECONDS / max(took, 1e-3))
             size = max(BATCH_MIN, min(BATCH_MAX, size * 2, fits))

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from composite.transfer import IMPORT_RATE
 from tests.backend.conftest import ApiUser
 
 
@@ -90,3 +91,20 @@ def test_import_refuses_a_bad_document_whole(alice: ApiUser, document: Any) -> N
     response = alice.post("/api/import", json=document)
     assert response.status_code == 422
     assert alice.get("/api/prompts").json()["total"] == 0
+
+
+def test_the_api_and_the_website_refuse_the_same_repeated_tags(alice: ApiUser) -> None:
+    document = {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "tags": ["a"] * 11}]}
+    response = alice.post("/api/import", json=document)
+    assert response.status_code == 422
+    assert alice.get("/api/prompts").json()["total"] == 0
+
+
+def test_imports_over_the_budget_get_429_with_retry_after(alice: ApiUser) -> None:
+    document = {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}]}
+    for _ in range(int(IMPORT_RATE.split("/")[0])):
+        assert alice.post("/api/import", json=document).status_code == 200
+    response = alice.post("/api/import", json=document)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert "too many imports" in response.json()["detail"]

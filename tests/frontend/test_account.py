@@ -105,3 +105,11 @@ def test_import_errors_are_shown_next_to_the_file_field(alice: AuthActions) -> N
     missing = alice.post("/account/import", {}, content_type="multipart/form-data")
     assert missing.status_code == 422
     assert "choose an exported .json file" in missing.text
+
+
+def test_the_website_import_refuses_repeated_tags_as_the_api_does(alice: AuthActions) -> None:
+    document = {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "tags": ["a"] * 11}]}
+    files = {"file": (io.BytesIO(json.dumps(document).encode()), "prompts.json")}
+    page = alice.post("/account/import", files, content_type="multipart/form-data")
+    assert page.status_code == 422
+    assert "at most 10 tags" in page.text
