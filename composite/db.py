@@ -7,8 +7,10 @@ import os
 import re
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -44,6 +46,32 @@ class DatabaseLockedError(DatabaseError):
         self.pid = pid
 
 
+@dataclass
+class LockHolds:
+    """How long writers held the write lock: count, total and longest, in seconds.
+
+    ``longest`` is wall time, what other writers wait; ``longest_cpu`` is the CPU time of the
+    holding thread (DuckDB runs a query on its caller's thread), which a busy machine
+    does not stretch.
+    """
+
+    count: int = 0
+    total: float = 0.0
+    longest: float = 0.0
+    longest_cpu: float = 0.0
+
+    def record(self, seconds: float, cpu_seconds: float) -> None:
+        """Add one hold; called with the write lock held, so no lock of its own is needed."""
+        self.count += 1
+        self.total += seconds
+        self.longest = max(self.longest, seconds)
+        self.longest_cpu = max(self.longest_cpu, cpu_seconds)
+
+    def reset(self) -> None:
+        """Start counting afresh."""
+        self.count, self.total, self.longest, self.longest_cpu = 0, 0.0, 0.0, 0.0
+
+
 class Database:
     """One DuckDB database per process: thread-local cursors, serialised writes, explicit close."""
 
@@ -60,6 +88,8 @@ class Database:
         # DuckDB's optimistic concurrency reports concurrent updates to one row as a
         # conflict; one writer at a time means an acknowledged write is never lost.
         self._write_lock = threading.Lock()
+        # Every write holds the one lock; how long it does bounds every other writer's wait.
+        self.lock_holds = LockHolds()
         self._closed = False
 
     # lifecycle -----------------------------------------------------------------
@@ -143,15 +173,19 @@ class Database:
         """One write transaction: serialised with other writers, committed or rolled back."""
         cursor = self.cursor()
         with self._write_lock:
-            if self._closed:
-                raise DatabaseClosedError("database is closed")
-            cursor.execute("BEGIN TRANSACTION")
+            acquired, acquired_cpu = time.perf_counter(), time.thread_time()
             try:
-                yield cursor
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            cursor.execute("COMMIT")
+                if self._closed:
+                    raise DatabaseClosedError("database is closed")
+                cursor.execute("BEGIN TRANSACTION")
+                try:
+                    yield cursor
+                except BaseException:
+                    cursor.execute("ROLLBACK")
+                    raise
+                cursor.execute("COMMIT")
+            finally:
+                self.lock_holds.record(time.perf_counter() - acquired, time.thread_time() - acquired_cpu)
 
     def write(self, work: Callable[[Cursor], T]) -> T:
         """Run work(cursor) in one write transaction and return its result."""

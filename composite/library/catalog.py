@@ -143,14 +143,38 @@ _ORDERS = {
 }
 
 
-def list_tags(db: Database, limit: int | None = None) -> list[TagCount]:
+@dataclass(frozen=True)
+class TagPage:
+    """One page of tags, most used first, and how many tags there are in all."""
+
+    items: list[TagCount]
+    total: int
+    limit: int
+    offset: int
+
+
+def list_tags(db: Database, limit: int | None = None, offset: int = 0) -> list[TagCount]:
     """Tags over public prompts, most used first."""
+    return tag_page(db, limit, offset).items
+
+
+def tag_page(db: Database, limit: int | None, offset: int = 0) -> TagPage:
+    """A page of the tags over public prompts, most used first, with the number of tags in all."""
     sql = (
-        "SELECT tag, count(*) AS n FROM (SELECT unnest(tags) AS tag FROM prompts WHERE visibility = 'public')"
-        " GROUP BY tag ORDER BY n DESC, tag"
+        "SELECT tag, n, count(*) OVER () FROM (SELECT tag, count(*) AS n FROM"
+        " (SELECT unnest(tags) AS tag FROM prompts WHERE visibility = 'public') GROUP BY tag)"
+        " ORDER BY n DESC, tag LIMIT ? OFFSET ?"
     )
-    params: list[Any] = []
-    if limit is not None:
-        sql += " LIMIT ?"
-        params.append(limit)
-    return [TagCount(name, int(count)) for name, count in db.fetchall(sql, params)]
+    rows = db.fetchall(sql, [limit, offset])
+    if rows:
+        total = int(rows[0][2])
+    elif offset:
+        row = db.fetchone(
+            "SELECT count(DISTINCT tag) FROM"
+            " (SELECT unnest(tags) AS tag FROM prompts WHERE visibility = 'public')"
+        )
+        total = int(row[0]) if row else 0
+    else:
+        total = 0
+    items = [TagCount(name, int(count)) for name, count, _ in rows]
+    return TagPage(items, total, limit or total, offset)

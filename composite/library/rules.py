@@ -9,6 +9,7 @@ from composite.library.errors import Invalid
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 TAG_RE = re.compile(r"^[a-z0-9-]{1,32}$")
+TAG_INPUT_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")  # a tag as given, before lower-casing
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024  # hashing cost grows with length; nobody types more
 TITLE_MAX = 200
@@ -94,20 +95,25 @@ def check_prompt_fields(
 
 
 def check_tags(values: Iterable[str] | str) -> list[str]:
-    """Lower-case, de-duplicate and validate tags (a list, or one comma/space separated string)."""
+    """Validate tags: at most TAGS_MAX given, each 1-32 of a-z, 0-9, '-'; lower-cased, repeats merged.
+
+    The count is of the tags given, before repeats are merged, so that the API's schema
+    (a list of at most TAGS_MAX items) and this rule refuse the same input. A string is
+    the website's form field: tags separated by commas or spaces.
+    """
     if isinstance(values, str):
-        values = re.split(r"[,\s]+", values)
+        values = [part for part in re.split(r"[,\s]+", values) if part]
+    given = list(values)
+    if len(given) > TAGS_MAX:
+        raise Invalid({"tags": f"at most {TAGS_MAX} tags"})
     tags: list[str] = []
-    for raw in values:
-        tag = raw.strip().lower()
-        if not tag:
-            continue
-        if not TAG_RE.match(tag):
-            raise Invalid({"tags": f"{tag[:40]!r} is not a tag: use 1-32 of a-z, 0-9 and '-'"})
+    for raw in given:
+        # Matched before lower-casing: str.lower() turns some non-ASCII letters into ASCII.
+        if not TAG_INPUT_RE.fullmatch(raw):
+            raise Invalid({"tags": f"{raw[:40]!r} is not a tag: use 1-32 of a-z, 0-9 and '-'"})
+        tag = raw.lower()
         if tag not in tags:
             tags.append(tag)
-    if len(tags) > TAGS_MAX:
-        raise Invalid({"tags": f"at most {TAGS_MAX} tags"})
     return tags
 
 

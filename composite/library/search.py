@@ -77,6 +77,30 @@ def index_prompt(
     cur.execute("UPDATE prompts SET search_len = ? WHERE id = ?", [length, prompt_id])
 
 
+def index_new_prompts(
+    cur: duckdb.DuckDBPyConnection, weighed: list[tuple[int, dict[str, float], float]]
+) -> None:
+    """Add the index rows of prompts never indexed, weighed beforehand: (id, frequencies, length).
+
+    One statement for them all; the caller stores each length as the prompt's search_len.
+    """
+    ids: list[int] = []
+    words: list[str] = []
+    frequencies: list[float] = []
+    lengths: list[float] = []
+    for prompt_id, counts, length in weighed:
+        ids += [prompt_id] * len(counts)
+        words += counts
+        frequencies += counts.values()
+        lengths += [length] * len(counts)
+    if ids:
+        cur.execute(
+            "INSERT INTO search_terms (prompt_id, term, tf, doc_len) SELECT unnest(?::BIGINT[]),"
+            " unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), unnest(?::DOUBLE[])",
+            [ids, words, frequencies, lengths],
+        )
+
+
 def unindex_prompt(cur: duckdb.DuckDBPyConnection, prompt_id: int) -> None:
     """Drop a prompt's index rows."""
     cur.execute("DELETE FROM search_terms WHERE prompt_id = ?", [prompt_id])

@@ -1,39 +1,99 @@
-"""Export a user's prompts as JSON and import such a file, merging rather than duplicating."""
+"""Export a user's prompts as JSON and import such a file, merging rather than duplicating.
+
+An import is checked whole before anything is written: a bad file stores nothing. It is
+then written in short transactions, each holding the write lock for a few tens of
+milliseconds, so that other users' writes (a login, a star) wait for one batch at most
+rather than for the whole import. The answer says what happened to each prompt; if the
+import stops part way (the server shutting down), the error says how many were stored, and
+importing the same file again finishes the work without duplicating anything.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+import time
+import uuid
+import weakref
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-import duckdb
-
-from composite.db import Database
+from composite.db import Cursor, Database
 from composite.library.accounts import User
-from composite.library.errors import Invalid
+from composite.library.errors import DomainError, Invalid
 from composite.library.prompts import (
+    CONTENT_FIELDS,
+    INDEXED,
     PROMPT_COLUMNS,
+    NewPrompt,
     Prompt,
-    apply_changes,
+    apply_edits,
     clean_fields,
-    insert_prompt,
-    load_visible,
+    insert_prompts,
+    weigh,
 )
+from composite.library.ratelimit import RateLimiter
+
+log = logging.getLogger("composite.library.transfer")
 
 EXPORT_FORMAT = "allucanget-prompts"
 EXPORT_VERSION = 1
 MAX_IMPORT = 1000
-FIELDS = ("title", "description", "body", "model_hint", "tags", "visibility")
+# Tags an import may add that none of the user's prompts carry yet: without a bound, one
+# import of 1,000 prompts could add 10,000 tags to every visitor's tag list.
+IMPORT_NEW_TAGS_MAX = 100
+# Imports per user: each is up to a megabyte to check and a thousand prompts to write.
+IMPORT_RATE = "20/hour"
+# Each batch aims to hold the write lock this long: its size follows the CPU time the last
+# one took (about 25 prompts of 1 KB on a quiet machine). CPU time, because on a busy
+# machine wall time stretches whatever the size, and smaller batches would only add the
+# fixed cost of a transaction more often; below BATCH_MIN that cost dominates anyway.
+BATCH_SECONDS = 0.04
+BATCH_MIN, BATCH_MAX = 2, 50
+
+
+class ImportInterrupted(DomainError):
+    """The import stopped part way; what was stored stays, and importing again finishes it."""
+
+    status = 503
+
+
+@dataclass(frozen=True)
+class ImportedItem:
+    """What became of one prompt of the file: its place in the file, the stored prompt, the outcome."""
+
+    index: int
+    id: int
+    uid: UUID
+    outcome: str
 
 
 @dataclass(frozen=True)
 class ImportResult:
-    """How an import went: prompts created, changed (new version) and already up to date."""
+    """How an import went, prompt by prompt, in the file's order."""
 
-    created: int
-    updated: int
-    unchanged: int
+    items: tuple[ImportedItem, ...]
+
+    def count(self, outcome: str) -> int:
+        """How many prompts had this outcome."""
+        return sum(item.outcome == outcome for item in self.items)
+
+    @property
+    def created(self) -> int:
+        """Prompts new to the user."""
+        return self.count("created")
+
+    @property
+    def updated(self) -> int:
+        """Prompts that changed: each got a new version."""
+        return self.count("updated")
+
+    @property
+    def unchanged(self) -> int:
+        """Prompts already up to date."""
+        return self.count("unchanged")
 
 
 def export_prompts(db: Database, user: User) -> dict[str, Any]:
@@ -52,7 +112,7 @@ def export_prompts(db: Database, user: User) -> dict[str, Any]:
         "prompts": [
             {
                 "uid": str(p.uid),
-                **{field: getattr(p, field) for field in FIELDS},
+                **{field: getattr(p, field) for field in CONTENT_FIELDS},
                 "created_at": p.created_at.isoformat(),
                 "updated_at": p.updated_at.isoformat(),
             }
@@ -78,7 +138,7 @@ def _parse(document: Any) -> list[tuple[UUID | None, dict[str, Any]]]:
             uid = UUID(item["uid"]) if item.get("uid") else None
         except (TypeError, ValueError, AttributeError):
             raise Invalid({f"prompts[{index}].uid": "must be a UUID"}) from None
-        raw = {field: item.get(field) for field in FIELDS if item.get(field) is not None}
+        raw = {field: item.get(field) for field in CONTENT_FIELDS if item.get(field) is not None}
         for field, value in raw.items():
             expected = list if field == "tags" else str
             if not isinstance(value, expected) or (
@@ -93,33 +153,177 @@ def _parse(document: Any) -> list[tuple[UUID | None, dict[str, Any]]]:
     return parsed
 
 
+def check_new_tags(db: Database, user: User, entries: list[tuple[UUID | None, dict[str, Any]]]) -> None:
+    """Refuse an import that would add more than IMPORT_NEW_TAGS_MAX tags new to the user."""
+    wanted = {tag for _, fields in entries for tag in fields.get("tags", [])}
+    if len(wanted) <= IMPORT_NEW_TAGS_MAX:
+        return
+    rows = db.fetchall("SELECT DISTINCT unnest(tags) FROM prompts WHERE owner_id = ?", [user.id])
+    new = wanted - {row[0] for row in rows}
+    if len(new) > IMPORT_NEW_TAGS_MAX:
+        raise Invalid(
+            {
+                "tags": f"an import may add at most {IMPORT_NEW_TAGS_MAX} tags that your prompts"
+                f" do not carry yet; this one adds {len(new)}"
+            }
+        )
+
+
+_NO_UID = UUID(int=0)
+
+
+@dataclass
+class _Imports:
+    """What the imports into one database share: each user's budget, and the turn to write."""
+
+    limiter: RateLimiter
+    # Imports take turns batch by batch, so at most one of them waits for the write lock:
+    # a login waits for one batch, not for one batch of every import under way.
+    turn: threading.Lock
+
+
+_imports: weakref.WeakKeyDictionary[Database, _Imports] = weakref.WeakKeyDictionary()
+_imports_lock = threading.Lock()
+
+
+def _shared(db: Database) -> _Imports:
+    with _imports_lock:
+        shared = _imports.get(db)
+        if shared is None:
+            shared = _imports[db] = _Imports(RateLimiter(), threading.Lock())
+        return shared
+
+
+def import_limiter(db: Database) -> RateLimiter:
+    """The import budgets of every user of this database, shared by both applications."""
+    return _shared(db).limiter
+
+
+def charge_import(db: Database, user: User) -> None:
+    """Charge one import to the user's budget; TooManyAttempts (429) when it is spent."""
+    import_limiter(db).hit(IMPORT_RATE, "import", str(user.id), "too many imports; try again later")
+
+
+@dataclass(frozen=True)
+class _Entry:
+    index: int
+    uid: UUID | None
+    fields: dict[str, Any]
+    weighed: NewPrompt  # its search terms, computed before the write lock is taken
+
+
 def import_prompts(db: Database, user: User, document: Any) -> ImportResult:
     """Merge an export into the user's prompts: same uid updates, same content is skipped."""
+    charge_import(db, user)
     entries = _parse(document)
+    check_new_tags(db, user, entries)
+    pending = [
+        _Entry(index, uid, fields, weigh(uid or _NO_UID, fields))
+        for index, (uid, fields) in enumerate(entries)
+    ]
+    done: list[ImportedItem] = []
+    size = BATCH_MIN * 2
+    try:
+        while pending:
+            batch, pending = _next_batch(pending, size)
+            with _shared(db).turn:
+                started = time.thread_time()
+                stored = db.write(lambda cur, batch=batch: _write_batch(cur, user, batch))
+                took = time.thread_time() - started
+            done += stored
+            fits = int(len(stored) * BATCH_SECONDS / max(took, 1e-3))
+            size = max(BATCH_MIN, min(BATCH_MAX, size * 2, fits))
+            # Let a writer waiting for the lock take it before the next batch does.
+            time.sleep(0.001)
+    except Exception:
+        if not done:
+            raise
+        log.exception("import for user %s stopped after %d of %d prompts", user.id, len(done), len(entries))
+        raise ImportInterrupted(
+            f"the import stopped after storing {len(done)} of {len(entries)} prompts;"
+            " import the same file again to finish (what is stored is matched, not duplicated)"
+        ) from None
+    return ImportResult(tuple(sorted(done, key=lambda item: item.index)))
 
-    def merge(cur: duckdb.DuckDBPyConnection) -> ImportResult:
-        created = updated = unchanged = 0
-        for given_uid, fields in entries:
-            uid, existing = given_uid, None
-            if uid is not None:
-                row = cur.execute("SELECT id, owner_id FROM prompts WHERE uid = ?", [uid]).fetchone()
-                if row and row[1] == user.id:
-                    existing = row[0]
-                elif row:
-                    uid = None  # another user's prompt: import a copy under a new uid
-            if existing is None:
-                same = cur.execute(
-                    "SELECT id FROM prompts WHERE owner_id = ? AND title = ? AND body = ?",
-                    [user.id, fields["title"], fields["body"]],
-                ).fetchone()
-                existing = same[0] if same else None
-            if existing is None:
-                insert_prompt(cur, user, fields, uid)
-                created += 1
-            elif apply_changes(cur, load_visible(cur, existing, user.id), fields):
-                updated += 1
-            else:
-                unchanged += 1
-        return ImportResult(created, updated, unchanged)
 
-    return db.write(merge)
+def _next_batch(pending: list[_Entry], size: int) -> tuple[list[_Entry], list[_Entry]]:
+    """Up to ``size`` entries, stopping before one that shares a uid or content with another.
+
+    Entries are matched against what is stored when their batch starts, so two entries
+    for one prompt must go in different batches for the second to find the first.
+    """
+    keys: set[Any] = set()
+    for count, entry in enumerate(pending):
+        mine = {("content", entry.fields["title"], entry.fields["body"])}
+        if entry.uid is not None:
+            mine.add(("uid", entry.uid))
+        if count == size or keys & mine:
+            return pending[:count], pending[count:]
+        keys |= mine
+    return pending, []
+
+
+def _write_batch(cur: Cursor, user: User, batch: list[_Entry]) -> list[ImportedItem]:
+    """Write one batch inside its transaction, a few statements for all of it; return what was stored."""
+    matches = _match(cur, user, batch)
+    new: list[tuple[_Entry, NewPrompt]] = []
+    edits: list[tuple[_Entry, Prompt]] = []
+    for entry in batch:
+        existing, uid = matches[entry.index]
+        if existing is None:
+            new.append((entry, replace(entry.weighed, uid=uid or uuid.uuid4())))
+        else:
+            edits.append((entry, existing))
+    ids = insert_prompts(cur, user, [prompt for _, prompt in new])
+    stored = [ImportedItem(entry.index, ids[prompt.uid], prompt.uid, "created") for entry, prompt in new]
+    # Search terms weighed beforehand hold for an edit only if the file gives every indexed field.
+    changed = apply_edits(
+        cur,
+        [(p, e.fields, e.weighed if e.fields.keys() >= INDEXED else None) for e, p in edits],
+    )
+    stored += [
+        ImportedItem(entry.index, prompt.id, prompt.uid, "updated" if did else "unchanged")
+        for (entry, prompt), did in zip(edits, changed, strict=True)
+    ]
+    return stored
+
+
+def _match(cur: Cursor, user: User, batch: list[_Entry]) -> dict[int, tuple[Prompt | None, UUID | None]]:
+    """For each entry, the user's prompt it updates (by uid, else by content) and the uid a new one gets."""
+    found: dict[int, tuple[Prompt | None, UUID | None]] = {}
+    uids = [str(entry.uid) for entry in batch if entry.uid is not None]
+    owners: dict[UUID, tuple[int, Prompt]] = {}
+    if uids:
+        rows = cur.execute(
+            f"SELECT {PROMPT_COLUMNS}, p.owner_id FROM prompts p JOIN users u ON u.id = p.owner_id"
+            " WHERE p.uid IN (SELECT unnest(?::UUID[])) ORDER BY p.owner_id = ?",
+            [uids, user.id],
+        ).fetchall()
+        # Ordered so that the user's own prompt wins should a uid ever be stored twice.
+        owners = {row[1]: (row[-1], Prompt(*row[:-1])) for row in rows}
+    unmatched = []
+    for entry in batch:
+        owner_id, prompt = owners.get(entry.uid, (None, None)) if entry.uid else (None, None)
+        if owner_id == user.id:
+            found[entry.index] = (prompt, entry.uid)
+        else:
+            # Another user's uid: a copy under a new uid. An unknown uid is kept.
+            found[entry.index] = (None, None if owner_id is not None else entry.uid)
+            unmatched.append(entry)
+    if unmatched:
+        rows = cur.execute(
+            f"SELECT {PROMPT_COLUMNS}, m.i FROM prompts p JOIN users u ON u.id = p.owner_id"
+            " JOIN (SELECT unnest(?::VARCHAR[]) AS title, unnest(?::VARCHAR[]) AS body,"
+            " unnest(?::INTEGER[]) AS i) m ON p.title = m.title AND p.body = m.body"
+            " WHERE p.owner_id = ? ORDER BY p.id DESC",
+            [
+                [entry.fields["title"] for entry in unmatched],
+                [entry.fields["body"] for entry in unmatched],
+                [entry.index for entry in unmatched],
+                user.id,
+            ],
+        ).fetchall()
+        # Descending, so the oldest of several same-content prompts is the one kept.
+        for row in rows:
+            found[row[-1]] = (Prompt(*row[:-1]), None)
+    return found

@@ -11,12 +11,12 @@ SITE_POLICY = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
     " form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'"
 )
-# JSON needs nothing; the interactive docs page loads Swagger UI from its CDN.
+# JSON needs nothing; the interactive docs page loads Swagger UI from this port only
+# (composite.library.backend.docs), its start-up included, so no inline script is allowed.
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 DOCS_POLICY = (
-    "default-src 'none'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net;"
-    " style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https://fastapi.tiangolo.com;"
-    " connect-src 'self'; frame-ancestors 'none'"
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:;"
+    " connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
 

@@ -42,6 +42,33 @@ def test_bad_prompt_text_is_refused_by_schema_and_rules(field: str, value: str) 
         rules.check_prompt_fields(**{field: value})
 
 
+@pytest.mark.parametrize(
+    "tags",
+    [
+        ["a"] * 11,  # repeats count: the schema sees eleven items
+        ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "A"],
+        [" a"],
+        [""],
+        ["a b"],
+        ["a" * 33],
+        ["\u212a"],  # KELVIN SIGN, which str.lower() turns into 'k'
+        ["a\n"],
+    ],
+)
+def test_bad_tags_are_refused_by_schema_and_rules(tags: list[str]) -> None:
+    with pytest.raises(ValidationError):
+        PromptCreate(title="t", body="b", tags=tags)
+    with pytest.raises(Invalid):
+        rules.check_tags(tags)
+
+
+def test_repeated_tags_within_the_limit_are_merged_by_both() -> None:
+    tags = ["Writing", "summary", "writing"]
+    assert PromptCreate(title="t", body="b", tags=tags).tags == tags
+    assert rules.check_tags(tags) == ["writing", "summary"]
+    assert rules.check_tags("Writing, summary writing,") == ["writing", "summary"]
+
+
 @pytest.mark.parametrize("name", ["n" * 65, "nul\x00", "lone \ud800"])
 def test_bad_token_names_are_refused_by_schema_and_rules(name: str) -> None:
     with pytest.raises(ValidationError):

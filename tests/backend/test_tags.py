@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi.testclient import TestClient
 
+from composite.db import Database
+from composite.library.prompts import create_prompt
 from tests.backend.conftest import ApiUser
 
 
@@ -27,3 +31,14 @@ def test_tags_limit(client: TestClient, alice: ApiUser) -> None:
 
 def test_no_tags_yet(client: TestClient) -> None:
     assert client.get("/api/tags").json() == []
+
+
+def test_tags_come_a_page_at_a_time(client: TestClient, db: Database, make_user: Any) -> None:
+    carol = make_user("carol")
+    for number in range(25):  # 250 tags, each on one public prompt
+        create_prompt(db, carol, title=f"P{number}", body="b", tags=[f"t{number:02d}-{k}" for k in range(10)])
+    first = client.get("/api/tags").json()
+    assert len(first) == 100  # the default: one import's worth of tags cannot make it huge
+    rest = client.get("/api/tags", params={"limit": 1000, "offset": 100}).json()
+    assert len(rest) == 150
+    assert not {tag["name"] for tag in first} & {tag["name"] for tag in rest}

@@ -7,7 +7,13 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
+from composite.library.transfer import IMPORT_RATE
 from tests.backend.conftest import ApiUser
+
+
+def counts(answer: dict[str, Any]) -> tuple[int, int, int]:
+    """Prompts created, updated and unchanged, as an import answers."""
+    return answer["created"], answer["updated"], answer["unchanged"]
 
 
 def test_export_has_every_own_prompt_and_nothing_else(alice: ApiUser, bob: ApiUser) -> None:
@@ -35,11 +41,18 @@ def test_round_trip_merges_without_duplicates(alice: ApiUser) -> None:
 
     response = alice.post("/api/import", json=document)
     assert response.status_code == 200
-    assert response.json() == {"created": 0, "updated": 0, "unchanged": 2}
+    assert counts(response.json()) == (0, 0, 2)
 
     document["prompts"][0]["title"] = "One, revised"
     document["prompts"].append({"title": "Three", "body": "Body three", "tags": ["New"]})
-    assert alice.post("/api/import", json=document).json() == {"created": 1, "updated": 1, "unchanged": 1}
+    answer = alice.post("/api/import", json=document).json()
+    assert counts(answer) == (1, 1, 1)
+    assert [(item["index"], item["outcome"]) for item in answer["prompts"]] == [
+        (0, "updated"),
+        (1, "unchanged"),
+        (2, "created"),
+    ]
+    assert answer["prompts"][0]["id"] == first["id"]
 
     prompts = alice.get("/api/prompts").json()["items"]
     assert sorted(p["title"] for p in prompts) == ["One, revised", "Three", "Two"]
@@ -51,13 +64,13 @@ def test_round_trip_merges_without_duplicates(alice: ApiUser) -> None:
 def test_import_into_another_account_copies(alice: ApiUser, bob: ApiUser) -> None:
     original = alice.create_prompt(title="Shared")
     document = alice.get("/api/export").json()
-    assert bob.post("/api/import", json=document).json() == {"created": 1, "updated": 0, "unchanged": 0}
+    assert counts(bob.post("/api/import", json=document).json()) == (1, 0, 0)
     copy = bob.get("/api/prompts", params={"author": "bob"}).json()["items"][0]
     assert copy["uid"] != original["uid"]
     assert copy["title"] == "Shared"
     assert alice.get(f"/api/prompts/{original['id']}").json()["version"] == 1  # alice's is untouched
     # A second import matches bob's copy by content rather than duplicating it.
-    assert bob.post("/api/import", json=document).json() == {"created": 0, "updated": 0, "unchanged": 1}
+    assert counts(bob.post("/api/import", json=document).json()) == (0, 0, 1)
 
 
 @pytest.mark.parametrize(
@@ -78,3 +91,20 @@ def test_import_refuses_a_bad_document_whole(alice: ApiUser, document: Any) -> N
     response = alice.post("/api/import", json=document)
     assert response.status_code == 422
     assert alice.get("/api/prompts").json()["total"] == 0
+
+
+def test_the_api_and_the_website_refuse_the_same_repeated_tags(alice: ApiUser) -> None:
+    document = {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "tags": ["a"] * 11}]}
+    response = alice.post("/api/import", json=document)
+    assert response.status_code == 422
+    assert alice.get("/api/prompts").json()["total"] == 0
+
+
+def test_imports_over_the_budget_get_429_with_retry_after(alice: ApiUser) -> None:
+    document = {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}]}
+    for _ in range(int(IMPORT_RATE.split("/")[0])):
+        assert alice.post("/api/import", json=document).status_code == 200
+    response = alice.post("/api/import", json=document)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert "too many imports" in response.json()["detail"]

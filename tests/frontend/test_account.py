@@ -130,3 +130,11 @@ def test_token_creation_shares_one_budget_per_address_with_the_api(settings: Set
         assert int(refused.headers["Retry-After"]) > 0
         assert "token requests" in refused.text
         assert api.post("/api/tokens", json={"username": "alice", "password": PASSWORD}).status_code == 429
+
+
+def test_the_website_import_refuses_repeated_tags_as_the_api_does(alice: AuthActions) -> None:
+    document = {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "tags": ["a"] * 11}]}
+    files = {"file": (io.BytesIO(json.dumps(document).encode()), "prompts.json")}
+    page = alice.post("/account/import", files, content_type="multipart/form-data")
+    assert page.status_code == 422
+    assert "at most 10 tags" in page.text

@@ -128,3 +128,21 @@ def test_private_prompts_are_invisible_to_others_on_every_listing(
             assert "secret-tag" not in page.text
     profile = new_browser().client.get("/users/alice").text
     assert re.search(r"\b1 public prompt\b", profile)
+
+
+def test_the_tag_list_is_paged(
+    frontend_client: FlaskClient, db: Database, make_user: Callable[[str], User]
+) -> None:
+    from composite.library.prompts import create_prompt
+
+    carol = make_user("carol")
+    for number in range(45):  # 450 tags
+        create_prompt(db, carol, title=f"P{number}", body="b", tags=[f"t{number:02d}-{k}" for k in range(10)])
+    first = frontend_client.get("/tags")
+    assert first.text.count('class="tag size-') == 200
+    assert "Page 1 of 3" in first.text
+    assert 'href="/tags?page=2"' in first.text
+    assert len(first.data) < 60_000
+    last = frontend_client.get("/tags?page=3").text
+    assert last.count('class="tag size-') == 50
+    assert frontend_client.get("/tags?page=99").status_code == 200

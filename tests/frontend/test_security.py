@@ -207,7 +207,7 @@ def test_unexpected_errors_render_the_500_page(
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("database on fire")
 
-    monkeypatch.setattr(catalog, "list_tags", broken)
+    monkeypatch.setattr(catalog, "tag_page", broken)
     frontend_client.application.config["PROPAGATE_EXCEPTIONS"] = False
     response = frontend_client.get("/tags")
     assert response.status_code == 500

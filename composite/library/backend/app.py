@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from composite.config import Settings
 from composite.db import Database
+from composite.library.backend.docs import docs_router
 from composite.library.backend.errors import install_error_handlers
 from composite.library.backend.routes import health, prompts, stars, tags, tokens, transfer, users, versions
 from composite.library.ratelimit import RateLimiter
@@ -27,7 +28,7 @@ def create_backend(settings: Settings, db: Database, limiter: RateLimiter | None
     app = FastAPI(
         title="ai.allucanget.biz prompt library API",
         version="1.0.0",
-        docs_url="/api/docs",
+        docs_url=None,  # served by composite.library.backend.docs, without a CDN
         redoc_url=None,
         openapi_url="/api/openapi.json",
         swagger_ui_oauth2_redirect_url=None,
@@ -39,6 +40,8 @@ def create_backend(settings: Settings, db: Database, limiter: RateLimiter | None
     install_error_handlers(app)
     for module in (health, users, tokens, prompts, versions, stars, tags, transfer):
         app.include_router(module.router, prefix="/api")
+    assert app.openapi_url is not None
+    app.include_router(docs_router(app.title, app.openapi_url))
     if settings.test_endpoints:
         from composite.library.backend.routes import echo
 

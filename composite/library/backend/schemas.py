@@ -19,7 +19,7 @@ from composite.library import rules
 from composite.library.history import PromptVersion, VersionDiff
 from composite.library.placeholders import placeholders
 from composite.library.prompts import Prompt
-from composite.library.transfer import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT
+from composite.library.transfer import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT, ImportResult
 
 MAX_ID = 2**63 - 1  # ids are BIGINT
 MAX_VERSION = 2**31 - 1  # version numbers are INTEGER
@@ -28,7 +28,6 @@ NO_NUL = r"^[^\x00]*$"
 # At least one character that str.strip() keeps: str.strip() also removes \x1c-\x1f,
 # which a regex \s does not match, so C0 controls cannot be that character either.
 NOT_BLANK = r"^[^\x00]*[^\s\x00-\x1f][^\x00]*$"
-TAG_INPUT = r"^[A-Za-z0-9-]{1,32}$"  # lower-cased by the domain
 
 
 def _aware(value: datetime) -> datetime:
@@ -61,7 +60,7 @@ Description = Annotated[str, Field(max_length=rules.DESCRIPTION_MAX, pattern=NO_
 ModelHint = Annotated[
     str, Field(max_length=rules.MODEL_HINT_MAX, pattern=NO_NUL, examples=["any chat model"])
 ]
-Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=TAG_INPUT)]
+Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=rules.TAG_INPUT_RE.pattern)]
 Tags = Annotated[
     list[Tag],
     Field(
@@ -347,9 +346,29 @@ class ImportDocument(BaseModel):
         }
 
 
+class ImportedItemOut(BaseModel):
+    """What became of one prompt of the document."""
+
+    index: int = Field(description="Its place in the document's prompts, from 0")
+    id: int = Field(description="The stored prompt it created or updated")
+    uid: UUID
+    outcome: Literal["created", "updated", "unchanged"]
+
+
 class ImportResultOut(BaseModel):
     """How an import went: prompts created, changed (a new version) and already up to date."""
 
     created: int
     updated: int
     unchanged: int
+    prompts: list[ImportedItemOut] = Field(description="Each prompt of the document, in its order")
+
+    @classmethod
+    def of(cls, result: ImportResult) -> ImportResultOut:
+        """The API view of a domain import result."""
+        return cls(
+            created=result.created,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            prompts=[ImportedItemOut(**vars(item)) for item in result.items],
+        )

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from composite.library import catalog
 from composite.library.backend.deps import DatabaseDep
 from composite.library.backend.errors import error_responses
-from composite.library.backend.schemas import TagOut
+from composite.library.backend.schemas import MAX_OFFSET, TagOut
 
 router = APIRouter(prefix="/tags", tags=["tags"])
 
@@ -17,7 +17,8 @@ router = APIRouter(prefix="/tags", tags=["tags"])
 @router.get("", response_model=list[TagOut], responses=error_responses(422))
 def list_tags(
     db: DatabaseDep,
-    limit: Annotated[int | None, Query(ge=1, le=1000, description="At most this many tags")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000, description="At most this many tags")] = 100,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET, description="Skip this many tags")] = 0,
 ) -> list[TagOut]:
-    """Tags over public prompts, most used first."""
-    return [TagOut(name=tag.name, count=tag.count) for tag in catalog.list_tags(db, limit)]
+    """Tags over public prompts, most used first, a page at a time."""
+    return [TagOut(name=tag.name, count=tag.count) for tag in catalog.list_tags(db, limit, offset)]

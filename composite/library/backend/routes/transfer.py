@@ -7,7 +7,7 @@ from fastapi import APIRouter
 from composite.library import transfer
 from composite.library.backend.deps import CurrentUser, DatabaseDep
 from composite.library.backend.errors import error_responses
-from composite.library.backend.schemas import ExportDocument, ImportDocument, ImportResultOut
+from composite.library.backend.schemas import ErrorOut, ExportDocument, ImportDocument, ImportResultOut
 
 router = APIRouter(tags=["transfer"])
 
@@ -18,8 +18,17 @@ def export_prompts(user: CurrentUser, db: DatabaseDep) -> ExportDocument:
     return ExportDocument.model_validate(transfer.export_prompts(db, user))
 
 
-@router.post("/import", response_model=ImportResultOut, responses=error_responses(400, 401, 422))
+INTERRUPTED = {
+    "model": ErrorOut,
+    "description": "The import stopped part way; what it stored is kept, and sending it again finishes it",
+}
+
+
+@router.post(
+    "/import",
+    response_model=ImportResultOut,
+    responses={**error_responses(400, 401, 422, 429), 503: INTERRUPTED},
+)
 def import_prompts(body: ImportDocument, user: CurrentUser, db: DatabaseDep) -> ImportResultOut:
     """Merge an export document into the caller's prompts: same uid updates, same content is skipped."""
-    result = transfer.import_prompts(db, user, body.to_domain())
-    return ImportResultOut(created=result.created, updated=result.updated, unchanged=result.unchanged)
+    return ImportResultOut.of(transfer.import_prompts(db, user, body.to_domain()))

@@ -17,6 +17,8 @@ bp = Blueprint("browse", __name__)
 PER_PAGE = 20
 HOME_COUNT = 6
 CLOUD_SIZE = 40
+# However many tags there are, one page of the tag list stays a few tens of kilobytes.
+TAGS_PER_PAGE = 200
 SORT_LABELS = {"relevance": "Best match", "new": "Newest", "stars": "Most starred"}
 
 
@@ -64,8 +66,10 @@ def search() -> tuple[str, int]:
 
 @bp.get("/tags")
 def list_tags() -> str:
-    """Every tag in use on public prompts."""
-    return render_template("tags.html", cloud=tag_cloud(catalog.list_tags(get_db())))
+    """The tags in use on public prompts, most used first, a page at a time."""
+    number = min(number_arg("page", 1) or 1, 10_000)
+    page = catalog.tag_page(get_db(), TAGS_PER_PAGE, (number - 1) * TAGS_PER_PAGE)
+    return render_template("tags.html", cloud=tag_cloud(page.items), page=page)
 
 
 @bp.get("/tags/<tag>")
