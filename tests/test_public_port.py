@@ -134,12 +134,13 @@ def test_website_login_with_csrf_and_a_form_post_the_same_way(ways: Ways) -> Non
             steps = [client.post("/register", data=form)]
             home = client.get("/")
             assert name in home.text
-            token = _CSRF.search(client.get("/new").text)
+            token = _CSRF.search(client.get("/prompts/new").text)
             assert token, way
             created = client.post(
-                "/new",
+                "/prompts/new",
                 data={"csrf_token": token.group(1), "title": "Form", "body": "Body", "visibility": "public"},
             )
+            assert "location" in created.headers, (way, created.status_code, created.text[:300])
             steps += [home, created, client.get(created.headers["location"])]
             cookie = client.cookies
             assert cookie, way

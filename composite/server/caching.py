@@ -11,8 +11,9 @@ from composite.server.asgi import ASGIApp, Message, Receive, Scope, Send
 class CacheFor:
     """Mark successful answers under ``prefix`` cacheable by anyone for ``seconds``.
 
-    The same headers nginx's ``expires 30d; add_header Cache-Control "public";`` adds, for
-    a port that no nginx stands in front of. Answers that set their own Cache-Control keep it.
+    The same headers nginx's ``expires 30d; add_header Cache-Control "public";`` gives, for
+    a port that no nginx stands in front of; like nginx's ``expires``, they replace the
+    application's own Cache-Control and Expires.
     """
 
     def __init__(self, app: ASGIApp, prefix: str, seconds: int) -> None:
@@ -27,14 +28,14 @@ class CacheFor:
 
         async def send_cacheable(message: Message) -> None:
             if message["type"] == "http.response.start" and 200 <= message["status"] < 400:
-                headers = list(message.get("headers", []))
-                if not any(name.lower() == b"cache-control" for name, _ in headers):
-                    expires = formatdate(time.time() + self.seconds, usegmt=True)
-                    headers += [
-                        (b"cache-control", f"public, max-age={self.seconds}".encode()),
-                        (b"expires", expires.encode()),
-                    ]
-                    message = {**message, "headers": headers}
+                replaced = (b"cache-control", b"expires")
+                headers = [(n, v) for n, v in message.get("headers", []) if n.lower() not in replaced]
+                expires = formatdate(time.time() + self.seconds, usegmt=True)
+                headers += [
+                    (b"cache-control", f"public, max-age={self.seconds}".encode()),
+                    (b"expires", expires.encode()),
+                ]
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, send_cacheable)
