@@ -65,7 +65,8 @@ def create_user(db: Database, username: str, password: str) -> User:
 def authenticate(db: Database, username: str, password: str) -> User | None:
     """The user with this name and password, or None."""
     row = db.fetchone(
-        "SELECT id, username, created_at, password_hash FROM users WHERE username_key = ?",
+        # A disabled user (composite admin disable) is as unknown here: same answer, same time.
+        "SELECT id, username, created_at, password_hash FROM users WHERE username_key = ? AND NOT disabled",
         [(username or "").lower()],
     )
     try:
@@ -100,3 +101,8 @@ def get_profile(db: Database, username: str) -> Profile:
     )
     assert row is not None
     return Profile(user.username, user.created_at, int(row[0]), int(row[1]))
+
+
+def hash_password(password: str) -> str:
+    """The stored form of a password (slow on purpose: call it outside the write lock)."""
+    return _hasher.hash(password)

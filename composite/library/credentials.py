@@ -75,7 +75,7 @@ def user_for_token(db: Database, secret: str) -> User | None:
         return None
     row = db.fetchone(
         "SELECT u.id, u.username, u.created_at FROM tokens t JOIN users u ON u.id = t.user_id"
-        " WHERE t.token_hash = ?",
+        " WHERE t.token_hash = ? AND NOT u.disabled",
         [_digest(secret)],
     )
     return User(*row) if row else None
@@ -97,7 +97,7 @@ def user_for_session(db: Database, session_id: str) -> User | None:
     """The user of a live session, or None when it ended or expired."""
     row = db.fetchone(
         "SELECT u.id, u.username, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id"
-        " WHERE s.session_hash = ? AND s.expires_at > ?",
+        " WHERE s.session_hash = ? AND s.expires_at > ? AND NOT u.disabled",
         [_digest(session_id), datetime.now()],
     )
     return User(*row) if row else None

@@ -18,9 +18,15 @@ from composite.library.backend import create_backend
 from composite.library.examples import load_examples
 from composite.library.frontend import create_frontend
 from composite.library.migrations import MIGRATIONS_DIR
+from composite.library.observability import operating_mounts, record_flask_routes, start_backup_schedule
+from composite.library.operations import Operations
 from composite.server import Mount, PortRouter, ServerError, make_server, wsgi_app
 from composite.server.headers import SecurityHeaders, api_policy, site_policy
 from composite.server.limits import BodyLimit
+from composite.server.logs import configure_logging
+from composite.server.metrics import Metrics, route_probe
+from composite.server.observe import Observe
+from composite.server.unix import remove_socket_file
 
 log = logging.getLogger("composite")
 
@@ -29,28 +35,36 @@ EXIT_STARTUP = 3
 
 
 def build_router(settings: Settings, db: Database) -> PortRouter:
-    """Both applications on their ports, bracketed by the database's lifespan."""
+    """Both applications on their ports, the admin socket and metrics, bracketed by the database."""
+    metrics = Metrics()
+    operations = Operations(db, settings.backup_dir, settings.backup_keep)
     backend = create_backend(settings, db)
+    backend.state.operations = operations  # the health check reports the newest backup's age
     frontend = create_frontend(settings, db)
+    record_flask_routes(frontend)
     limit = settings.max_body_bytes
     backend_app = SecurityHeaders(
-        BodyLimit(backend, limit, json_errors=True), api_policy, hsts=settings.production
+        BodyLimit(route_probe(backend), limit, json_errors=True), api_policy, hsts=settings.production
     )
     frontend_app = SecurityHeaders(
         BodyLimit(wsgi_app(frontend, settings.frontend_threads), limit), site_policy, hsts=settings.production
     )
     mounts = [
-        Mount("backend", settings.backend_port, backend_app),
-        Mount("frontend", settings.frontend_port, frontend_app),
+        Mount("backend", settings.backend_port, Observe(backend_app, "backend", metrics)),
+        Mount("frontend", settings.frontend_port, Observe(frontend_app, "frontend", metrics)),
+        *operating_mounts(settings, db, operations, metrics),
     ]
 
     @asynccontextmanager
     async def database_lifespan() -> AsyncIterator[None]:
         # DuckDB calls block; keep them off the event loop that serves both ports.
         await asyncio.to_thread(prepare_database, db, settings)
+        schedule = start_backup_schedule(settings, operations)
         try:
             yield
         finally:
+            if schedule is not None:
+                schedule.cancel()
             await asyncio.to_thread(db.close)
             log.info("database closed")
 
@@ -70,20 +84,6 @@ def prepare_database(db: Database, settings: Settings) -> None:
     log.info("database %s ready", settings.database_path)
 
 
-def configure_logging(level: str) -> None:
-    """One log format on stderr for the server, both applications and the access log."""
-    numeric = logging.DEBUG if level == "trace" else getattr(logging, level.upper())
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    root.setLevel(numeric)
-    # The router reports why start-up failed; uvicorn's generic line would only repeat it.
-    logging.getLogger("uvicorn.error").addFilter(
-        lambda record: record.getMessage() != "Application startup failed. Exiting."
-    )
-
-
 def fail(message: str, status: int) -> int:
     """Tell the operator what is wrong in one line and return the exit status."""
     print(f"error: {message}", file=sys.stderr, flush=True)
@@ -96,7 +96,7 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
         settings = Settings.from_env(os.environ if environ is None else environ, dotenv_path)
     except ConfigError as exc:
         return fail(str(exc), EXIT_CONFIG)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.secret_key_generated:
         log.warning("SECRET_KEY is not set: generated a temporary one (sessions end at restart)")
 
@@ -127,6 +127,8 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
     finally:
         for sock in sockets:
             sock.close()
+        if settings.admin_socket is not None:
+            remove_socket_file(str(settings.admin_socket))
         db.close()
     if router.startup_error is not None:
         return fail(router.startup_error, EXIT_STARTUP)
