@@ -65,6 +65,9 @@ def build_router(settings: Settings, db: Database) -> PortRouter:
         finally:
             if schedule is not None:
                 schedule.cancel()
+            # Here, not after server.run(): uvicorn ends the process by re-raising the signal.
+            if settings.admin_socket is not None:
+                remove_socket_file(str(settings.admin_socket))
             await asyncio.to_thread(db.close)
             log.info("database closed")
 
@@ -127,8 +130,6 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
     finally:
         for sock in sockets:
             sock.close()
-        if settings.admin_socket is not None:
-            remove_socket_file(str(settings.admin_socket))
         db.close()
     if router.startup_error is not None:
         return fail(router.startup_error, EXIT_STARTUP)
