@@ -106,3 +106,8 @@ def user_for_session(db: Database, session_id: str) -> User | None:
 def end_session(db: Database, session_id: str) -> None:
     """End a website session so that its cookie no longer works anywhere."""
     db.write(lambda cur: cur.execute("DELETE FROM sessions WHERE session_hash = ?", [_digest(session_id)]))
+
+
+def secret_hash(secret: str) -> str:
+    """How a session id or token is stored: to pick one out among a user's (e.g. keep it)."""
+    return _digest(secret)
