@@ -650,7 +650,10 @@ def test_static_files_get_long_cache_headers(site: Site) -> None:
         response = client.get(f"{site.http}/static/style.css")
         page = client.get(f"{site.http}/")
     assert response.status_code == 200
-    assert response.content == (ROOT / "composite" / "library" / "frontend" / "static" / "style.css").read_bytes()
+    assert (
+        response.content
+        == (ROOT / "composite" / "library" / "frontend" / "static" / "style.css").read_bytes()
+    )
     directives = {d.strip() for d in ",".join(response.headers.get_list("cache-control")).split(",")}
     assert {"max-age=2592000", "public"} <= directives, directives
     assert not any(d.startswith("max-age=") and d != "max-age=2592000" for d in directives), directives

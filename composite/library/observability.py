@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 
 from flask import Flask, request
 
@@ -14,6 +16,9 @@ from composite.server import Mount
 from composite.server.metrics import Metrics, route_probe
 from composite.server.observe import Observe
 from composite.server.requestid import set_route
+from composite.server.unix import MAX_SOCKET_PATH
+
+log = logging.getLogger("composite")
 
 
 def record_flask_routes(app: Flask) -> None:
@@ -46,9 +51,16 @@ def operating_mounts(
     )
     metrics.gauge("composite_uptime_seconds", "Seconds since the process started.", operations.uptime)
     mounts = []
-    if settings.admin_socket is not None:
+    socket_path = settings.admin_socket
+    if socket_path is not None and len(os.fsencode(socket_path)) > MAX_SOCKET_PATH:
+        # A deep data directory must not keep the site from starting: it runs without the socket.
+        log.warning(
+            "admin socket off: %s is longer than %d bytes; set ADMIN_SOCKET", socket_path, MAX_SOCKET_PATH
+        )
+        socket_path = None
+    if socket_path is not None:
         admin = route_probe(create_admin(db, operations, metrics))
-        mounts.append(Mount("admin", 0, Observe(admin, "admin"), path=str(settings.admin_socket)))
+        mounts.append(Mount("admin", 0, Observe(admin, "admin"), path=str(socket_path)))
     if settings.metrics_port:
         mounts.append(Mount("metrics", settings.metrics_port, metrics.app(), host=settings.metrics_host))
     return mounts

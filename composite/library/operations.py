@@ -40,6 +40,8 @@ class Operations:
         if not self._backup_lock.acquire(blocking=False):
             raise Conflict("a backup is already running; try again when it has finished")
         try:
+            if target.parent.absolute() == self.backup_dir.absolute():
+                self.backup_dir.mkdir(parents=True, exist_ok=True)  # the data volume's own place
             report = backup_database(self.db, target)
         finally:
             self._backup_lock.release()

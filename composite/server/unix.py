@@ -26,7 +26,13 @@ def bind_unix(path: str, name: str, backlog: int = 128, mode: int = SOCKET_MODE)
         if _answers(path):
             raise ServerError(f"socket {path} ({name}) is in use by another server")
         target.unlink()  # left by a process that did not stop cleanly
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise ServerError(
+            f"data directory {target.parent} is not writable: {reason} ({name} socket)"
+        ) from None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     # The file is created by bind() with the umask's mode: narrow it first, so that there is
     # no moment at which another user could connect.
