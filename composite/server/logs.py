@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from composite.server.requestid import current_request
 
 LOG_LEVELS = ("critical", "error", "warning", "info", "debug", "trace")
-LOG_FORMATS = ("text", "json")
 # uvicorn reports the server's own events (start, stop, protocol errors) under this name.
 _UVICORN_SERVER_LOGGER = "uvicorn.error"
 SERVER_LOGGER = "composite.server"

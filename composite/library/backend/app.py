@@ -11,17 +11,8 @@ from fastapi import FastAPI
 from composite.config import Settings
 from composite.db import Database
 from composite.library.backend.errors import install_error_handlers
-from composite.library.backend.routes import (
-    health,
-    password,
-    prompts,
-    stars,
-    tags,
-    tokens,
-    transfer,
-    users,
-    versions,
-)
+from composite.library.backend.routes import health, prompts, stars, tags, tokens, transfer, users, versions
+from composite.library.backend.routes import password as password_routes
 
 
 def create_backend(settings: Settings, db: Database) -> FastAPI:
@@ -45,7 +36,7 @@ def create_backend(settings: Settings, db: Database) -> FastAPI:
     app.state.settings = settings
     app.state.db = db
     install_error_handlers(app)
-    for module in (health, users, tokens, prompts, versions, stars, tags, transfer, password):
+    for module in (health, users, tokens, prompts, versions, stars, tags, transfer, password_routes):
         app.include_router(module.router, prefix="/api")
     if settings.test_endpoints:
         from composite.library.backend.routes import echo
