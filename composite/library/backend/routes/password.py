@@ -19,10 +19,10 @@ class PasswordChange(BaseModel):
     """The current password and the new one."""
 
     current_password: str = Field(max_length=rules.PASSWORD_MAX)
-    new_password: str = Field(max_length=rules.PASSWORD_MAX)
+    new_password: str = Field(min_length=rules.PASSWORD_MIN, max_length=rules.PASSWORD_MAX)
 
 
-@router.put("/password", status_code=204, responses=error_responses(401, 422))
+@router.put("/password", status_code=204, responses=error_responses(400, 401, 422))
 def change_password(
     body: PasswordChange,
     user: CurrentUser,
