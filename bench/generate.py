@@ -149,7 +149,7 @@ def _word_tables(cur, words: list[str]) -> None:
 
 def generate(path: Path, n: int) -> None:
     """Create a migrated database at path holding n prompts, their versions, stars and index."""
-    from composite.library.accounts import _hasher
+    from composite.library.passwords import hash_password
 
     path.unlink(missing_ok=True)
     db = Database(path).open()
@@ -180,7 +180,7 @@ def generate(path: Path, n: int) -> None:
             "INSERT INTO users (id, username, username_key, password_hash, created_at)"
             " SELECT i, CASE i WHEN 1 THEN ? ELSE 'user' || i END, CASE i WHEN 1 THEN ? ELSE 'user' || i END,"
             " ?, TIMESTAMP '2024-01-01' FROM range(1, ? + 1) t(i)",
-            [BENCH_USER, BENCH_USER, _hasher.hash(BENCH_PASSWORD), users],
+            [BENCH_USER, BENCH_USER, hash_password(BENCH_PASSWORD), users],
         )
         # A one-row table of word lists: indexing a joined list is far faster than a bound one.
         cur.execute(

@@ -34,6 +34,15 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser(
         "site", help="serve the prompt library (as python app.py)", description=SITE_DESCRIPTION
     )
+    from composite.library.admin_cli import add_admin_arguments  # standard library only
+
+    admin = commands.add_parser(
+        "admin",
+        help="operate the running site: backup, users, stats, metrics",
+        description="Talk to the running site through its admin socket (ADMIN_SOCKET).",
+        epilog="example: composite admin backup data/backups/today.db",
+    )
+    add_admin_arguments(admin)
     return parser
 
 
@@ -43,6 +52,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "serve":
             return serve_command(args)
+        if args.command == "admin":
+            from composite.library.admin_cli import admin_command
+
+            return admin_command(args)
         from composite.library.site import main as site_main  # only this command needs the site
 
         return site_main()

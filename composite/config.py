@@ -16,6 +16,7 @@ from composite.server.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT
 ENVIRONMENTS = ("development", "production")
 # A container must listen on every interface; a developer's machine only on its own.
 DEFAULT_HOSTS = {"development": "127.0.0.1", "production": "0.0.0.0"}
+LOG_FORMATS = ("text", "json")
 # Values that appear in examples and docs; a production start with one of them is refused.
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "changethis", "secret", "dev", "development", "replace-me"}
@@ -60,6 +61,15 @@ class Settings:
     token_rate: str = "60/hour"  # noqa: S105 (a rate, not a secret)
     load_examples: bool = True
     test_endpoints: bool = False
+    # Operating the process (docs/deployment.md): the admin socket (None = off), scheduled
+    # backups (interval 0 = off), the metrics port (0 = off) and the log format.
+    admin_socket: Path | None = None
+    backup_dir: Path = Path("data/backups")
+    backup_interval: float = 0.0
+    backup_keep: int = 7
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
+    log_format: str = "text"
 
     @property
     def production(self) -> bool:
@@ -88,6 +98,14 @@ class Settings:
                 raise ConfigError(name, f"must be a rate such as '20/hour', got {spec!r}") from None
         if self.shutdown_timeout < 0:
             raise ConfigError("SHUTDOWN_TIMEOUT", "must not be negative")
+        if self.log_format not in LOG_FORMATS:
+            raise ConfigError(
+                "LOG_FORMAT", f"must be one of {', '.join(LOG_FORMATS)}, got {self.log_format!r}"
+            )
+        if self.metrics_port and self.metrics_port in (self.backend_port, self.frontend_port):
+            raise ConfigError(
+                "METRICS_PORT", f"must differ from the application ports, got {self.metrics_port}"
+            )
 
     def _check_ports(self) -> None:
         ports = [("BACKEND_PORT", self.backend_port), ("FRONTEND_PORT", self.frontend_port)]
@@ -104,11 +122,7 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str], dotenv_path: Path | None = Path(".env")) -> Settings:
         """Build settings from a .env file (when present) overridden by the process environment."""
-        values: dict[str, str] = {}
-        if dotenv_path is not None and dotenv_path.is_file():
-            values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
-        values.update(environ)
-        reader = _Reader(values)
+        reader = _Reader(environment(environ, dotenv_path))
         secret = reader.text("SECRET_KEY", "")
         app_env = reader.text("APP_ENV", "development").lower()
         return cls(
@@ -137,7 +151,38 @@ class Settings:
             token_rate=reader.text("TOKEN_RATE", cls.token_rate),
             load_examples=reader.flag("LOAD_EXAMPLES", app_env != "production"),
             test_endpoints=reader.flag("TEST_ENDPOINTS", False),
+            **_operations(reader, Path(reader.text("DATABASE_PATH", "data/app.db")).parent),
         )
+
+
+def admin_socket_from(values: Mapping[str, str]) -> Path | None:
+    """ADMIN_SOCKET: unset means admin.sock next to the database; set to nothing, the socket is off."""
+    socket = values.get("ADMIN_SOCKET")
+    if socket is None:
+        return Path(values.get("DATABASE_PATH", "").strip() or "data/app.db").parent / "admin.sock"
+    return Path(socket.strip()) if socket.strip() else None
+
+
+def environment(environ: Mapping[str, str], dotenv_path: Path | None = Path(".env")) -> dict[str, str]:
+    """A .env file's values (when present) overridden by the process environment."""
+    values: dict[str, str] = {}
+    if dotenv_path is not None and dotenv_path.is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(environ)
+    return values
+
+
+def _operations(reader: _Reader, data_dir: Path) -> dict[str, object]:
+    """The admin socket, backups, metrics and log format; files default to the database's directory."""
+    return {
+        "admin_socket": admin_socket_from(reader.values),
+        "backup_dir": Path(reader.text("BACKUP_DIR", str(data_dir / "backups"))),
+        "backup_interval": reader.number("BACKUP_INTERVAL", 0, maximum=366 * 86400),
+        "backup_keep": int(reader.number("BACKUP_KEEP", 7, minimum=1, maximum=10000, whole=True)),
+        "metrics_port": int(reader.number("METRICS_PORT", 0, maximum=65535, whole=True)),
+        "metrics_host": reader.text("METRICS_HOST", "127.0.0.1"),
+        "log_format": reader.text("LOG_FORMAT", "text").lower(),
+    }
 
 
 class _Reader:

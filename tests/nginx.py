@@ -275,5 +275,6 @@ def loopback_env(
         "NGINX_SSL_CERTIFICATE_KEY": str(key),
         "NGINX_HTTPS_REDIRECT": "false",
         "NGINX_BEHIND_PROXY": "false",
+        "NGINX_ACCESS_LOG": "logs/access.log",  # relative: under the prefix nginx runs from
         **overrides,
     }

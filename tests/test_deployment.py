@@ -621,7 +621,12 @@ def test_api_and_pages_reach_their_applications_through_nginx(site: Site) -> Non
     with site.client() as client:
         health = client.get(f"{site.http}/api/health")
         assert health.status_code == 200
-        assert health.json() == {"status": "ok", "database": "ok", "app": "backend"}
+        assert health.json() == {
+            "status": "ok",
+            "database": "ok",
+            "app": "backend",
+            "last_backup_age_seconds": None,
+        }
         spec = client.get(f"{site.http}/api/openapi.json")
         assert spec.status_code == 200
         assert "/api/health" in spec.json()["paths"]
@@ -708,6 +713,23 @@ def echo(client: httpx.Client, base: str, **headers: str) -> dict[str, dict[str,
         assert response.json()["app"] == app
         seen[app] = response.json()
     return seen
+
+
+def test_request_id_passes_through_nginx_to_both_apps_and_into_every_log(site: Site) -> None:
+    with site.client() as client:
+        given = client.get(f"{site.http}/api/health", headers={"X-Request-ID": "through-nginx-1"})
+        made = client.get(f"{site.http}/healthz")
+        forged = client.get(f"{site.http}/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert given.headers["x-request-id"] == "through-nginx-1"
+    # Without a usable id of the client's, nginx makes one (32 hex digits) and the app keeps it.
+    assert re.fullmatch(r"[0-9a-f]{32}", made.headers["x-request-id"])
+    assert re.fullmatch(r"[0-9a-f]{32}", forged.headers["x-request-id"])
+    time.sleep(0.3)
+    nginx_log = (site.edge.prefix / "logs" / "access.log").read_text()
+    for response in (given, made, forged):
+        request_id = response.headers["x-request-id"]
+        assert f"request_id={request_id} " in nginx_log
+        assert f"request_id={request_id}" in site.app.log()
 
 
 def test_both_apps_see_the_client_nginx_forwarded_over_http(site: Site) -> None:

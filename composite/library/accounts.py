@@ -65,7 +65,8 @@ def authenticate(db: Database, username: str, password: str) -> User | None:
     if not USERNAME_RE.fullmatch(username) or len(password) > PASSWORD_MAX:
         return None  # no such account can exist: nothing to look up or hash
     row = db.fetchone(
-        "SELECT id, username, created_at, password_hash FROM users WHERE username_key = ?",
+        # A disabled user (composite admin disable) is as unknown here: same answer, same time.
+        "SELECT id, username, created_at, password_hash FROM users WHERE username_key = ? AND NOT disabled",
         [username.lower()],
     )
     if not verify_password(row[3] if row else DUMMY_HASH, password):

@@ -84,7 +84,7 @@ def user_for_token(db: Database, secret: str) -> User | None:
         return None
     row = db.fetchone(
         "SELECT u.id, u.username, u.created_at FROM tokens t JOIN users u ON u.id = t.user_id"
-        " WHERE t.token_hash = ?",
+        " WHERE t.token_hash = ? AND NOT u.disabled",
         [_digest(secret)],
     )
     return User(*row) if row else None
@@ -114,7 +114,7 @@ def user_for_session(db: Database, session_id: str) -> User | None:
     """The user of a live session, or None when it ended or expired."""
     row = db.fetchone(
         "SELECT u.id, u.username, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id"
-        " WHERE s.session_hash = ? AND s.expires_at > ?",
+        " WHERE s.session_hash = ? AND s.expires_at > ? AND NOT u.disabled",
         [_digest(session_id), datetime.now()],
     )
     return User(*row) if row else None
@@ -123,3 +123,8 @@ def user_for_session(db: Database, session_id: str) -> User | None:
 def end_session(db: Database, session_id: str) -> None:
     """End a website session so that its cookie no longer works anywhere."""
     db.write(lambda cur: cur.execute("DELETE FROM sessions WHERE session_hash = ?", [_digest(session_id)]))
+
+
+def secret_hash(secret: str) -> str:
+    """How a session id or token is stored: to pick one out among a user's (e.g. keep it)."""
+    return _digest(secret)

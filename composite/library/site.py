@@ -17,13 +17,18 @@ from composite.library.backend import create_backend
 from composite.library.examples import load_examples
 from composite.library.frontend import create_frontend
 from composite.library.migrations import MIGRATIONS_DIR
+from composite.library.observability import operating_mounts, record_flask_routes, start_backup_schedule
+from composite.library.operations import Operations
 from composite.library.public import public_mount
 from composite.library.ratelimit import RateLimiter
 from composite.server import ASGIApp, Mount, PortRouter, wsgi_app
 from composite.server.headers import SecurityHeaders, api_policy, site_policy
 from composite.server.limits import BodyLimit
 from composite.server.logs import configure_logging
+from composite.server.metrics import Metrics, route_probe
+from composite.server.observe import Observe
 from composite.server.run import EXIT_USAGE, ServeOptions, fail, serve
+from composite.server.unix import remove_socket_file
 
 log = logging.getLogger("composite")
 
@@ -32,36 +37,54 @@ EXIT_CONFIG = EXIT_USAGE
 CONNECTIONS_PER_REQUEST = 4
 
 
-def api_app(settings: Settings, db: Database, limiter: RateLimiter | None = None) -> ASGIApp:
+def api_app(
+    settings: Settings,
+    db: Database,
+    limiter: RateLimiter | None = None,
+    operations: Operations | None = None,
+) -> ASGIApp:
     """The API as it is served: the FastAPI app inside its body limit and security headers."""
     backend = create_backend(settings, db, limiter)
-    limited = BodyLimit(backend, settings.max_body_bytes, json_errors=True)
+    backend.state.operations = operations  # the health check reports the newest backup's age
+    limited = BodyLimit(route_probe(backend), settings.max_body_bytes, json_errors=True)
     return SecurityHeaders(limited, api_policy, hsts=settings.production)
 
 
 def website_app(settings: Settings, db: Database, limiter: RateLimiter | None = None) -> ASGIApp:
     """The website as it is served: Flask on its own thread pool, inside the same wrappers."""
-    frontend = wsgi_app(create_frontend(settings, db, limiter), settings.frontend_threads)
-    limited = BodyLimit(frontend, settings.max_body_bytes)
+    frontend = create_frontend(settings, db, limiter)
+    record_flask_routes(frontend)
+    limited = BodyLimit(wsgi_app(frontend, settings.frontend_threads), settings.max_body_bytes)
     return SecurityHeaders(limited, site_policy, hsts=settings.production)
 
 
 def build_router(settings: Settings, db: Database) -> PortRouter:
-    """Both applications on their ports (and the public port), bracketed by the database's lifespan."""
+    """Both applications, the public port, the admin socket and metrics, bracketed by the database."""
+    metrics = Metrics()
+    operations = Operations(db, settings.backup_dir, settings.backup_keep)
     # One limiter for both applications: a budget per client address covers the whole site.
     limiter = RateLimiter()
+    api = api_app(settings, db, limiter, operations)
+    website = website_app(settings, db, limiter)
     mounts = [
-        Mount("backend", settings.backend_port, api_app(settings, db, limiter)),
-        Mount("frontend", settings.frontend_port, website_app(settings, db, limiter)),
+        Mount("backend", settings.backend_port, Observe(api, "backend", metrics)),
+        Mount("frontend", settings.frontend_port, Observe(website, "frontend", metrics)),
+        *operating_mounts(settings, db, operations, metrics),
     ]
 
     @asynccontextmanager
     async def database_lifespan() -> AsyncIterator[None]:
         # DuckDB calls block; keep them off the event loop that serves both ports.
         await asyncio.to_thread(prepare_database, db, settings)
+        schedule = start_backup_schedule(settings, operations)
         try:
             yield
         finally:
+            if schedule is not None:
+                schedule.cancel()
+            # Here, not after server.run(): uvicorn ends the process by re-raising the signal.
+            if settings.admin_socket is not None:
+                remove_socket_file(str(settings.admin_socket))
             await asyncio.to_thread(db.close)
             log.info("database closed")
 
@@ -90,10 +113,9 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
         settings = Settings.from_env(os.environ if environ is None else environ, dotenv_path)
     except ConfigError as exc:
         return fail(str(exc), EXIT_CONFIG)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
     if settings.secret_key_generated:
         log.warning("SECRET_KEY is not set: generated a temporary one (sessions end at restart)")
-
     db = Database(settings.database_path, threads=SERVER_QUERY_THREADS)
     router = build_router(settings, db)
     try:

@@ -28,6 +28,7 @@ from composite.server.asgi import plain_response as _plain_response
 from composite.server.httpcheck import HTTPChecks
 from composite.server.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT, deadline_protocol
 from composite.server.redaction import redact_query
+from composite.server.unix import bind_unix
 from composite.server.wsgi import WSGIAdapter
 
 # The ASGI types are part of this module's interface: middleware imports them from here.
@@ -73,6 +74,10 @@ class Mount:
     name: str
     port: int
     app: ASGIApp
+    # A mount may listen on its own address instead of the router's host (e.g. metrics on an
+    # internal network), or on a Unix-domain socket at ``path`` instead of a TCP port.
+    host: str | None = None
+    path: str | None = None
 
 
 def wsgi_app(app: Callable[..., Any], workers: int, max_body_bytes: int | None = None) -> ASGIApp:
@@ -80,11 +85,15 @@ def wsgi_app(app: Callable[..., Any], workers: int, max_body_bytes: int | None =
     return WSGIAdapter(app, workers, max_body_bytes)
 
 
-def bind_sockets(host: str, mounts: Sequence[Mount], backlog: int = 2048) -> list[socket.socket]:
+def bind_sockets(default_host: str, mounts: Sequence[Mount], backlog: int = 2048) -> list[socket.socket]:
     """Bind and listen on every mount's port, or bind none of them."""
     bound: list[socket.socket] = []
     try:
         for mount in mounts:
+            if mount.path is not None:
+                bound.append(bind_unix(mount.path, mount.name, backlog))
+                continue
+            host = mount.host if mount.host is not None else default_host
             family = socket.AF_INET6 if ":" in host else socket.AF_INET
             sock = socket.socket(family, socket.SOCK_STREAM)
             bound.append(sock)
@@ -118,8 +127,9 @@ class PortRouter:
         self, mounts: Sequence[Mount], lifespan: Lifespan | None = None, max_in_flight: int | None = None
     ) -> None:
         self.mounts = [dataclasses.replace(m, app=_Served(m.app)) for m in mounts]
-        self.by_port: Mapping[int, Mount] = {m.port: m for m in self.mounts}
-        fixed = [m.port for m in self.mounts if m.port]  # any number may ask for a free port (0)
+        self._index()
+        # Any number may ask for a free port (0); a Unix socket has none.
+        fixed = [m.port for m in self.mounts if m.port and m.path is None]
         if len(set(fixed)) != len(fixed):
             raise ValueError("two mounts share one port")
         self.lifespan = lifespan
@@ -135,8 +145,7 @@ class PortRouter:
         if scope["type"] == "lifespan":
             await self._run_lifespan(scope, receive, send)
             return
-        server = scope.get("server")
-        mount = self.by_port.get(server[1]) if server else None
+        mount = self._mount_for(scope.get("server"))
         if mount is None:
             await _not_found(scope, send)
             return
@@ -184,6 +193,18 @@ class PortRouter:
                     (time.perf_counter() - started) * 1000,
                 )
 
+    def _index(self) -> None:
+        self.by_port: Mapping[int, Mount] = {m.port: m for m in self.mounts if m.path is None}
+        self.by_path: Mapping[str, Mount] = {m.path: m for m in self.mounts if m.path is not None}
+
+    def _mount_for(self, server: tuple[str, int | None] | None) -> Mount | None:
+        """The mount that owns the socket a connection came in on: uvicorn gives (path, None) for Unix."""
+        if not server:
+            return None
+        if server[1] is None:
+            return self.by_path.get(server[0])
+        return self.by_port.get(server[1])
+
     def served_app(self, key: str | int) -> ASGIApp:
         """The application of the mount with this name or port, as the router calls it (state included)."""
         for mount in self.mounts:
@@ -193,20 +214,27 @@ class PortRouter:
 
     def add(self, mount: Mount) -> None:
         """Serve one more mount (before the server starts), e.g. a path split over the others."""
-        if mount.port and mount.port in self.by_port:
+        if mount.path is None and mount.port and mount.port in self.by_port:
             raise ValueError("two mounts share one port")
         self.mounts.append(dataclasses.replace(mount, app=_Served(mount.app)))
-        self.by_port = {m.port: m for m in self.mounts}
+        self._index()
 
     def bind(self, host: str, backlog: int = 2048) -> list[socket.socket]:
         """Listen on every mount's port (all or none) and route by the ports actually bound."""
         sockets = bind_sockets(host, self.mounts, backlog)
         # Port 0 means "any free port": requests arrive on the one the system chose.
-        ports = [sock.getsockname()[1] for sock in sockets]
+        ports = [
+            m.port if m.path is not None else s.getsockname()[1]
+            for m, s in zip(self.mounts, sockets, strict=True)
+        ]
         self.mounts = [dataclasses.replace(m, port=p) for m, p in zip(self.mounts, ports, strict=True)]
-        self.by_port = {m.port: m for m in self.mounts}
-        shown = f"[{host}]" if ":" in host else host or "0.0.0.0"
+        self._index()
         for mount in self.mounts:
+            if mount.path is not None:
+                log.info("%s listening on unix:%s", mount.name, mount.path)
+                continue
+            address = mount.host if mount.host is not None else host
+            shown = f"[{address}]" if ":" in address else address or "0.0.0.0"
             log.info("%s listening on http://%s:%d", mount.name, shown, mount.port)
         return sockets
 

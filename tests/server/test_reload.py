@@ -64,8 +64,8 @@ def test_an_edited_module_is_served_after_a_restart_on_the_same_port(tmp_path: P
         edited = time.monotonic()
         answers: list[str] = []
         while not answers or answers[-1] != "v2":
-            assert time.monotonic() - edited < 15, (answers, (tmp_path / "serve.log").read_text())
-            answers += read(url, 5)
+            assert time.monotonic() - edited < 40, (answers, (tmp_path / "serve.log").read_text())
+            answers += read(url, 20)  # the new child may take seconds to start on a busy machine
             time.sleep(0.05)
         print(f"served the edit {time.monotonic() - edited:.2f}s after saving; answers: {set(answers)}")
         # The parent kept the listening socket: a restart never refuses a connection.

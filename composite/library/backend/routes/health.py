@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import duckdb
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
@@ -19,6 +19,7 @@ class HealthOut(BaseModel):
     status: str
     database: str
     app: str = "backend"
+    last_backup_age_seconds: float | None = None  # None: no backup yet (see composite admin backup)
 
 
 @router.get(
@@ -26,11 +27,15 @@ class HealthOut(BaseModel):
     response_model=HealthOut,
     responses={503: {"model": HealthOut, "description": "The database cannot answer"}},
 )
-def read_health(db: DatabaseDep) -> HealthOut | JSONResponse:
+def read_health(db: DatabaseDep, request: Request) -> HealthOut | JSONResponse:
     """Report whether the API is up and the database answers a query."""
     try:
         db.fetchone("SELECT 1")
     except (DatabaseError, duckdb.Error) as exc:
         body = HealthOut(status="unavailable", database=f"error: {exc}")
         return JSONResponse(body.model_dump(), status_code=503)
-    return HealthOut(status="ok", database="ok")
+    operations = getattr(request.app.state, "operations", None)
+    age = operations.newest_backup_age() if operations is not None else None
+    return HealthOut(
+        status="ok", database="ok", last_backup_age_seconds=None if age is None else round(age, 1)
+    )

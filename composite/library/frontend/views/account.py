@@ -6,10 +6,10 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, Response, make_response, redirect, render_template, request, session, url_for
 from werkzeug.wrappers import Response as BaseResponse
 
-from composite.library import credentials, transfer
+from composite.library import credentials, password_change, transfer
 from composite.library.errors import Invalid
 from composite.library.frontend.security import (
     current_user,
@@ -25,6 +25,7 @@ bp = Blueprint("account", __name__, url_prefix="/account")
 def _page(status: int = 200, **context: Any) -> tuple[str, int]:
     context.setdefault("token_errors", {})
     context.setdefault("import_errors", {})
+    context.setdefault("password_errors", {})
     context.setdefault("values", {})
     tokens = credentials.list_tokens(get_db(), current_user().id)
     return render_template("account/index.html", tokens=tokens, **context), status
@@ -59,6 +60,26 @@ def revoke_token(token_id: int) -> BaseResponse:
     """Revoke one of the user's tokens; programs using it are refused from now on."""
     credentials.revoke_token(get_db(), current_user().id, token_id)
     return redirect(url_for("account.account_page"))
+
+
+@bp.post("/password")
+@login_required
+def change_password() -> tuple[str, int]:
+    """Change one's password; every other session and every API token ends."""
+    form = request.form
+    try:
+        if form.get("new_password", "") != form.get("confirm", ""):
+            raise Invalid({"confirm": "does not match the new password"})
+        password_change.change_password(
+            get_db(),
+            current_user(),
+            form.get("current_password", ""),
+            form.get("new_password", ""),
+            keep=session.get("sid"),
+        )
+    except Invalid as exc:
+        return _page(422, password_errors=exc.errors)
+    return _page(200, password_changed=True)
 
 
 @bp.get("/export")

@@ -1,0 +1,107 @@
+"""What an operator does to accounts (composite admin ...): list, reset, disable, delete."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from composite.db import Database
+from composite.library.accounts import User
+from composite.library.errors import NotFound
+from composite.library.passwords import hash_password
+from composite.library.rules import check_password
+
+
+@dataclass(frozen=True)
+class UserRow:
+    """A user as the operator sees them."""
+
+    id: int
+    username: str
+    created_at: datetime
+    disabled: bool
+    prompts: int
+    tokens: int
+    sessions: int
+
+
+def list_users(db: Database, limit: int = 1000) -> list[UserRow]:
+    """Users in id order with their counts, at most ``limit`` of them."""
+    rows = db.fetchall(
+        "SELECT u.id, u.username, u.created_at, u.disabled,"
+        " (SELECT count(*) FROM prompts p WHERE p.owner_id = u.id),"
+        " (SELECT count(*) FROM tokens t WHERE t.user_id = u.id),"
+        " (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > now())"
+        " FROM users u ORDER BY u.id LIMIT ?",
+        [limit],
+    )
+    return [UserRow(*row) for row in rows]
+
+
+def _user_id(cur: duckdb.DuckDBPyConnection, username: str) -> int:
+    row = cur.execute("SELECT id FROM users WHERE username_key = ?", [(username or "").lower()]).fetchone()
+    if row is None:
+        raise NotFound(f"no user named {username!r}")
+    return int(row[0])
+
+
+def end_sessions_and_tokens(cur: duckdb.DuckDBPyConnection, user_id: int, keep_session: str = "") -> None:
+    """End every website session (but ``keep_session``, a hash) and API token of a user."""
+    cur.execute("DELETE FROM sessions WHERE user_id = ? AND session_hash <> ?", [user_id, keep_session])
+    cur.execute("DELETE FROM tokens WHERE user_id = ?", [user_id])
+
+
+def reset_password(db: Database, username: str, password: str) -> None:
+    """Give a user a new password and end all their sessions and tokens."""
+    check_password(password)
+    password_hash = hash_password(password)  # slow on purpose: outside the write lock
+
+    def reset(cur: duckdb.DuckDBPyConnection) -> None:
+        user_id = _user_id(cur, username)
+        cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
+        end_sessions_and_tokens(cur, user_id)
+
+    db.write(reset)
+
+
+def set_disabled(db: Database, username: str, disabled: bool) -> None:
+    """Disable (ending every session and token) or enable a user."""
+
+    def change(cur: duckdb.DuckDBPyConnection) -> None:
+        user_id = _user_id(cur, username)
+        cur.execute("UPDATE users SET disabled = ? WHERE id = ?", [disabled, user_id])
+        if disabled:
+            end_sessions_and_tokens(cur, user_id)
+
+    db.write(change)
+
+
+def delete_user(db: Database, username: str) -> int:
+    """Delete a user with their prompts (versions, stars, index rows), tokens and sessions."""
+
+    def delete(cur: duckdb.DuckDBPyConnection) -> int:
+        user_id = _user_id(cur, username)
+        owned = "SELECT id FROM prompts WHERE owner_id = ?"
+        # Stars this user gave to other people's prompts: keep those prompts' counts true.
+        cur.execute(
+            "UPDATE prompts SET stars = stars - 1 WHERE owner_id <> ?"
+            " AND id IN (SELECT prompt_id FROM stars WHERE user_id = ?)",
+            [user_id, user_id],
+        )
+        cur.execute("DELETE FROM stars WHERE user_id = ?", [user_id])
+        for table in ("search_terms", "prompt_versions", "stars"):
+            cur.execute(f"DELETE FROM {table} WHERE prompt_id IN ({owned})", [user_id])
+        row = cur.execute("DELETE FROM prompts WHERE owner_id = ? RETURNING 1", [user_id]).fetchall()
+        end_sessions_and_tokens(cur, user_id)
+        cur.execute("DELETE FROM users WHERE id = ?", [user_id])
+        return len(row)
+
+    return db.write(delete)
+
+
+def is_disabled(db: Database, user: User) -> bool:
+    """True when an operator has disabled this user."""
+    row = db.fetchone("SELECT disabled FROM users WHERE id = ?", [user.id])
+    return bool(row and row[0])

@@ -1,0 +1,63 @@
+"""Middleware that gives each request an id, counts it in the metrics and describes it to the logs."""
+
+from __future__ import annotations
+
+import time
+
+from composite.server.asgi import ASGIApp, Message, Receive, Scope, Send
+from composite.server.metrics import Metrics
+from composite.server.requestid import HEADER, RequestInfo, request_id_from, set_current_request
+
+
+class Observe:
+    """Per mount: the request id in and out, the current request for logs, metrics when given."""
+
+    def __init__(self, app: ASGIApp, name: str, metrics: Metrics | None = None) -> None:
+        self.app = app
+        self.name = name
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = None
+        headers = []
+        for name, value in scope["headers"]:
+            if name == HEADER:
+                given = value if given is None else given
+            else:
+                headers.append((name, value))
+        request_id = request_id_from(given)
+        # Both applications see the id that is logged and returned, never an unchecked one.
+        headers.append((HEADER, request_id.encode()))
+        client = scope.get("client")
+        info = RequestInfo(
+            app=self.name,
+            method=scope["method"],
+            path=scope["path"],
+            client=f"{client[0]}:{client[1]}" if client else "-",
+            request_id=request_id,
+        )
+        # Not reset on the way out: the router's access line, written after this returns in
+        # the same task, reads it too. Each request runs in a task of its own.
+        set_current_request(info)
+        metrics = self.metrics
+        if metrics is not None:
+            metrics.in_flight.labels(self.name).inc()
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                info.status = message["status"]
+                kept = [(n, v) for n, v in message.get("headers", []) if n.lower() != HEADER]
+                message = {**message, "headers": [*kept, (HEADER, request_id.encode())]}
+            await send(message)
+
+        try:
+            await self.app({**scope, "headers": headers}, receive, send_with_id)
+        finally:
+            info.duration_ms = (time.perf_counter() - started) * 1000
+            if metrics is not None:
+                metrics.in_flight.labels(self.name).dec()
+                metrics.observe(info)
