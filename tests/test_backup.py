@@ -16,8 +16,8 @@ import duckdb
 import httpx
 import pytest
 
-from composite.backup import TEMPORARY_PREFIX, BackupError, backup_database, verify_backup
 from composite.db import Database
+from composite.db.backup import TEMPORARY_PREFIX, BackupError, backup_database, verify_backup
 from tests.operations import admin, admin_socket
 from tests.process import ROOT, ServerProcess
 from tests.reliability.client import register

@@ -6,7 +6,8 @@ import asyncio
 import json
 from typing import Any
 
-from composite.server.headers import SITE_POLICY, SecurityHeaders, api_policy, site_policy
+from composite.library.policies import SITE_POLICY, api_policy, site_policy
+from composite.server.headers import SecurityHeaders
 from composite.server.limits import BodyLimit
 
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from composite.backup import TEMPORARY_PREFIX
 from composite.config import ConfigError, Settings
 from composite.db import Database
+from composite.db.backup import TEMPORARY_PREFIX
 from composite.library.operations import Operations, run_backup_schedule
 
 

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
-
-from composite.db import Database
+from composite.db import Cursor, Database
 from composite.library.errors import Conflict, NotFound
 from composite.library.passwords import DUMMY_HASH, hash_password, verify_password
 from composite.library.ratelimit import RateLimiter
@@ -44,7 +42,7 @@ def create_user(db: Database, username: str, password: str) -> User:
     check_password(password)
     password_hash = hash_password(password)  # slow on purpose: outside the write lock
 
-    def insert(cur: duckdb.DuckDBPyConnection) -> User:
+    def insert(cur: Cursor) -> User:
         taken = cur.execute("SELECT 1 FROM users WHERE username_key = ?", [username.lower()]).fetchone()
         if taken:
             raise Conflict(f"username {username!r} is taken")

@@ -14,8 +14,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
-from composite.backup import BackupError
 from composite.db import Database
+from composite.db.backup import BackupError
 from composite.library.accounts import create_user
 from composite.library.backend.errors import install_error_handlers
 from composite.library.operations import Operations

@@ -7,9 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import duckdb
-
-from composite.db import Database
+from composite.db import Cursor, Database
 from composite.library.accounts import User
 from composite.library.errors import NotFound
 from composite.library.ratelimit import RateLimiter
@@ -68,7 +66,7 @@ def list_tokens(db: Database, user_id: int) -> list[TokenInfo]:
 def revoke_token(db: Database, user_id: int, token_id: int) -> None:
     """Delete one of the user's tokens; NotFound when it is not theirs."""
 
-    def delete(cur: duckdb.DuckDBPyConnection) -> None:
+    def delete(cur: Cursor) -> None:
         gone = cur.execute(
             "DELETE FROM tokens WHERE id = ? AND user_id = ? RETURNING id", [token_id, user_id]
         ).fetchone()
@@ -95,7 +93,7 @@ def start_session(db: Database, user_id: int) -> str:
     session_id = secrets.token_urlsafe(32)
     now = datetime.now()
 
-    def insert(cur: duckdb.DuckDBPyConnection) -> None:
+    def insert(cur: Cursor) -> None:
         cur.execute(
             "DELETE FROM sessions WHERE session_hash IN"
             " (SELECT session_hash FROM sessions WHERE expires_at <= ? LIMIT ?)",

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
-
-from composite.db import Database
+from composite.db import Cursor, Database
 from composite.library.accounts import User
 from composite.library.diff import LineDiff, diff_lines
 from composite.library.errors import NotFound
@@ -140,7 +138,7 @@ def previous_version(db: Database, prompt_id: int, version: int, viewer_id: int 
 def restore_version(db: Database, prompt_id: int, version: int, user: User) -> Prompt:
     """Make an old version's content current again, as a new version; visibility stays as it is."""
 
-    def restore(cur: duckdb.DuckDBPyConnection) -> Prompt:
+    def restore(cur: Cursor) -> Prompt:
         prompt = load_for_owner(cur, prompt_id, user)
         row = cur.execute(
             f"SELECT {', '.join(RESTORED)} FROM prompt_versions WHERE prompt_id = ? AND version = ?",

@@ -12,11 +12,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from composite.backup import TEMPORARY_PREFIX, BackupError, BackupReport, backup_database
 from composite.db import Database
+from composite.db.backup import TEMPORARY_PREFIX, BackupError, BackupReport, backup_database
 from composite.library.errors import Conflict
 
-log = logging.getLogger("composite.backup")
+log = logging.getLogger("composite.db.backup")
 
 # Scheduled backups are named by their UTC time, so names sort by age.
 SCHEDULED_NAME = re.compile(r"^app-\d{8}T\d{6}Z\.db$")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import duckdb
-
-from composite.db import Database
+from composite.db import Cursor, Database
 from composite.library.accounts import User, authenticate
 from composite.library.credentials import secret_hash
 from composite.library.errors import Invalid
@@ -28,7 +26,7 @@ def change_password(db: Database, user: User, current: str, new: str, keep: str 
     password_hash = hash_password(new)
     kept = secret_hash(keep) if keep else ""
 
-    def change(cur: duckdb.DuckDBPyConnection) -> None:
+    def change(cur: Cursor) -> None:
         cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user.id])
         cur.execute("DELETE FROM sessions WHERE user_id = ? AND session_hash <> ?", [user.id, kept])
         cur.execute("DELETE FROM tokens WHERE user_id = ? AND token_hash <> ?", [user.id, kept])

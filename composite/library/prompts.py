@@ -7,8 +7,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import duckdb
-
 from composite.db import Cursor, Database
 from composite.library.accounts import User
 from composite.library.errors import Forbidden, NotFound
@@ -195,7 +193,7 @@ def create_prompt(db: Database, owner: User, **fields: Any) -> Prompt:
     fields.setdefault("body", "")
     cleaned = clean_fields(fields)
 
-    def insert(cur: duckdb.DuckDBPyConnection) -> Prompt:
+    def insert(cur: Cursor) -> Prompt:
         return load_visible(cur, insert_prompt(cur, owner, cleaned), owner.id)
 
     return db.write(insert)
@@ -283,7 +281,7 @@ def update_prompt(db: Database, prompt_id: int, editor: User, **changes: Any) ->
     """Edit the owner's prompt; a change creates a new version, no change creates none."""
     cleaned = clean_fields({k: v for k, v in changes.items() if k in CONTENT_FIELDS and v is not None})
 
-    def edit(cur: duckdb.DuckDBPyConnection) -> Prompt:
+    def edit(cur: Cursor) -> Prompt:
         prompt = load_for_owner(cur, prompt_id, editor)
         apply_changes(cur, prompt, cleaned)
         return load_visible(cur, prompt_id, editor.id)
@@ -294,7 +292,7 @@ def update_prompt(db: Database, prompt_id: int, editor: User, **changes: Any) ->
 def delete_prompt(db: Database, prompt_id: int, user: User) -> None:
     """Delete the owner's prompt with its versions, stars and index rows."""
 
-    def delete(cur: duckdb.DuckDBPyConnection) -> None:
+    def delete(cur: Cursor) -> None:
         load_for_owner(cur, prompt_id, user)
         for table in ("prompt_versions", "stars"):
             cur.execute(f"DELETE FROM {table} WHERE prompt_id = ?", [prompt_id])

@@ -19,10 +19,11 @@ from composite.library.frontend import create_frontend
 from composite.library.migrations import MIGRATIONS_DIR
 from composite.library.observability import operating_mounts, record_flask_routes, start_backup_schedule
 from composite.library.operations import Operations
+from composite.library.policies import api_policy, site_policy
 from composite.library.public import public_mount
 from composite.library.ratelimit import RateLimiter
 from composite.server import ASGIApp, Mount, PortRouter, wsgi_app
-from composite.server.headers import SecurityHeaders, api_policy, site_policy
+from composite.server.headers import SecurityHeaders
 from composite.server.limits import BodyLimit
 from composite.server.logs import configure_logging
 from composite.server.metrics import Metrics, route_probe

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import duckdb
-
-from composite.db import Database
+from composite.db import Cursor, Database
 from composite.library.accounts import User
 from composite.library.prompts import load_visible
 
 
 def _set_star(db: Database, prompt_id: int, user: User, starred: bool) -> int:
-    def change(cur: duckdb.DuckDBPyConnection) -> int:
+    def change(cur: Cursor) -> int:
         load_visible(cur, prompt_id, user.id)
         if starred:
             added = cur.execute(

@@ -5,9 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-import duckdb
-
-from composite.db import Database
+from composite.db import Cursor, Database
 from composite.library.accounts import User
 from composite.library.errors import NotFound
 from composite.library.passwords import hash_password
@@ -40,14 +38,14 @@ def list_users(db: Database, limit: int = 1000) -> list[UserRow]:
     return [UserRow(*row) for row in rows]
 
 
-def _user_id(cur: duckdb.DuckDBPyConnection, username: str) -> int:
+def _user_id(cur: Cursor, username: str) -> int:
     row = cur.execute("SELECT id FROM users WHERE username_key = ?", [(username or "").lower()]).fetchone()
     if row is None:
         raise NotFound(f"no user named {username!r}")
     return int(row[0])
 
 
-def end_sessions_and_tokens(cur: duckdb.DuckDBPyConnection, user_id: int, keep_session: str = "") -> None:
+def end_sessions_and_tokens(cur: Cursor, user_id: int, keep_session: str = "") -> None:
     """End every website session (but ``keep_session``, a hash) and API token of a user."""
     cur.execute("DELETE FROM sessions WHERE user_id = ? AND session_hash <> ?", [user_id, keep_session])
     cur.execute("DELETE FROM tokens WHERE user_id = ?", [user_id])
@@ -58,7 +56,7 @@ def reset_password(db: Database, username: str, password: str) -> None:
     check_password(password)
     password_hash = hash_password(password)  # slow on purpose: outside the write lock
 
-    def reset(cur: duckdb.DuckDBPyConnection) -> None:
+    def reset(cur: Cursor) -> None:
         user_id = _user_id(cur, username)
         cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
         end_sessions_and_tokens(cur, user_id)
@@ -69,7 +67,7 @@ def reset_password(db: Database, username: str, password: str) -> None:
 def set_disabled(db: Database, username: str, disabled: bool) -> None:
     """Disable (ending every session and token) or enable a user."""
 
-    def change(cur: duckdb.DuckDBPyConnection) -> None:
+    def change(cur: Cursor) -> None:
         user_id = _user_id(cur, username)
         cur.execute("UPDATE users SET disabled = ? WHERE id = ?", [disabled, user_id])
         if disabled:
@@ -81,7 +79,7 @@ def set_disabled(db: Database, username: str, disabled: bool) -> None:
 def delete_user(db: Database, username: str) -> int:
     """Delete a user with their prompts (versions, stars, index rows), tokens and sessions."""
 
-    def delete(cur: duckdb.DuckDBPyConnection) -> int:
+    def delete(cur: Cursor) -> int:
         user_id = _user_id(cur, username)
         owned = "SELECT id FROM prompts WHERE owner_id = ?"
         # Stars this user gave to other people's prompts: keep those prompts' counts true.

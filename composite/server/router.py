@@ -64,7 +64,6 @@ class PortInUseError(ServerError):
 
     def __init__(self, host: str, port: int, name: str) -> None:
         super().__init__(f"port {port} ({name}) on {host or '*'} is already in use")
-        self.port = port
 
 
 @dataclass(frozen=True)

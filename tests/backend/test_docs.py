@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from composite.server.headers import DOCS_POLICY, api_policy
+from composite.library.policies import DOCS_POLICY, api_policy
 from tests.process import ServerProcess
 from tests.test_browser import CHROMIUM, CHROMIUM_ARGS
 

@@ -2,7 +2,7 @@
 
 The Swagger UI files come pinned from a PyPI package (swagger-ui-bundle-v2), so the page
 works offline and loads nothing a CDN could change. The page starts Swagger UI from a
-static script, which lets its Content-Security-Policy (headers.DOCS_POLICY) forbid inline
+static script, which lets its Content-Security-Policy (policies.DOCS_POLICY) forbid inline
 scripts.
 """
 

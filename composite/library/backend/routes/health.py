@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import duckdb
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from composite.db import DatabaseError
+from composite.db import DatabaseError, QueryError
 from composite.library.backend.deps import DatabaseDep
 
 router = APIRouter(tags=["health"])
@@ -31,7 +30,7 @@ def read_health(db: DatabaseDep, request: Request) -> HealthOut | JSONResponse:
     """Report whether the API is up and the database answers a query."""
     try:
         db.fetchone("SELECT 1")
-    except (DatabaseError, duckdb.Error) as exc:
+    except (DatabaseError, QueryError) as exc:
         body = HealthOut(status="unavailable", database=f"error: {exc}")
         return JSONResponse(body.model_dump(), status_code=503)
     operations = getattr(request.app.state, "operations", None)

@@ -20,8 +20,6 @@ from composite.library.backend.schemas import MAX_VERSION, DiffOut, PromptOut, V
 
 router = APIRouter(prefix="/prompts/{prompt_id}", tags=["versions"])
 
-VersionQuery = Annotated[int | None, Query(ge=1, le=MAX_VERSION)]
-
 
 @router.get(
     "/versions",

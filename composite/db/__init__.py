@@ -19,6 +19,8 @@ import duckdb
 log = logging.getLogger("composite.db")
 
 Cursor = duckdb.DuckDBPyConnection
+# What a failing query raises, for code that must not depend on duckdb itself.
+QueryError = duckdb.Error
 T = TypeVar("T")
 
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
@@ -115,11 +117,6 @@ class Database:
         except duckdb.Error as exc:
             raise DatabaseError(f"cannot open database {self.path}: {exc}") from None
         return self
-
-    @property
-    def is_open(self) -> bool:
-        """True between open() and close()."""
-        return self._connection is not None and not self._closed
 
     def close(self) -> None:
         """Checkpoint and close every cursor and the connection; safe to call twice."""
