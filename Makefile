@@ -20,6 +20,10 @@ $(VENV)/.dev-stamp: requirements.lock requirements-dev.txt $(VENV)/.runtime-stam
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
+# Development: restarts on every change of code, templates or static files; tracebacks on error pages.
+dev: $(VENV)/.runtime-stamp
+	@trap 'true' INT; $(BIN)/python app.py --reload || [ $$? -eq 130 ]
+
 # Ctrl-C is the normal way to stop: after the graceful stop (status 130) make reports no error.
 run: $(VENV)/.runtime-stamp
 	@trap 'true' INT; $(BIN)/python app.py || [ $$? -eq 130 ]

@@ -61,6 +61,8 @@ class Settings:
     token_rate: str = "60/hour"  # noqa: S105 (a rate, not a secret)
     load_examples: bool = True
     test_endpoints: bool = False
+    # Development pages: tracebacks, templates and static files read afresh (python app.py --reload).
+    debug: bool = False
     # Operating the process (docs/deployment.md): the admin socket (None = off), scheduled
     # backups (interval 0 = off), the metrics port (0 = off) and the log format.
     admin_socket: Path | None = None
@@ -91,6 +93,8 @@ class Settings:
                 )
         if self.production and self.test_endpoints:
             raise ConfigError("TEST_ENDPOINTS", "must not be enabled in production")
+        if self.production and self.debug:
+            raise ConfigError("DEBUG", "must not be enabled in production (it shows tracebacks)")
         for name, spec in (("REGISTER_RATE", self.register_rate), ("TOKEN_RATE", self.token_rate)):
             try:
                 limits.parse(spec)
@@ -151,6 +155,7 @@ class Settings:
             token_rate=reader.text("TOKEN_RATE", cls.token_rate),
             load_examples=reader.flag("LOAD_EXAMPLES", app_env != "production"),
             test_endpoints=reader.flag("TEST_ENDPOINTS", False),
+            debug=reader.flag("DEBUG", False),
             **_operations(reader, Path(reader.text("DATABASE_PATH", "data/app.db")).parent),
         )
 

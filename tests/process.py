@@ -54,6 +54,7 @@ class ServerProcess:
             **(env or {}),
         }
         self.cwd = tmp_path
+        self.command = [str(ROOT / "app.py")]  # after the interpreter
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -70,7 +71,7 @@ class ServerProcess:
         """Start the process; by default wait until both ports answer their health checks."""
         self._stderr = self.stderr_path.open("ab")
         self.proc = subprocess.Popen(
-            [sys.executable, str(ROOT / "app.py")],
+            [sys.executable, *self.command],
             cwd=self.cwd,
             env=self.env,
             stdout=self._stderr,

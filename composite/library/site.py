@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import logging
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
@@ -28,10 +30,15 @@ from composite.server.limits import BodyLimit
 from composite.server.logs import configure_logging
 from composite.server.metrics import Metrics, route_probe
 from composite.server.observe import Observe
-from composite.server.run import EXIT_USAGE, ServeOptions, fail, serve
+from composite.server.reload import run_with_reload
+from composite.server.router import ServerError
+from composite.server.run import EXIT_STARTUP, EXIT_USAGE, ServeOptions, bind, fail, serve
 from composite.server.unix import remove_socket_file
 
 log = logging.getLogger("composite")
+
+# What --reload watches: the whole package, the site's templates and static files included.
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 
 EXIT_CONFIG = EXIT_USAGE
 # Open connections allowed on each port per request in flight (LIMIT_CONCURRENCY).
@@ -108,8 +115,13 @@ def prepare_database(db: Database, settings: Settings) -> None:
     log.info("database %s ready", settings.database_path)
 
 
-def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env")) -> int:
+def main(
+    environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Path(".env"), *, reload: bool = False
+) -> int:
     """Run the composite server until it is told to stop; return the exit status."""
+    if reload:
+        # Development pages in every child the reloader starts (they read the environment).
+        os.environ["DEBUG"] = "true"
     try:
         settings = Settings.from_env(os.environ if environ is None else environ, dotenv_path)
     except ConfigError as exc:
@@ -119,10 +131,33 @@ def main(environ: Mapping[str, str] | None = None, dotenv_path: Path | None = Pa
         log.warning("SECRET_KEY is not set: generated a temporary one (sessions end at restart)")
     db = Database(settings.database_path, threads=SERVER_QUERY_THREADS)
     router = build_router(settings, db)
+    if reload:
+        # The parent only holds the sockets; each child opens the database and serves them.
+        try:
+            sockets = bind(router, serve_options(settings))
+        except ServerError as exc:
+            return fail(str(exc), EXIT_STARTUP)
+        run_with_reload(functools.partial(_serve_reloaded, dotenv_path), sockets, [str(PACKAGE_DIR)])
+        return 0
     try:
         return serve(router, serve_options(settings))
     finally:
         db.close()  # the lifespan closes it; this covers a start that never got that far
+
+
+def _serve_reloaded(dotenv_path: Path | None, sockets: list[socket.socket]) -> None:
+    """A reload child: the whole site built afresh from the environment, on the parent's sockets."""
+    try:
+        settings = Settings.from_env(os.environ, dotenv_path)
+    except ConfigError as exc:
+        fail(str(exc), EXIT_CONFIG)  # the supervisor keeps watching; the next save tries again
+        return
+    configure_logging(settings.log_level, settings.log_format)
+    db = Database(settings.database_path, threads=SERVER_QUERY_THREADS)
+    try:
+        serve(build_router(settings, db), serve_options(settings), sockets)
+    finally:
+        db.close()
 
 
 def serve_options(settings: Settings) -> ServeOptions:
@@ -145,10 +180,17 @@ def run(argv: Sequence[str] | None = None) -> None:
     """Entry point for ``python app.py``: exit quietly on Ctrl-C after a graceful stop."""
     from composite.cli import SITE_DESCRIPTION
 
-    # No options: the site is configured by its environment. --help says so rather than starting.
-    argparse.ArgumentParser(prog="python app.py", description=SITE_DESCRIPTION).parse_args(argv)
+    # The site is configured by its environment; --help says so rather than starting.
+    parser = argparse.ArgumentParser(prog="python app.py", description=SITE_DESCRIPTION)
+    parser.add_argument(
+        "--reload",
+        action="store_true",
+        help="development: restart on every change of code, templates or static files, with "
+        "tracebacks on error pages (DEBUG=true); every port keeps its socket",
+    )
+    args = parser.parse_args(argv)
     try:
-        status = main()
+        status = main(reload=args.reload)
     except KeyboardInterrupt:
         # uvicorn re-raises SIGINT once it has shut down gracefully.
         status = 130

@@ -34,6 +34,7 @@ def create_backend(settings: Settings, db: Database, limiter: RateLimiter | None
         openapi_url="/api/openapi.json",
         swagger_ui_oauth2_redirect_url=None,
         lifespan=lifespan,
+        debug=settings.debug,  # development: a traceback in the 500 answer
     )
     app.state.settings = settings
     app.state.db = db

@@ -30,8 +30,16 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.production,
-        SEND_FILE_MAX_AGE_DEFAULT=3600,
+        # Development: templates and static files are read afresh, and errors show a
+        # traceback page (Werkzeug's, without its console) instead of the plain 500 page.
+        SEND_FILE_MAX_AGE_DEFAULT=0 if settings.debug else 3600,
+        TEMPLATES_AUTO_RELOAD=settings.debug,
     )
+    if settings.debug:
+        from werkzeug.debug import DebuggedApplication
+
+        app.debug = True
+        app.wsgi_app = DebuggedApplication(app.wsgi_app, evalex=False)  # type: ignore[method-assign]
     app.extensions["composite.settings"] = settings
     app.extensions["composite.db"] = db
     app.extensions["composite.limiter"] = limiter or RateLimiter()
