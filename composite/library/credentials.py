@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 
 from composite.db import Cursor, Database
 from composite.library.accounts import User
-from composite.library.errors import NotFound
+from composite.library.errors import Conflict, NotFound
 from composite.library.ratelimit import RateLimiter
 from composite.library.rules import check_token_name
 
@@ -18,6 +18,9 @@ SESSION_LIFETIME = timedelta(days=14)
 # Expired sessions removed each time one starts: bounded work per login, and since each
 # login adds one session, a backlog still drains.
 SESSION_PURGE_BATCH = 100
+# Tokens a user may hold at once: every request that lists them (the account page, GET
+# /api/tokens) reads them all, so their number must be bounded, not only their rate.
+MAX_TOKENS = 100
 
 
 def _digest(secret: str) -> str:
@@ -45,13 +48,21 @@ def create_token(db: Database, user_id: int, name: str | None = None) -> tuple[s
     """Create an API token; return the secret (shown once) and its stored description."""
     name = check_token_name(name)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = db.write(
-        lambda cur: cur.execute(
+
+    def insert(cur: Cursor) -> tuple[object, ...] | None:
+        held = cur.execute("SELECT count(*) FROM tokens WHERE user_id = ?", [user_id]).fetchone()
+        if held and held[0] >= MAX_TOKENS:
+            raise Conflict(
+                f"you hold {MAX_TOKENS} tokens, the most allowed: revoke one before creating another"
+            )
+        return cur.execute(
             "INSERT INTO tokens (user_id, name, token_hash, prefix) VALUES (?, ?, ?, ?)"
             " RETURNING id, name, prefix, created_at",
             [user_id, name, _digest(secret), secret[:10]],
         ).fetchone()
-    )
+
+    row = db.write(insert)
+    assert row is not None
     return secret, TokenInfo(*row)
 
 

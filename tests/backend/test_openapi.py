@@ -84,7 +84,7 @@ def test_auth_is_documented_as_required_or_optional(schema: dict[str, Any]) -> N
 def test_error_statuses_are_documented_with_their_shapes(schema: dict[str, Any]) -> None:
     expected = {
         ("post", "/api/users"): {"201", "400", "409", "422", "429", "503"},
-        ("post", "/api/tokens"): {"201", "400", "401", "422", "429", "503"},
+        ("post", "/api/tokens"): {"201", "400", "401", "409", "422", "429", "503"},
         ("patch", "/api/prompts/{prompt_id}"): {"200", "400", "401", "403", "404", "422"},
         ("delete", "/api/prompts/{prompt_id}"): {"204", "401", "403", "404", "422"},
         ("get", "/api/tags"): {"200", "422"},

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
+from composite.db import Database
 from composite.library.throttle import MAX_PER_USERNAME
 from tests.backend.conftest import PASSWORD, ApiUser
 
@@ -92,3 +93,16 @@ def test_revoke_unknown_or_invalid_ids(alice: ApiUser, token_id: object, status:
 def test_token_endpoints_need_a_token(client: TestClient) -> None:
     assert client.get("/api/tokens").status_code == 401
     assert client.delete("/api/tokens/1").status_code == 401
+
+
+def test_a_user_holds_a_bounded_number_of_tokens(client: TestClient, alice: ApiUser, db: Database) -> None:
+    from composite.library.credentials import MAX_TOKENS, create_token
+
+    credentials = {"username": alice.username, "password": alice.password}
+    held = len(client.get("/api/tokens", headers=alice.headers).json())
+    for _ in range(MAX_TOKENS - held):  # in the database directly: the API would rate-limit them
+        create_token(db, alice.id)
+    refused = client.post("/api/tokens", json=credentials)
+    assert refused.status_code == 409
+    assert "revoke one" in refused.json()["detail"]
+    assert len(client.get("/api/tokens", headers=alice.headers).json()) == MAX_TOKENS

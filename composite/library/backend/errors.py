@@ -26,7 +26,7 @@ DESCRIPTIONS = {
     401: "No token, or a token that is wrong or revoked",
     403: "The prompt belongs to someone else",
     404: "Not found (someone else's private prompt is not found either)",
-    409: "The name is taken",
+    409: "The request clashes with what exists (a taken name, or a limit of things held reached)",
     422: "Invalid input",
     429: "Too many attempts from this address or at this account; retry after Retry-After seconds",
     503: "Too busy checking passwords right now; retry after Retry-After seconds",

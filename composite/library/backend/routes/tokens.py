@@ -15,7 +15,9 @@ from composite.library.errors import Unauthorized
 router = APIRouter(prefix="/tokens", tags=["tokens"])
 
 
-@router.post("", status_code=201, response_model=TokenOut, responses=error_responses(400, 401, 422, 429, 503))
+@router.post(
+    "", status_code=201, response_model=TokenOut, responses=error_responses(400, 401, 409, 422, 429, 503)
+)
 def create_token(
     body: TokenCreate, request: Request, db: DatabaseDep, settings: SettingsDep, limiter: LimiterDep
 ) -> TokenOut:
