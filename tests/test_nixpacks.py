@@ -32,6 +32,8 @@ def test_nixpacks_settings_name_python_311_and_production() -> None:
     assert plan["variables"]["APP_ENV"] == "production"
     assert any("requirements.lock" in command for command in plan["phases"]["install"]["cmds"])
     assert "PUBLIC_PORT=${PORT" in web_command()
+    # exec: python itself gets the platform's SIGTERM, not a shell that would ignore it.
+    assert web_command().startswith("exec ")
 
 
 def test_the_start_command_serves_the_whole_site_on_one_port(tmp_path: Path) -> None:
@@ -69,7 +71,11 @@ def test_the_start_command_serves_the_whole_site_on_one_port(tmp_path: Path) -> 
         assert "text/html" in httpx.get(f"{base}/").headers["content-type"]
         assert (source / "data" / "app.db").exists()  # under /app/data, the volume's place
     finally:
-        proc.send_signal(signal.SIGTERM)
-        status = proc.wait(20)
-        log.close()
+        proc.send_signal(signal.SIGTERM)  # to the shell, which exec made python itself
+        try:
+            status = proc.wait(20)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            log.close()
     assert status in (0, -signal.SIGTERM, 128 + signal.SIGTERM), (tmp_path / "app.log").read_text()
