@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.operations import admin
-from tests.process import ServerProcess
+from tests.support.operations import admin
+from tests.support.process import ServerProcess
 
 _PERCENTILE = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)$", re.MULTILINE)
 _MAX = re.compile(r"^\s+Latency\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", re.MULTILINE)

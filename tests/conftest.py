@@ -14,7 +14,7 @@ from composite.db import Database
 from composite.library.backend import create_backend
 from composite.library.frontend import create_frontend
 from composite.library.migrations import MIGRATIONS_DIR
-from tests.process import ServerProcess
+from tests.support.process import ServerProcess
 
 
 @pytest.fixture

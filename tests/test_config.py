@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from composite.config import ConfigError, Settings
-from tests.process import run_app
+from tests.support.process import run_app
 
 GOOD_SECRET = "a" * 20 + "-real-production-secret-0123"
 
@@ -111,7 +111,7 @@ def test_process_refuses_invalid_settings_in_one_line(
 
 
 def test_development_start_without_secret_says_it_generated_one(tmp_path: Path) -> None:
-    from tests.process import ServerProcess
+    from tests.support.process import ServerProcess
 
     server = ServerProcess(tmp_path, env={"SECRET_KEY": ""}).start()
     try:

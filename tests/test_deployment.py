@@ -29,7 +29,7 @@ import pytest
 
 from composite.config import ConfigError, Settings
 from composite.library.healthcheck import target_host
-from tests.deploy import (
+from tests.support.deploy import (
     COMPOSE_FILES,
     ROOT,
     compose,
@@ -40,7 +40,7 @@ from tests.deploy import (
     dockerignore_excludes,
     hadolint,
 )
-from tests.nginx import (
+from tests.support.nginx import (
     IMAGE_ENV,
     TEMPLATES,
     Nginx,
@@ -54,7 +54,8 @@ from tests.nginx import (
     run_tls_script,
     template_variables,
 )
-from tests.process import ServerProcess, free_port, run_app
+from tests.support.process import ServerProcess, free_port, run_app
+from tests.support.web import CSRF
 
 DOCKERFILE = ROOT / "Dockerfile"
 NGINX_DOCKERFILE = ROOT / "nginx" / "Dockerfile"
@@ -821,7 +822,7 @@ def test_website_refuses_cross_site_posts_through_nginx(site: Site) -> None:
     for base in (site.http, site.https):
         with site.client("127.0.0.22") as client:
             page = client.get(f"{base}/login")
-            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+            token = CSRF.search(page.text)
             assert token
             form = {"csrf_token": token.group(1), "username": "nobody", "password": "wrong-password"}
             # The Origin a browser sends for this very page: the host as the client typed it.

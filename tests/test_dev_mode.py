@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.process import ROOT, ServerProcess
+from tests.support.process import ROOT, ServerProcess
 
 
 def test_a_saved_template_is_served_after_the_restart_with_development_settings(tmp_path: Path) -> None:

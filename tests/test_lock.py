@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.process import ROOT
+from tests.support.process import ROOT
 
 PIN = re.compile(r"^([A-Za-z0-9_.\[\]-]+)==([^\s;]+)")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.process import ROOT, free_port
+from tests.support.process import ROOT, free_port
 
 
 def web_command() -> str:

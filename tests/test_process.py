@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.process import ServerProcess, database_held_by_another_process, run_app
+from tests.support.process import ServerProcess, database_held_by_another_process, run_app
 
 
 def test_both_ports_answer_and_each_app_owns_only_its_port(server: ServerProcess) -> None:

@@ -19,11 +19,11 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.nginx import Nginx, find_nginx, loopback_env, make_self_signed, require_tool
-from tests.process import ServerProcess, free_port
+from tests.support.nginx import Nginx, find_nginx, loopback_env, make_self_signed, require_tool
+from tests.support.process import ServerProcess, free_port
+from tests.support.web import CSRF
 
 BODY_LIMIT = 1024 * 1024
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 class Ways:
@@ -122,7 +122,7 @@ def test_website_login_with_csrf_and_a_form_post_the_same_way(ways: Ways) -> Non
     runs = {}
     for way, client in ways.clients().items():
         with client:
-            token = _CSRF.search(client.get("/register").text)
+            token = CSRF.search(client.get("/register").text)
             assert token, way
             name = f"web-{way}"
             form = {
@@ -134,7 +134,7 @@ def test_website_login_with_csrf_and_a_form_post_the_same_way(ways: Ways) -> Non
             steps = [client.post("/register", data=form)]
             home = client.get("/")
             assert name in home.text
-            token = _CSRF.search(client.get("/prompts/new").text)
+            token = CSRF.search(client.get("/prompts/new").text)
             assert token, way
             created = client.post(
                 "/prompts/new",

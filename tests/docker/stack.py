@@ -10,8 +10,8 @@ from pathlib import Path
 
 import httpx
 
-from tests.deploy import ROOT, venv_tool
 from tests.docker.engine import Engine
+from tests.support.deploy import ROOT, venv_tool
 
 OVERRIDE = Path(__file__).resolve().parent / "compose.test.yml"
 PROJECT = "composite-test"

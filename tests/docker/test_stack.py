@@ -17,11 +17,11 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from tests.deploy import ROOT
 from tests.docker.engine import Engine, or_unavailable
 from tests.docker.images import package_index, provide_stand_ins, wheelhouse
 from tests.docker.stack import Stack, free_ports
-from tests.nginx import make_self_signed
+from tests.support.deploy import ROOT
+from tests.support.nginx import make_self_signed
 
 pytestmark = pytest.mark.docker
 

@@ -6,7 +6,6 @@ server sees them as different people, as it would on the internet.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -17,12 +16,12 @@ import httpx
 import pytest
 
 from composite.library import throttle
-from tests.process import ServerProcess
+from tests.support.process import ServerProcess
+from tests.support.web import CSRF
 
 pytestmark = pytest.mark.slow
 
 PASSWORD = "password123"
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 RSS_LIMIT_KIB = 300 * 1024
 
 
@@ -75,7 +74,7 @@ def form_session(address: str, base_url: str, page: str) -> tuple[httpx.Cookies,
 
 def csrf(client: httpx.Client, page: str = "/login") -> str:
     """The CSRF token of a page's form (its session cookie kept in the client)."""
-    match = _CSRF.search(client.get(page).text)
+    match = CSRF.search(client.get(page).text)
     assert match
     return match.group(1)
 

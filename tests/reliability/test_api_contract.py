@@ -11,8 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.process import ServerProcess
-from tests.reliability.client import register
+from tests.support.client import register
+from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.slow
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import quote
@@ -11,8 +10,9 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from tests.process import ServerProcess
-from tests.reliability.client import raw_request, register, status_of
+from tests.support.client import raw_request, register, status_of
+from tests.support.process import ServerProcess
+from tests.support.web import CSRF
 
 TITLE = "<script>alert('x')</script> '; DROP TABLE prompts; -- \" & %_ \\"
 
@@ -173,7 +173,7 @@ def test_chunked_form_sent_straight_to_the_frontend_is_read_in_full(live: tuple[
     server, _ = live
     with httpx.Client(base_url=server.frontend) as browser:
         form = browser.get("/register")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        csrf = CSRF.search(form.text)
         assert csrf, form.text[:500]
         fields = (
             f"csrf_token={csrf.group(1)}&username=chunky&password=password123&confirm=password123".encode()

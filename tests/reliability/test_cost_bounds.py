@@ -4,7 +4,6 @@ and a version saved while private is never shown to anyone but its owner."""
 from __future__ import annotations
 
 import os
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -16,9 +15,10 @@ import pytest
 
 from composite.library.placeholders import FILL_VALUE_MAX
 from composite.library.rules import BODY_MAX
-from tests.process import ServerProcess
-from tests.reliability.client import register
 from tests.reliability.test_overload import rss_kib
+from tests.support.client import register
+from tests.support.process import ServerProcess
+from tests.support.web import CSRF
 
 PASSWORD = "password123"
 DIFF_CPU_LIMIT = 1.5  # seconds per request: a generous margin over the measured figures
@@ -77,7 +77,7 @@ class Owner:
 
 def _logged_in_browser(server: ServerProcess, username: str, closing: ExitStack) -> httpx.Client:
     browser = closing.enter_context(httpx.Client(base_url=server.frontend, timeout=30))
-    csrf = re.search(r'name="csrf_token" value="([^"]+)"', browser.get("/login").text)
+    csrf = CSRF.search(browser.get("/login").text)
     assert csrf
     form = {"csrf_token": csrf.group(1), "username": username, "password": PASSWORD}
     login = browser.post("/login", data=form)

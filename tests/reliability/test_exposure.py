@@ -7,8 +7,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.process import ServerProcess
-from tests.reliability.client import register
+from tests.support.client import register
+from tests.support.process import ServerProcess
+from tests.support.web import CSRF
 
 PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "a-production-secret-of-forty-characters-0123"}
 HEADERS = ("content-security-policy", "x-content-type-options", "referrer-policy")
@@ -55,7 +56,7 @@ def test_passwords_and_tokens_never_reach_the_log(tmp_path: Path) -> None:
         )
         with httpx.Client(base_url=server.frontend) as browser:
             form = browser.get("/login").text
-            csrf = re.search(r'name="csrf_token" value="([^"]+)"', form)
+            csrf = CSRF.search(form)
             assert csrf
             login = browser.post(
                 "/login", data={"csrf_token": csrf.group(1), "username": "quiet", "password": password}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import statistics
 import threading
 import time
@@ -12,12 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.exports import realistic_export
-from tests.process import ServerProcess
+from tests.support.exports import realistic_export
+from tests.support.process import ServerProcess
+from tests.support.web import CSRF
 
 PASSWORD = "password123"
 IMPORTERS = 6
-_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 
 
 def client_from(address: str, base_url: str, timeout: float = 30) -> httpx.Client:
@@ -41,7 +40,7 @@ def website_login(server: ServerProcess, username: str, address: str) -> float:
     """Log in through the website's form (a login writes a session); return the POST's seconds."""
     with client_from(address, server.frontend) as client:
         form = client.get("/login")
-        token = _CSRF.search(form.text)
+        token = CSRF.search(form.text)
         assert token, form.text[:300]
         started = time.perf_counter()
         response = client.post(

@@ -13,8 +13,8 @@ import httpx
 import pytest
 
 from composite.server.protocol import REQUEST_TIMEOUT_RESPONSE
-from tests.process import ServerProcess
-from tests.reliability.client import register
+from tests.support.client import register
+from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.slow
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.process import ServerProcess
+from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.slow
 

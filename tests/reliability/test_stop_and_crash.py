@@ -13,8 +13,8 @@ import duckdb
 import httpx
 import pytest
 
-from tests.process import ServerProcess
-from tests.reliability.client import register
+from tests.support.client import register
+from tests.support.process import ServerProcess
 
 pytestmark = pytest.mark.slow
 

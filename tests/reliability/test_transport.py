@@ -10,9 +10,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.process import ServerProcess
-from tests.reliability.client import status_of
-from tests.test_protocol import read_response
+from tests.server.test_protocol import read_response
+from tests.support.client import status_of
+from tests.support.process import ServerProcess
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.process import ROOT, free_port
+from tests.support.process import ROOT, free_port
 
 APPS = "tests.server.apps"
 # The checkout, not an installed copy: the package under test (its install is tested apart).

@@ -9,8 +9,8 @@ import httpx
 import pytest
 
 from composite.server.pathsplit import PathSplit
-from tests.process import free_port
 from tests.server.test_cli import APPS, STOPPED, Served, run_serve
+from tests.support.process import free_port
 
 
 def named(name: str) -> Any:

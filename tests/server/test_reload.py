@@ -10,7 +10,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.process import ROOT, free_port
+from tests.support.process import ROOT, free_port
 
 APP = """
 async def app(scope, receive, send):

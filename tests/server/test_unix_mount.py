@@ -13,7 +13,7 @@ import pytest
 from composite.server import Mount, PortRouter, ServerError
 from composite.server.asgi import Receive, Scope, Send, plain_response
 from composite.server.unix import bind_unix
-from tests.live import serving
+from tests.support.live import serving
 
 
 def _named(name: str):

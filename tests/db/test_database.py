@@ -1,0 +1,186 @@
+"""Database: concurrent writers lose nothing, migrations, lifecycle and leaks."""
+
+from __future__ import annotations
+
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from composite.db import Database, DatabaseClosedError, DatabaseError, DatabaseLockedError
+from composite.library.migrations import MIGRATIONS_DIR
+from tests.support.process import database_held_by_another_process
+
+
+@pytest.fixture
+def scratch(tmp_path: Path):
+    """A database with one scratch table, outside the site's schema."""
+    database = Database(tmp_path / "scratch.db").open()
+    database.write(lambda cur: cur.execute("CREATE TABLE items (thread INTEGER, n INTEGER)"))
+    database.write(lambda cur: cur.execute("CREATE TABLE counter (id INTEGER PRIMARY KEY, value INTEGER)"))
+    database.write(lambda cur: cur.execute("INSERT INTO counter VALUES (1, 0)"))
+    yield database
+    database.close()
+
+
+def test_eight_threads_by_500_inserts_give_exactly_4000_rows(scratch: Database) -> None:
+    def insert_many(thread: int) -> None:
+        for n in range(500):
+            scratch.write(lambda cur, n=n: cur.execute("INSERT INTO items VALUES (?, ?)", [thread, n]))
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(insert_many, range(8)))
+    assert scratch.fetchone("SELECT count(*), count(DISTINCT (thread, n)) FROM items") == (4000, 4000)
+
+
+def test_concurrent_read_modify_write_loses_no_increment(scratch: Database) -> None:
+    def increment(cur) -> None:
+        (value,) = cur.execute("SELECT value FROM counter WHERE id = 1").fetchone()
+        cur.execute("UPDATE counter SET value = ? WHERE id = 1", [value + 1])
+
+    def worker() -> None:
+        for _ in range(200):
+            scratch.write(increment)
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert scratch.fetchone("SELECT value FROM counter") == (1600,)
+
+
+def test_failed_write_rolls_back(scratch: Database) -> None:
+    def half_then_fail(cur) -> None:
+        cur.execute("INSERT INTO items VALUES (1, 1)")
+        raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        scratch.write(half_then_fail)
+    assert scratch.fetchone("SELECT count(*) FROM items") == (0,)
+    scratch.write(lambda cur: cur.execute("INSERT INTO items VALUES (2, 2)"))
+    assert scratch.fetchone("SELECT count(*) FROM items") == (1,)
+
+
+def test_each_thread_has_its_own_cursor(scratch: Database) -> None:
+    cursors = []
+    lock = threading.Lock()
+
+    def grab() -> None:
+        with lock:
+            cursors.append(id(scratch.cursor()))
+
+    threads = [threading.Thread(target=grab) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(set(cursors)) == 4
+    assert scratch.cursor() is scratch.cursor()
+
+
+def test_migrations_apply_once_in_order(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "0001_first.sql").write_text("CREATE TABLE a (x INTEGER);")
+    (migrations / "0002_second.sql").write_text("INSERT INTO a VALUES (1); CREATE TABLE b (y INTEGER);")
+    (migrations / "notes.txt").write_text("not a migration")
+    database = Database(tmp_path / "m.db").open()
+    try:
+        assert database.migrate(migrations) == ["0001_first.sql", "0002_second.sql"]
+        assert database.migrate(migrations) == []
+        (migrations / "0003_third.sql").write_text("INSERT INTO a VALUES (3);")
+        assert database.migrate(migrations) == ["0003_third.sql"]
+        assert database.fetchall("SELECT x FROM a ORDER BY x") == [(1,), (3,)]
+        assert database.fetchall("SELECT version FROM schema_migrations ORDER BY version") == [
+            (1,),
+            (2,),
+            (3,),
+        ]
+    finally:
+        database.close()
+
+
+def test_failing_migration_leaves_nothing_half_applied(tmp_path: Path) -> None:
+    migrations = tmp_path / "migrations"
+    migrations.mkdir()
+    (migrations / "0001_ok.sql").write_text("CREATE TABLE a (x INTEGER);")
+    (migrations / "0002_bad.sql").write_text("CREATE TABLE b (y INTEGER); SELECT * FROM missing;")
+    database = Database(tmp_path / "m.db").open()
+    try:
+        with pytest.raises(Exception, match="missing"):
+            database.migrate(migrations)
+        tables = {row[0] for row in database.fetchall("SELECT table_name FROM information_schema.tables")}
+        assert "b" not in tables
+        assert "a" not in tables
+    finally:
+        database.close()
+
+
+def test_site_migrations_are_idempotent(db: Database) -> None:
+    assert db.migrate(MIGRATIONS_DIR) == []
+
+
+def test_use_after_close_raises_and_close_is_safe_twice(tmp_path: Path) -> None:
+    database = Database(tmp_path / "c.db").open()
+    database.fetchone("SELECT 1")
+    database.close()
+    database.close()
+    with pytest.raises(DatabaseClosedError):
+        database.fetchone("SELECT 1")
+    with pytest.raises(DatabaseClosedError):
+        database.write(lambda cur: None)
+    with pytest.raises(DatabaseClosedError):
+        database.open()
+
+
+def test_close_checkpoints_and_unlocks_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "w.db"
+    database = Database(path).open()
+    database.write(lambda cur: cur.execute("CREATE TABLE t AS SELECT 42 AS v"))
+    threading.Thread(target=lambda: database.fetchone("SELECT 1")).start()  # a cursor in another thread
+    database.close()
+    assert not Path(f"{path}.wal").exists()
+    again = Database(path).open()
+    try:
+        assert again.fetchone("SELECT v FROM t") == (42,)
+    finally:
+        again.close()
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+def test_open_close_fifty_times_leaks_no_files_or_threads(tmp_path: Path) -> None:
+    path = tmp_path / "leak.db"
+    Database(path).open().close()
+    fds, threads = _open_fds(), threading.active_count()
+    for _ in range(50):
+        database = Database(path).open()
+        database.migrate(MIGRATIONS_DIR)
+        worker = threading.Thread(
+            target=lambda d=database: d.fetchone("SELECT count(*) FROM schema_migrations")
+        )
+        worker.start()
+        worker.join()
+        database.close()
+    assert _open_fds() <= fds
+    assert threading.active_count() <= threads
+
+
+def test_locked_database_names_the_holding_process(tmp_path: Path) -> None:
+    path = tmp_path / "locked.db"
+    with database_held_by_another_process(path) as pid, pytest.raises(DatabaseLockedError) as caught:
+        Database(path).open()
+    assert caught.value.pid == pid
+    assert f"process {pid}" in str(caught.value)
+
+
+def test_unwritable_data_directory_is_reported(tmp_path: Path) -> None:
+    not_a_directory = tmp_path / "file"
+    not_a_directory.write_text("x")
+    with pytest.raises(DatabaseError, match="not writable"):
+        Database(not_a_directory / "app.db").open()

@@ -1,0 +1,110 @@
+"""Export and import: a round trip merges instead of duplicating."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from composite.library.transfer import IMPORT_RATE
+from tests.library.backend.conftest import ApiUser
+
+
+def counts(answer: dict[str, Any]) -> tuple[int, int, int]:
+    """Prompts created, updated and unchanged, as an import answers."""
+    return answer["created"], answer["updated"], answer["unchanged"]
+
+
+def test_export_has_every_own_prompt_and_nothing_else(alice: ApiUser, bob: ApiUser) -> None:
+    public = alice.create_prompt(title="Public", tags=["a"])
+    private = alice.create_prompt(title="Private", visibility="private")
+    bob.create_prompt(title="Bob's")
+    response = alice.get("/api/export")
+    assert response.status_code == 200
+    document = response.json()
+    assert (document["format"], document["version"], document["owner"]) == ("allucanget-prompts", 1, "alice")
+    assert [p["uid"] for p in document["prompts"]] == [public["uid"], private["uid"]]
+    assert document["prompts"][0]["tags"] == ["a"]
+    assert document["prompts"][1]["visibility"] == "private"
+
+
+def test_export_needs_a_token(client: TestClient) -> None:
+    assert client.get("/api/export").status_code == 401
+    assert client.post("/api/import", json={"format": "allucanget-prompts", "prompts": []}).status_code == 401
+
+
+def test_round_trip_merges_without_duplicates(alice: ApiUser) -> None:
+    first = alice.create_prompt(title="One", body="Body one")
+    alice.create_prompt(title="Two", body="Body two", visibility="private")
+    document = alice.get("/api/export").json()
+
+    response = alice.post("/api/import", json=document)
+    assert response.status_code == 200
+    assert counts(response.json()) == (0, 0, 2)
+
+    document["prompts"][0]["title"] = "One, revised"
+    document["prompts"].append({"title": "Three", "body": "Body three", "tags": ["New"]})
+    answer = alice.post("/api/import", json=document).json()
+    assert counts(answer) == (1, 1, 1)
+    assert [(item["index"], item["outcome"]) for item in answer["prompts"]] == [
+        (0, "updated"),
+        (1, "unchanged"),
+        (2, "created"),
+    ]
+    assert answer["prompts"][0]["id"] == first["id"]
+
+    prompts = alice.get("/api/prompts").json()["items"]
+    assert sorted(p["title"] for p in prompts) == ["One, revised", "Three", "Two"]
+    revised = alice.get(f"/api/prompts/{first['id']}").json()
+    assert (revised["title"], revised["version"]) == ("One, revised", 2)
+    assert next(p for p in prompts if p["title"] == "Three")["tags"] == ["new"]
+
+
+def test_import_into_another_account_copies(alice: ApiUser, bob: ApiUser) -> None:
+    original = alice.create_prompt(title="Shared")
+    document = alice.get("/api/export").json()
+    assert counts(bob.post("/api/import", json=document).json()) == (1, 0, 0)
+    copy = bob.get("/api/prompts", params={"author": "bob"}).json()["items"][0]
+    assert copy["uid"] != original["uid"]
+    assert copy["title"] == "Shared"
+    assert alice.get(f"/api/prompts/{original['id']}").json()["version"] == 1  # alice's is untouched
+    # A second import matches bob's copy by content rather than duplicating it.
+    assert counts(bob.post("/api/import", json=document).json()) == (0, 0, 1)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        {"format": "something-else", "prompts": []},
+        {"prompts": []},
+        {"format": "allucanget-prompts", "prompts": "many"},
+        {"format": "allucanget-prompts", "prompts": [{"title": "no body"}]},
+        {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "uid": "not-a-uuid"}]},
+        {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "tags": ["bad tag"]}]},
+        {"format": "allucanget-prompts", "prompts": [{"title": "", "body": "b"}]},
+        {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}] * 1001},
+        [],
+    ],
+)
+def test_import_refuses_a_bad_document_whole(alice: ApiUser, document: Any) -> None:
+    response = alice.post("/api/import", json=document)
+    assert response.status_code == 422
+    assert alice.get("/api/prompts").json()["total"] == 0
+
+
+def test_the_api_and_the_website_refuse_the_same_repeated_tags(alice: ApiUser) -> None:
+    document = {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "tags": ["a"] * 11}]}
+    response = alice.post("/api/import", json=document)
+    assert response.status_code == 422
+    assert alice.get("/api/prompts").json()["total"] == 0
+
+
+def test_imports_over_the_budget_get_429_with_retry_after(alice: ApiUser) -> None:
+    document = {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}]}
+    for _ in range(int(IMPORT_RATE.split("/")[0])):
+        assert alice.post("/api/import", json=document).status_code == 200
+    response = alice.post("/api/import", json=document)
+    assert response.status_code == 429
+    assert int(response.headers["Retry-After"]) > 0
+    assert "too many imports" in response.json()["detail"]

@@ -1,0 +1,1 @@
+"""Helpers the tests share: the real server process, nginx, clients, forms."""
