@@ -23,31 +23,13 @@ from typing import Any
 
 import uvicorn
 
-from composite.server.asgi import ASGIApp, Header, Message, Receive, Scope, Send
+from composite.server.asgi import ASGIApp, Message, Receive, Scope, Send
 from composite.server.asgi import plain_response as _plain_response
 from composite.server.httpcheck import HTTPChecks
 from composite.server.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT, deadline_protocol
 from composite.server.redaction import redact_query
 from composite.server.unix import bind_unix
 from composite.server.wsgi import WSGIAdapter
-
-# The ASGI types are part of this module's interface: middleware imports them from here.
-__all__ = [
-    "ASGIApp",
-    "Header",
-    "Lifespan",
-    "Message",
-    "Mount",
-    "PortInUseError",
-    "PortRouter",
-    "Receive",
-    "Scope",
-    "Send",
-    "ServerError",
-    "bind_sockets",
-    "make_server",
-    "wsgi_app",
-]
 
 log = logging.getLogger("composite.server")
 access_log = logging.getLogger("composite.access")

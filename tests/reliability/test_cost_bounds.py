@@ -32,14 +32,6 @@ def cpu_seconds(pid: int) -> float:
 
 
 @pytest.fixture
-def server(tmp_path: Path) -> Iterator[ServerProcess]:
-    """The real process, stopped at teardown."""
-    process = ServerProcess(tmp_path).start()
-    yield process
-    process.stop()
-
-
-@pytest.fixture
 def closing() -> Iterator[ExitStack]:
     """Clients entered here are closed at teardown."""
     with ExitStack() as stack:
