@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -214,6 +215,32 @@ class Database:
         for name in applied:
             log.info("applied migration %s", name)
         return applied
+
+
+def row_maker(cls: type[T], description: Any) -> Callable[[tuple[Any, ...]], T]:
+    """A function turning a row of a query into ``cls``, each field taken from the column of its name.
+
+    Rows become objects by column name, never by position: adding or reordering a column
+    in a query cannot shift values into the wrong fields, and extra columns are left out.
+    """
+    names = [column[0] for column in description]
+    try:
+        index = [names.index(field.name) for field in dataclasses.fields(cls)]  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise DatabaseError(f"the query has no column for a field of {cls.__name__}: {exc}") from None
+    return lambda row: cls(*(row[i] for i in index))
+
+
+def row_as(cls: type[T], result: Cursor) -> T | None:
+    """The next row of an executed query as ``cls`` (by column name), or None."""
+    row = result.fetchone()
+    return None if row is None else row_maker(cls, result.description)(row)
+
+
+def rows_as(cls: type[T], result: Cursor) -> list[T]:
+    """Every row of an executed query as ``cls`` (by column name)."""
+    make = row_maker(cls, result.description)
+    return [make(row) for row in result.fetchall()]
 
 
 def _check_directory_writable(directory: Path) -> None:

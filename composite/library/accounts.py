@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, row_as, row_maker
 from composite.library.errors import Conflict, NotFound
 from composite.library.passwords import DUMMY_HASH, hash_password, verify_password
 from composite.library.ratelimit import RateLimiter
@@ -46,13 +46,16 @@ def create_user(db: Database, username: str, password: str) -> User:
         taken = cur.execute("SELECT 1 FROM users WHERE username_key = ?", [username.lower()]).fetchone()
         if taken:
             raise Conflict(f"username {username!r} is taken")
-        row = cur.execute(
-            "INSERT INTO users (username, username_key, password_hash) VALUES (?, ?, ?)"
-            " RETURNING id, username, created_at",
-            [username, username.lower(), password_hash],
-        ).fetchone()
-        assert row is not None
-        return User(*row)
+        user = row_as(
+            User,
+            cur.execute(
+                "INSERT INTO users (username, username_key, password_hash) VALUES (?, ?, ?)"
+                " RETURNING id, username, created_at",
+                [username, username.lower(), password_hash],
+            ),
+        )
+        assert user is not None
+        return user
 
     return db.write(insert)
 
@@ -62,30 +65,35 @@ def authenticate(db: Database, username: str, password: str) -> User | None:
     username, password = username or "", password or ""
     if not USERNAME_RE.fullmatch(username) or len(password) > PASSWORD_MAX:
         return None  # no such account can exist: nothing to look up or hash
-    row = db.fetchone(
+    found = db.cursor().execute(
         # A disabled user (composite admin disable) is as unknown here: same answer, same time.
         "SELECT id, username, created_at, password_hash FROM users WHERE username_key = ? AND NOT disabled",
         [username.lower()],
     )
-    if not verify_password(row[3] if row else DUMMY_HASH, password):
+    row = found.fetchone()
+    if not verify_password(row[-1] if row else DUMMY_HASH, password):
         return None
-    return User(*row[:3]) if row else None
+    return row_maker(User, found.description)(row) if row else None
 
 
 def get_user(db: Database, user_id: int) -> User | None:
     """The user with this id, or None."""
-    row = db.fetchone("SELECT id, username, created_at FROM users WHERE id = ?", [user_id])
-    return User(*row) if row else None
+    return row_as(
+        User, db.cursor().execute("SELECT id, username, created_at FROM users WHERE id = ?", [user_id])
+    )
 
 
 def get_user_by_name(db: Database, username: str) -> User:
     """The user with this name (any letter case); NotFound otherwise."""
-    row = db.fetchone(
-        "SELECT id, username, created_at FROM users WHERE username_key = ?", [(username or "").lower()]
+    user = row_as(
+        User,
+        db.cursor().execute(
+            "SELECT id, username, created_at FROM users WHERE username_key = ?", [(username or "").lower()]
+        ),
     )
-    if row is None:
+    if user is None:
         raise NotFound(f"no user named {username!r}")
-    return User(*row)
+    return user
 
 
 def get_profile(db: Database, username: str) -> Profile:

@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, row_as, rows_as
 from composite.library.accounts import User
 from composite.library.errors import Conflict, NotFound
 from composite.library.ratelimit import RateLimiter
@@ -49,29 +49,34 @@ def create_token(db: Database, user_id: int, name: str | None = None) -> tuple[s
     name = check_token_name(name)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
 
-    def insert(cur: Cursor) -> tuple[object, ...] | None:
+    def insert(cur: Cursor) -> TokenInfo | None:
         held = cur.execute("SELECT count(*) FROM tokens WHERE user_id = ?", [user_id]).fetchone()
         if held and held[0] >= MAX_TOKENS:
             raise Conflict(
                 f"you hold {MAX_TOKENS} tokens, the most allowed: revoke one before creating another"
             )
-        return cur.execute(
-            "INSERT INTO tokens (user_id, name, token_hash, prefix) VALUES (?, ?, ?, ?)"
-            " RETURNING id, name, prefix, created_at",
-            [user_id, name, _digest(secret), secret[:10]],
-        ).fetchone()
+        return row_as(
+            TokenInfo,
+            cur.execute(
+                "INSERT INTO tokens (user_id, name, token_hash, prefix) VALUES (?, ?, ?, ?)"
+                " RETURNING id, name, prefix, created_at",
+                [user_id, name, _digest(secret), secret[:10]],
+            ),
+        )
 
-    row = db.write(insert)
-    assert row is not None
-    return secret, TokenInfo(*row)
+    info = db.write(insert)
+    assert info is not None
+    return secret, info
 
 
 def list_tokens(db: Database, user_id: int) -> list[TokenInfo]:
     """The user's tokens, newest first."""
-    rows = db.fetchall(
-        "SELECT id, name, prefix, created_at FROM tokens WHERE user_id = ? ORDER BY id DESC", [user_id]
+    return rows_as(
+        TokenInfo,
+        db.cursor().execute(
+            "SELECT id, name, prefix, created_at FROM tokens WHERE user_id = ? ORDER BY id DESC", [user_id]
+        ),
     )
-    return [TokenInfo(*row) for row in rows]
 
 
 def revoke_token(db: Database, user_id: int, token_id: int) -> None:
@@ -91,12 +96,14 @@ def user_for_token(db: Database, secret: str) -> User | None:
     """The user a bearer token belongs to, or None."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
-    row = db.fetchone(
-        "SELECT u.id, u.username, u.created_at FROM tokens t JOIN users u ON u.id = t.user_id"
-        " WHERE t.token_hash = ? AND NOT u.disabled",
-        [_digest(secret)],
+    return row_as(
+        User,
+        db.cursor().execute(
+            "SELECT u.id, u.username, u.created_at FROM tokens t JOIN users u ON u.id = t.user_id"
+            " WHERE t.token_hash = ? AND NOT u.disabled",
+            [_digest(secret)],
+        ),
     )
-    return User(*row) if row else None
 
 
 def start_session(db: Database, user_id: int) -> str:
@@ -121,12 +128,14 @@ def start_session(db: Database, user_id: int) -> str:
 
 def user_for_session(db: Database, session_id: str) -> User | None:
     """The user of a live session, or None when it ended or expired."""
-    row = db.fetchone(
-        "SELECT u.id, u.username, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id"
-        " WHERE s.session_hash = ? AND s.expires_at > ? AND NOT u.disabled",
-        [_digest(session_id), datetime.now()],
+    return row_as(
+        User,
+        db.cursor().execute(
+            "SELECT u.id, u.username, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id"
+            " WHERE s.session_hash = ? AND s.expires_at > ? AND NOT u.disabled",
+            [_digest(session_id), datetime.now()],
+        ),
     )
-    return User(*row) if row else None
 
 
 def end_session(db: Database, session_id: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, row_as, rows_as
 from composite.library.accounts import User
 from composite.library.diff import LineDiff, diff_lines
 from composite.library.errors import NotFound
@@ -82,16 +82,19 @@ def list_versions(
     limit = max(1, min(limit, MAX_HISTORY_PAGE))
     cur = db.cursor()
     load_visible(cur, prompt_id, viewer_id)
-    rows = cur.execute(
-        f"SELECT v.prompt_id, {VERSION_COLUMNS} FROM {_VERSIONS}"
-        f" WHERE v.prompt_id = ? AND {VERSION_VISIBLE_TO} ORDER BY v.version DESC LIMIT ? OFFSET ?",
-        [prompt_id, viewer_id, limit, offset],
-    ).fetchall()
+    versions = rows_as(
+        PromptVersion,
+        cur.execute(
+            f"SELECT v.prompt_id, {VERSION_COLUMNS} FROM {_VERSIONS}"
+            f" WHERE v.prompt_id = ? AND {VERSION_VISIBLE_TO} ORDER BY v.version DESC LIMIT ? OFFSET ?",
+            [prompt_id, viewer_id, limit, offset],
+        ),
+    )
     total = cur.execute(
         f"SELECT count(*) FROM {_VERSIONS} WHERE v.prompt_id = ? AND {VERSION_VISIBLE_TO}",
         [prompt_id, viewer_id],
     ).fetchone()
-    return VersionPage([PromptVersion(*row) for row in rows], int(total[0]) if total else 0, limit, offset)
+    return VersionPage(versions, int(total[0]) if total else 0, limit, offset)
 
 
 def version_numbers(db: Database, prompt_id: int, viewer_id: int | None = None) -> list[int]:
@@ -110,15 +113,18 @@ def get_version(db: Database, prompt_id: int, version: int, viewer_id: int | Non
     """One version of a prompt the viewer may see; NotFound otherwise (also for a private one)."""
     cur = db.cursor()
     load_visible(cur, prompt_id, viewer_id)
-    row = cur.execute(
-        f"SELECT v.prompt_id, {VERSION_COLUMNS} FROM {_VERSIONS}"
-        f" WHERE v.prompt_id = ? AND v.version = ? AND {VERSION_VISIBLE_TO}",
-        [prompt_id, version, viewer_id],
-    ).fetchone()
-    if row is None:
+    found = row_as(
+        PromptVersion,
+        cur.execute(
+            f"SELECT v.prompt_id, {VERSION_COLUMNS} FROM {_VERSIONS}"
+            f" WHERE v.prompt_id = ? AND v.version = ? AND {VERSION_VISIBLE_TO}",
+            [prompt_id, version, viewer_id],
+        ),
+    )
+    if found is None:
         # A version saved while private is indistinguishable from a missing one.
         raise NotFound(f"prompt {prompt_id} has no version {version}")
-    return PromptVersion(*row)
+    return found
 
 
 def previous_version(db: Database, prompt_id: int, version: int, viewer_id: int | None = None) -> int | None:

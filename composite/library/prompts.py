@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, row_as
 from composite.library.accounts import User
 from composite.library.errors import Forbidden, NotFound
 from composite.library.rules import check_prompt_fields, check_tags
@@ -80,15 +80,18 @@ VISIBLE_TO = "(p.visibility = 'public' OR p.owner_id = ?)"
 
 def load_visible(cur: Cursor, prompt_id: int, viewer_id: int | None) -> Prompt:
     """The prompt if the viewer may see it, read on ``cur`` (inside a write when one is open)."""
-    row = cur.execute(
-        f"SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.owner_id"
-        f" WHERE p.id = ? AND {VISIBLE_TO}",
-        [prompt_id, viewer_id],
-    ).fetchone()
-    if row is None:
+    prompt = row_as(
+        Prompt,
+        cur.execute(
+            f"SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.owner_id"
+            f" WHERE p.id = ? AND {VISIBLE_TO}",
+            [prompt_id, viewer_id],
+        ),
+    )
+    if prompt is None:
         # Someone else's private prompt is indistinguishable from a missing one.
         raise NotFound(f"no prompt {prompt_id}")
-    return Prompt(*row)
+    return prompt
 
 
 def _owner_id(cur: Cursor, prompt_id: int) -> int | None:

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, row_maker, rows_as
 from composite.library.accounts import User
 from composite.library.errors import DomainError, Invalid
 from composite.library.prompts import (
@@ -98,12 +98,14 @@ class ImportResult:
 
 def export_prompts(db: Database, user: User) -> dict[str, Any]:
     """All of the user's prompts, public and private, at their latest version."""
-    rows = db.fetchall(
-        f"SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.owner_id"
-        " WHERE p.owner_id = ? ORDER BY p.id",
-        [user.id],
+    prompts = rows_as(
+        Prompt,
+        db.cursor().execute(
+            f"SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.owner_id"
+            " WHERE p.owner_id = ? ORDER BY p.id",
+            [user.id],
+        ),
     )
-    prompts = [Prompt(*row) for row in rows]
     return {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
@@ -294,13 +296,14 @@ def _match(cur: Cursor, user: User, batch: list[_Entry]) -> dict[int, tuple[Prom
     uids = [str(entry.uid) for entry in batch if entry.uid is not None]
     owners: dict[UUID, tuple[int, Prompt]] = {}
     if uids:
-        rows = cur.execute(
+        result = cur.execute(
             f"SELECT {PROMPT_COLUMNS}, p.owner_id FROM prompts p JOIN users u ON u.id = p.owner_id"
             " WHERE p.uid IN (SELECT unnest(?::UUID[])) ORDER BY p.owner_id = ?",
             [uids, user.id],
-        ).fetchall()
+        )
+        as_prompt = row_maker(Prompt, result.description)
         # Ordered so that the user's own prompt wins should a uid ever be stored twice.
-        owners = {row[1]: (row[-1], Prompt(*row[:-1])) for row in rows}
+        owners = {(prompt := as_prompt(row)).uid: (row[-1], prompt) for row in result.fetchall()}
     unmatched = []
     for entry in batch:
         owner_id, prompt = owners.get(entry.uid, (None, None)) if entry.uid else (None, None)
@@ -311,7 +314,7 @@ def _match(cur: Cursor, user: User, batch: list[_Entry]) -> dict[int, tuple[Prom
             found[entry.index] = (None, None if owner_id is not None else entry.uid)
             unmatched.append(entry)
     if unmatched:
-        rows = cur.execute(
+        result = cur.execute(
             f"SELECT {PROMPT_COLUMNS}, m.i FROM prompts p JOIN users u ON u.id = p.owner_id"
             " JOIN (SELECT unnest(?::VARCHAR[]) AS title, unnest(?::VARCHAR[]) AS body,"
             " unnest(?::INTEGER[]) AS i) m ON p.title = m.title AND p.body = m.body"
@@ -322,8 +325,9 @@ def _match(cur: Cursor, user: User, batch: list[_Entry]) -> dict[int, tuple[Prom
                 [entry.index for entry in unmatched],
                 user.id,
             ],
-        ).fetchall()
+        )
+        as_prompt = row_maker(Prompt, result.description)
         # Descending, so the oldest of several same-content prompts is the one kept.
-        for row in rows:
-            found[row[-1]] = (Prompt(*row[:-1]), None)
+        for row in result.fetchall():
+            found[row[-1]] = (as_prompt(row), None)
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, rows_as
 from composite.library.accounts import User
 from composite.library.errors import NotFound
 from composite.library.passwords import hash_password
@@ -27,15 +27,17 @@ class UserRow:
 
 def list_users(db: Database, limit: int = 1000) -> list[UserRow]:
     """Users in id order with their counts, at most ``limit`` of them."""
-    rows = db.fetchall(
-        "SELECT u.id, u.username, u.created_at, u.disabled,"
-        " (SELECT count(*) FROM prompts p WHERE p.owner_id = u.id),"
-        " (SELECT count(*) FROM tokens t WHERE t.user_id = u.id),"
-        " (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > now())"
-        " FROM users u ORDER BY u.id LIMIT ?",
-        [limit],
+    return rows_as(
+        UserRow,
+        db.cursor().execute(
+            "SELECT u.id, u.username, u.created_at, u.disabled,"
+            " (SELECT count(*) FROM prompts p WHERE p.owner_id = u.id) AS prompts,"
+            " (SELECT count(*) FROM tokens t WHERE t.user_id = u.id) AS tokens,"
+            " (SELECT count(*) FROM sessions s WHERE s.user_id = u.id AND s.expires_at > now()) AS sessions"
+            " FROM users u ORDER BY u.id LIMIT ?",
+            [limit],
+        ),
     )
-    return [UserRow(*row) for row in rows]
 
 
 def _user_id(cur: Cursor, username: str) -> int:

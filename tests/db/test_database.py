@@ -184,3 +184,25 @@ def test_unwritable_data_directory_is_reported(tmp_path: Path) -> None:
     not_a_directory.write_text("x")
     with pytest.raises(DatabaseError, match="not writable"):
         Database(not_a_directory / "app.db").open()
+
+
+def test_rows_become_objects_by_column_name_not_position(db: Database) -> None:
+    from dataclasses import dataclass
+
+    from composite.db import DatabaseError, row_as, rows_as
+
+    @dataclass(frozen=True)
+    class Pair:
+        num: int
+        word: str
+
+    cur = db.cursor()
+    # Columns in another order than the fields, and one more: each field still gets its own.
+    assert row_as(Pair, cur.execute("SELECT 'r' AS word, 7 AS extra, 1 AS num")) == Pair(1, "r")
+    assert rows_as(Pair, cur.execute("SELECT * FROM (VALUES ('a', 1), ('b', 2)) t(word, num)")) == [
+        Pair(1, "a"),
+        Pair(2, "b"),
+    ]
+    assert row_as(Pair, cur.execute("SELECT 1 AS num, 'x' AS word WHERE false")) is None
+    with pytest.raises(DatabaseError, match="no column for a field of Pair"):
+        row_as(Pair, cur.execute("SELECT 1 AS num"))
