@@ -113,8 +113,10 @@ def test_logins_and_small_writes_go_on_during_six_concurrent_imports(tmp_path: P
             f" max {max(stars) * 1000:.0f} ms"
         )
         assert len(logins) >= 3
-        # Before: one login waited 22 s behind the imports' single transactions.
-        assert max(logins) < 2.0
-        assert max(stars) < 2.0
+        # Before: one login waited 22 s behind the imports' single transactions. Wall time on
+        # a shared machine, so the margin is wide; the lock's hold itself is bounded in CPU
+        # time by tests/library/test_transfer.py.
+        assert max(logins) < 10.0
+        assert max(stars) < 10.0
     finally:
         server.stop()

@@ -139,19 +139,20 @@ def test_a_long_query_does_not_stop_health_or_other_requests(tmp_path: Path) -> 
         outcome: list[int] = []
         long_query = threading.Thread(
             target=lambda: outcome.append(
-                httpx.get(f"{server.backend}/api/_slow_query?seconds=3", timeout=30).status_code
+                httpx.get(f"{server.backend}/api/_slow_query?seconds=8", timeout=30).status_code
             )
         )
         long_query.start()
         time.sleep(0.5)
-        started = time.monotonic()
         for _ in range(5):
             assert httpx.get(f"{server.backend}/api/health", timeout=2).status_code == 200
             assert httpx.get(f"{server.frontend}/", timeout=2).status_code == 200
-        answered_in = time.monotonic() - started
+        # All answered while the long query was still running: an order, not a speed, so a
+        # busy machine cannot make it fail.
+        still_running = long_query.is_alive()
         long_query.join()
         assert outcome == [200]
-        assert answered_in < 2.5  # all answered while the long query was still running
+        assert still_running
     finally:
         server.stop()
 
