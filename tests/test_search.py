@@ -7,9 +7,10 @@ import shutil
 from pathlib import Path
 
 from composite.db import Database
-from composite.library import catalog, prompts
+from composite.library import catalog, prompts, search
 from composite.library.migrations import MIGRATIONS_DIR
-from composite.library.search import query_terms, weighted_terms
+from composite.library.ranking import HEAD_BOOST
+from composite.library.search import prompt_postings, query_terms
 
 CORPUS = [
     ("Haiku writer", "Write a haiku about the sea.", ["poetry"], "public"),
@@ -22,13 +23,17 @@ CORPUS = [
 
 
 def reference_order(rows: list[tuple[int, str, str, list[str], str]], q: str) -> list[int]:
-    """BM25 (k1 1.2, b 0.75) in plain Python over the public prompts, most terms matched first."""
+    """BM25 (k1 1.2, b 0.75) plus the title/tag boost in plain Python over the public prompts."""
     docs = {
-        pid: weighted_terms(title, "", body, tags) for pid, title, body, tags, vis in rows if vis == "public"
+        pid: prompt_postings(title, "", body, tags)[:2]
+        for pid, title, body, tags, vis in rows
+        if vis == "public"
     }
     terms = query_terms(q)
     n = len(docs)
-    avglen = max(sum(length for _, length in docs.values()) / n, 1)
+    # Lengths are normalised by the mean over the whole library, private prompts too.
+    lengths = [prompt_postings(title, "", body, tags)[1] for _, title, body, tags, _ in rows]
+    avglen = max(sum(lengths) / len(lengths), 1)
     df = {t: sum(1 for freqs, _ in docs.values() if t in freqs) for t in terms}
     ranked = []
     for pid, (freqs, length) in docs.items():
@@ -37,9 +42,10 @@ def reference_order(rows: list[tuple[int, str, str, list[str], str]], q: str) ->
             continue
         score = sum(
             math.log(1 + (n - df[t] + 0.5) / (df[t] + 0.5))
-            * freqs[t]
-            * 2.2
-            / (freqs[t] + 1.2 * (0.25 + 0.75 * length / avglen))
+            * (
+                freqs[t][0] * 2.2 / (freqs[t][0] + 1.2 * (0.25 + 0.75 * length / avglen))
+                + HEAD_BOOST * freqs[t][1]
+            )
             for t in matched
         )
         ranked.append((-len(matched), -score, -pid))
@@ -70,22 +76,26 @@ def test_postings_carry_their_prompts_length_through_edits(db: Database, make_us
     assert db.fetchone("SELECT count(*) FROM search_terms WHERE prompt_id = ?", [made.id]) == (8,)
 
 
-def test_upgrading_an_existing_database_fills_the_posting_lengths(tmp_path: Path) -> None:
+def test_upgrading_an_existing_database_rebuilds_the_index_with_the_new_tokeniser(tmp_path: Path) -> None:
     before = tmp_path / "before"
     before.mkdir()
-    for name in ("0001_prompt_library.sql", "0002_login_failures.sql"):
+    for name in ("0001_prompt_library.sql", "0002_login_failures.sql", "0003_search_at_scale.sql"):
         shutil.copy(MIGRATIONS_DIR / name, before / name)
     database = Database(tmp_path / "old.db").open()
     try:
         database.migrate(before)
         database.write(
             lambda cur: cur.execute(
+                "INSERT INTO users (id, username, username_key, password_hash) VALUES (1, 'a', 'a', 'x');"
                 "INSERT INTO prompts (id, owner_id, title, body, visibility, search_len)"
-                " VALUES (1, 1, 't', 'b', 'public', 7);"
-                " INSERT INTO search_terms VALUES (1, 'word', 4), (1, 'other', 3)"
+                " VALUES (1, 1, 'Coding in C++', 'Send an e-mail', 'public', 7);"
+                " INSERT INTO search_terms VALUES (1, 'cod', 4, 7), (1, 'c', 3, 7)"
             )
         )
         database.migrate(MIGRATIONS_DIR)
-        assert database.fetchall("SELECT DISTINCT doc_len FROM search_terms") == [(7.0,)]
+        assert search.catch_up(database) == 1
+        assert search.catch_up(database) == 0  # once rebuilt, a start does nothing
+        for q in ("code", "c++", "email", "mail"):
+            assert [p.id for p in catalog.list_prompts(database, None, q=q).items] == [1], q
     finally:
         database.close()

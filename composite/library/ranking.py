@@ -1,0 +1,276 @@
+"""Ranking a query over the postings: BM25 with a title/tag boost, typo fallback, per-term caching.
+
+Postings are read from DuckDB once per term and kept as numpy arrays, tagged with the term's
+version from ``search_vocab``; the arrays of prompts hidden from viewers with the version
+of ``search_state``. Versions and data are read in one snapshot (one read transaction) and
+every index write bumps them in its own transaction, so a cached array is either exactly
+what a fresh read would return or is read again: a committed write is seen by the next
+search. Scoring a query is then a few vector operations over its terms' postings.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from composite.db import Cursor, Database
+
+K1, B = 1.2, 0.75
+# A title or tag match adds more than any number of body occurrences can (BM25's part of a
+# term's score never reaches k1 + 1 = 2.2 times its idf): title matches rank clearly first.
+HEAD_BOOST = 2.5
+# Terms found by typo tolerance count for less than the words as typed.
+FUZZY_WEIGHT = 0.5
+# A word is corrected when no visible prompt has it, and also tried alongside its
+# correction when it is this rare and the correction is far more common.
+RARE_DF = 2
+RARE_RATIO = 20
+MAX_CANDIDATES = 3
+# Memory bound of the posting cache, in postings (about 21 bytes each).
+MAX_CACHED_POSTINGS = 12_000_000
+
+
+@dataclass(frozen=True)
+class Term:
+    """One term to look up: its slot (the query word it stands for) and its weight."""
+
+    term: str
+    slot: int
+    weight: float = 1.0
+
+
+@dataclass
+class Postings:
+    """One term's postings as arrays, at one version."""
+
+    version: int
+    ids: np.ndarray
+    tf: np.ndarray
+    doc_len: np.ndarray
+    head: np.ndarray
+
+
+@dataclass
+class Hidden:
+    """Private prompts and the counts BM25 needs, at one search_state version."""
+
+    version: int
+    ids: np.ndarray
+    owners: np.ndarray
+    private: np.ndarray  # True at each private prompt's id; sized to the highest id + 1
+    count: int
+    avg_len: float
+
+
+@dataclass
+class Ranked:
+    """Matching prompt ids, best first, with how many query words each matched and its score."""
+
+    ids: np.ndarray
+    matched: np.ndarray
+    score: np.ndarray
+    total: int
+
+
+@dataclass
+class _Cache:
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    terms: OrderedDict[str, Postings] = field(default_factory=OrderedDict)
+    size: int = 0
+    hidden: Hidden | None = None
+
+
+_caches: weakref.WeakKeyDictionary[Database, _Cache] = weakref.WeakKeyDictionary()
+_caches_lock = threading.Lock()
+
+
+def _cache(db: Database) -> _Cache:
+    with _caches_lock:
+        cache = _caches.get(db)
+        if cache is None:
+            cache = _caches[db] = _Cache()
+        return cache
+
+
+class Snapshot:
+    """Postings and visibility read consistently, cached where their versions still hold."""
+
+    def __init__(self, db: Database, cur: Cursor) -> None:
+        self.cache = _cache(db)
+        self.cur = cur
+        row = cur.execute("SELECT version FROM search_state").fetchone()
+        self.state_version = int(row[0]) if row else 0
+
+    def versions(self, terms: list[str]) -> dict[str, tuple[int, str]]:
+        """Version and word of each term the dictionary holds."""
+        if not terms:
+            return {}
+        rows = self.cur.execute(
+            "SELECT term, version, word FROM search_vocab WHERE term IN (SELECT unnest(?::VARCHAR[]))",
+            [terms],
+        ).fetchall()
+        return {term: (int(version), word) for term, version, word in rows}
+
+    def postings(self, term: str, version: int) -> Postings:
+        """A term's postings at this version, from the cache or read now."""
+        cache = self.cache
+        with cache.lock:
+            hit = cache.terms.get(term)
+            if hit is not None and hit.version == version:
+                cache.terms.move_to_end(term)
+                return hit
+        arrays = self.cur.execute(
+            "SELECT prompt_id, tf, doc_len, head FROM search_terms WHERE term = ?", [term]
+        ).fetchnumpy()
+        found = Postings(
+            version,
+            np.asarray(arrays["prompt_id"], dtype=np.int64),
+            np.asarray(arrays["tf"], dtype=np.float64),
+            np.asarray(arrays["doc_len"], dtype=np.float64),
+            np.asarray(arrays["head"], dtype=bool),
+        )
+        with cache.lock:
+            old = cache.terms.pop(term, None)
+            if old is not None:
+                cache.size -= len(old.ids)
+            cache.terms[term] = found
+            cache.size += len(found.ids)
+            while cache.size > MAX_CACHED_POSTINGS and len(cache.terms) > 1:
+                _, evicted = cache.terms.popitem(last=False)
+                cache.size -= len(evicted.ids)
+        return found
+
+    def hidden(self) -> Hidden:
+        """Private prompts with their owners, the number of prompts and their mean length."""
+        cached = self.cache.hidden
+        if cached is not None and cached.version == self.state_version:
+            return cached
+        arrays = self.cur.execute(
+            "SELECT id, owner_id FROM prompts WHERE visibility <> 'public'"
+        ).fetchnumpy()
+        count, avg_len, top = self.cur.execute(
+            "SELECT count(*), avg(search_len), coalesce(max(id), 0) FROM prompts"
+        ).fetchone() or (0, 0, 0)
+        ids = np.asarray(arrays["id"], dtype=np.int64)
+        private = np.zeros(int(top) + 1, dtype=bool)
+        private[ids] = True
+        found = Hidden(
+            self.state_version,
+            ids,
+            np.asarray(arrays["owner_id"], dtype=np.int64),
+            private,
+            int(count),
+            max(float(avg_len or 0), 1.0),
+        )
+        self.cache.hidden = found
+        return found
+
+
+def read_snapshot(db: Database) -> tuple[Cursor, Snapshot]:
+    """Open a read transaction on this thread's cursor (end it with ``cur.execute('COMMIT')``)."""
+    cur = db.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        return cur, Snapshot(db, cur)
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+
+
+@dataclass
+class Scorer:
+    """Scores query terms for one viewer over one snapshot."""
+
+    snapshot: Snapshot
+    viewer_id: int | None
+    _visible_count: int = 0
+    _hidden: np.ndarray = field(default_factory=lambda: np.zeros(1, dtype=bool))
+    _avg_len: float = 1.0
+    _term_cache: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        hidden = self.snapshot.hidden()
+        self._hidden = hidden.private
+        mine = hidden.ids[hidden.owners == (self.viewer_id if self.viewer_id is not None else -1)]
+        if len(mine):
+            self._hidden = hidden.private.copy()
+            self._hidden[mine] = False
+        self._visible_count = max(hidden.count - (len(hidden.ids) - len(mine)), 0)
+        self._avg_len = hidden.avg_len
+
+    @property
+    def size(self) -> int:
+        """One more than the highest prompt id in the snapshot: the length of id-indexed arrays."""
+        return len(self._hidden)
+
+    def visible(self, term: str, version: int) -> tuple[np.ndarray, np.ndarray]:
+        """A term's postings the viewer may see, as (ids, BM25 part before idf)."""
+        if term in self._term_cache:
+            return self._term_cache[term]
+        posting = self.snapshot.postings(term, version)
+        keep = ~self._hidden[posting.ids]
+        ids, tf, doc_len, head = (
+            posting.ids[keep],
+            posting.tf[keep],
+            posting.doc_len[keep],
+            posting.head[keep],
+        )
+        part = tf * (K1 + 1) / (tf + K1 * (1 - B + B * doc_len / self._avg_len)) + HEAD_BOOST * head
+        self._term_cache[term] = (ids, part)
+        return ids, part
+
+    def idf(self, df: int) -> float:
+        """BM25's idf over the prompts the viewer may see."""
+        n = self._visible_count
+        return float(np.log(1 + (n - df + 0.5) / (df + 0.5)))
+
+    def rank(
+        self, terms: list[Term], versions: dict[str, tuple[int, str]], allowed: np.ndarray | None
+    ) -> Ranked:
+        """Every visible prompt matching any term: most query words matched, then highest score.
+
+        Scores and matched words are added up in arrays indexed by prompt id (bincount), which
+        costs one pass over the postings and one over the id range: no sort, no hash table.
+        """
+        size = self.size
+        score = np.zeros(size)
+        matched = np.zeros(size, dtype=np.int16)
+        by_slot: dict[int, np.ndarray] = {}
+        for item in terms:
+            if item.term not in versions:
+                continue
+            ids, part = self.visible(item.term, versions[item.term][0])
+            if not len(ids):
+                continue
+            score += np.bincount(ids, weights=part * (self.idf(len(ids)) * item.weight), minlength=size)
+            present = by_slot.setdefault(item.slot, np.zeros(size, dtype=bool))
+            # A prompt matched by a word and by its typo correction matched one word, not two.
+            present[ids] = True
+        for present in by_slot.values():
+            matched += present
+        if allowed is not None:
+            matched[~allowed[:size]] = 0
+        hits = np.flatnonzero(matched)
+        return Ranked(hits, matched[hits].astype(np.int64), score[hits], len(hits))
+
+
+def order(ranked: Ranked, count: int) -> np.ndarray:
+    """Positions of the best ``count`` matches, in order (words matched, score, newest id)."""
+    n = len(ranked.ids)
+    if n == 0 or count <= 0:
+        return np.zeros(0, dtype=np.int64)
+    # Most words matched first, then score: one key, since a score is far below 1e6.
+    key = ranked.matched * 1e6 + ranked.score
+    if count < n:
+        top = np.argpartition(-key, count - 1)[:count]
+        # Ties at the cut: argpartition picks any of them; widen to every tied one, then sort.
+        cut = key[top].min()
+        top = np.flatnonzero(key >= cut)
+    else:
+        top = np.arange(n)
+    ordered = top[np.lexsort((-ranked.ids[top], -key[top]))]
+    return ordered[:count]
