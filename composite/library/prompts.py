@@ -13,7 +13,7 @@ from composite.db import Cursor, Database
 from composite.library.accounts import User
 from composite.library.errors import Forbidden, NotFound
 from composite.library.rules import check_prompt_fields, check_tags
-from composite.library.search import index_prompt, unindex_prompt
+from composite.library.search import index_prompt, unindex_prompt, visibility_changed
 
 EDITABLE = ("title", "description", "body", "model_hint", "tags", "visibility")
 
@@ -150,6 +150,8 @@ def apply_changes(cur: Cursor, prompt: Prompt, changes: dict[str, Any]) -> bool:
     _snapshot(cur, prompt.id)
     if changed.keys() & {"title", "description", "body", "tags"}:
         _reindex(cur, prompt.id)
+    elif "visibility" in changed:
+        visibility_changed(cur)  # search caches who may see what: tell it
     return True
 
 

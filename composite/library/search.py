@@ -112,6 +112,11 @@ def unindex_prompt(cur: Cursor, prompt_id: int) -> None:
     _bump_state(cur)
 
 
+def visibility_changed(cur: Cursor) -> None:
+    """Call in the transaction that changes a prompt's visibility without reindexing it."""
+    _bump_state(cur)
+
+
 def _bump_state(cur: Cursor) -> None:
     # Visibility, ownership and the prompt count live outside the postings: one version for them.
     cur.execute("UPDATE search_state SET version = version + 1")

@@ -208,6 +208,14 @@ class PromptPage(BaseModel):
     total: int
     limit: int
     offset: int
+    searched_for: str | None = Field(
+        default=None,
+        description="The words searched for, typos corrected (q=transalte gives translate); null without q",
+    )
+    notice: str | None = Field(
+        default=None,
+        description="Why nothing could match (only stop words such as 'the'), or which words were corrected",
+    )
 
 
 class VersionOut(BaseModel):
