@@ -99,3 +99,34 @@ def test_upgrading_an_existing_database_rebuilds_the_index_with_the_new_tokenise
             assert [p.id for p in catalog.list_prompts(database, None, q=q).items] == [1], q
     finally:
         database.close()
+
+
+def test_cached_postings_patched_after_writes_equal_a_fresh_read(db: Database, make_user) -> None:
+    from composite.library import ranking
+
+    alice = make_user("alice")
+    bob = make_user("bobby")
+    made = [
+        prompts.create_prompt(db, alice, title=f"Walrus {i}", body="walrus tusks " * i) for i in range(1, 6)
+    ]
+
+    def both_ways(viewer: int | None) -> None:
+        cached = catalog.list_prompts(db, viewer, q="walrus tusks")
+        ranking._caches.pop(db, None)  # forget every cached list and ranking
+        fresh = catalog.list_prompts(db, viewer, q="walrus tusks")
+        assert [(p.id, p.title) for p in cached.items] == [(p.id, p.title) for p in fresh.items]
+        assert cached.total == fresh.total
+
+    catalog.list_prompts(db, None, q="walrus tusks")  # fill the caches
+    steps = [
+        lambda: prompts.create_prompt(db, bob, title="Tusks only", body="tusks"),
+        lambda: prompts.update_prompt(db, made[0].id, alice, body="no longer about that"),
+        lambda: prompts.update_prompt(db, made[1].id, alice, title="Renamed walrus walrus"),
+        lambda: prompts.update_prompt(db, made[2].id, alice, visibility="private"),
+        lambda: prompts.delete_prompt(db, made[3].id, alice),
+    ]
+    for step in steps:
+        step()
+        catalog.list_prompts(db, None, q="walrus tusks")  # the cache now patches, not rereads
+        for viewer in (None, alice.id, bob.id):
+            both_ways(viewer)

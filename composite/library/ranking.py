@@ -14,6 +14,7 @@ import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -32,6 +33,10 @@ RARE_RATIO = 20
 MAX_CANDIDATES = 3
 # Memory bound of the posting cache, in postings (about 21 bytes each).
 MAX_CACHED_POSTINGS = 12_000_000
+# A cached list behind by at most this many written prompts is patched, not read again.
+MAX_CATCH_UP = 500
+# Rankings kept (RESULT_DEPTH ids each), for repeated searches and the next pages.
+MAX_CACHED_RESULTS = 1024
 
 
 @dataclass(frozen=True)
@@ -52,6 +57,9 @@ class Postings:
     tf: np.ndarray
     doc_len: np.ndarray
     head: np.ndarray
+    state: int = 0  # the search_state version these arrays were read at
+    # What a viewer with no private prompts sees, worked out once per search_state version.
+    public: tuple[int, np.ndarray, np.ndarray] | None = None
 
 
 @dataclass
@@ -82,6 +90,22 @@ class _Cache:
     terms: OrderedDict[str, Postings] = field(default_factory=OrderedDict)
     size: int = 0
     hidden: Hidden | None = None
+    results: OrderedDict[Any, Any] = field(default_factory=OrderedDict)
+
+    def result(self, key: Any) -> Any:
+        """A ranking kept by store(key, ...), or None."""
+        with self.lock:
+            found = self.results.get(key)
+            if found is not None:
+                self.results.move_to_end(key)
+            return found
+
+    def store(self, key: Any, value: Any) -> None:
+        """Keep a ranking; the least recently used go past MAX_CACHED_RESULTS."""
+        with self.lock:
+            self.results[key] = value
+            while len(self.results) > MAX_CACHED_RESULTS:
+                self.results.popitem(last=False)
 
 
 _caches: weakref.WeakKeyDictionary[Database, _Cache] = weakref.WeakKeyDictionary()
@@ -109,9 +133,10 @@ class Snapshot:
         """Version and word of each term the dictionary holds."""
         if not terms:
             return {}
+        # Bound one by one, so the lookup probes the primary key instead of joining a list.
+        marks = ", ".join("?" * len(terms))
         rows = self.cur.execute(
-            "SELECT term, version, word FROM search_vocab WHERE term IN (SELECT unnest(?::VARCHAR[]))",
-            [terms],
+            f"SELECT term, version, word FROM search_vocab WHERE term IN ({marks})", terms
         ).fetchall()
         return {term: (int(version), word) for term, version, word in rows}
 
@@ -123,16 +148,12 @@ class Snapshot:
             if hit is not None and hit.version == version:
                 cache.terms.move_to_end(term)
                 return hit
-        arrays = self.cur.execute(
-            "SELECT prompt_id, tf, doc_len, head FROM search_terms WHERE term = ?", [term]
-        ).fetchnumpy()
-        found = Postings(
-            version,
-            np.asarray(arrays["prompt_id"], dtype=np.int64),
-            np.asarray(arrays["tf"], dtype=np.float64),
-            np.asarray(arrays["doc_len"], dtype=np.float64),
-            np.asarray(arrays["head"], dtype=bool),
-        )
+        found = self._catch_up(term, version, hit) if hit is not None else None
+        if found is None:
+            arrays = self.cur.execute(
+                "SELECT prompt_id, tf, doc_len, head FROM search_terms WHERE term = ?", [term]
+            ).fetchnumpy()
+            found = _postings(version, self.state_version, arrays)
         with cache.lock:
             old = cache.terms.pop(term, None)
             if old is not None:
@@ -143,6 +164,37 @@ class Snapshot:
                 _, evicted = cache.terms.popitem(last=False)
                 cache.size -= len(evicted.ids)
         return found
+
+    def _catch_up(self, term: str, version: int, old: Postings) -> Postings | None:
+        """Cached postings brought up to date with the prompts written since, or None if too far behind."""
+        changed = self.cur.execute(
+            "SELECT DISTINCT prompt_id FROM search_changes WHERE version > ? AND version <= ?",
+            [old.state, self.state_version],
+        ).fetchnumpy()["prompt_id"]
+        (oldest,) = self.cur.execute("SELECT coalesce(min(version), 0) FROM search_changes").fetchone() or (
+            0,
+        )
+        if oldest > old.state + 1 or len(changed) > MAX_CATCH_UP:
+            return None  # the changes it would need are pruned, or reading them costs more
+        changed = np.asarray(changed, dtype=np.int64)
+        fresh: dict[str, Any] = {"prompt_id": [], "tf": [], "doc_len": [], "head": []}
+        if len(changed):
+            marks = ", ".join("?" * len(changed))
+            fresh = self.cur.execute(
+                "SELECT prompt_id, tf, doc_len, head FROM search_terms"
+                f" WHERE term = ? AND prompt_id IN ({marks})",
+                [term, *changed.tolist()],
+            ).fetchnumpy()
+        keep = ~np.isin(old.ids, changed)
+        update = _postings(version, self.state_version, fresh)
+        return Postings(
+            version,
+            np.concatenate([old.ids[keep], update.ids]),
+            np.concatenate([old.tf[keep], update.tf]),
+            np.concatenate([old.doc_len[keep], update.doc_len]),
+            np.concatenate([old.head[keep], update.head]),
+            self.state_version,
+        )
 
     def hidden(self) -> Hidden:
         """Private prompts with their owners, the number of prompts and their mean length."""
@@ -168,6 +220,17 @@ class Snapshot:
         )
         self.cache.hidden = found
         return found
+
+
+def _postings(version: int, state: int, arrays: dict[str, Any]) -> Postings:
+    return Postings(
+        version,
+        np.asarray(arrays["prompt_id"], dtype=np.int64),
+        np.asarray(arrays["tf"], dtype=np.float64),
+        np.asarray(arrays["doc_len"], dtype=np.float64),
+        np.asarray(arrays["head"], dtype=bool),
+        state,
+    )
 
 
 def read_snapshot(db: Database) -> tuple[Cursor, Snapshot]:
@@ -203,6 +266,11 @@ class Scorer:
         self._avg_len = hidden.avg_len
 
     @property
+    def shared(self) -> bool:
+        """Whether this viewer sees what anyone without private prompts sees."""
+        return self._hidden is self.snapshot.hidden().private
+
+    @property
     def size(self) -> int:
         """One more than the highest prompt id in the snapshot: the length of id-indexed arrays."""
         return len(self._hidden)
@@ -212,6 +280,12 @@ class Scorer:
         if term in self._term_cache:
             return self._term_cache[term]
         posting = self.snapshot.postings(term, version)
+        shared = self.shared
+        state = self.snapshot.state_version
+        if shared and posting.public is not None and posting.public[0] == state:
+            found = posting.public[1:]
+            self._term_cache[term] = found
+            return found
         keep = ~self._hidden[posting.ids]
         ids, tf, doc_len, head = (
             posting.ids[keep],
@@ -221,6 +295,8 @@ class Scorer:
         )
         part = tf * (K1 + 1) / (tf + K1 * (1 - B + B * doc_len / self._avg_len)) + HEAD_BOOST * head
         self._term_cache[term] = (ids, part)
+        if shared:
+            posting.public = (state, ids, part)
         return ids, part
 
     def idf(self, df: int) -> float:
@@ -237,40 +313,52 @@ class Scorer:
         costs one pass over the postings and one over the id range: no sort, no hash table.
         """
         size = self.size
-        score = np.zeros(size)
-        matched = np.zeros(size, dtype=np.int16)
-        by_slot: dict[int, np.ndarray] = {}
+        id_parts, score_parts, slots = [], [], {}
         for item in terms:
             if item.term not in versions:
                 continue
             ids, part = self.visible(item.term, versions[item.term][0])
             if not len(ids):
                 continue
-            score += np.bincount(ids, weights=part * (self.idf(len(ids)) * item.weight), minlength=size)
-            present = by_slot.setdefault(item.slot, np.zeros(size, dtype=bool))
-            # A prompt matched by a word and by its typo correction matched one word, not two.
-            present[ids] = True
-        for present in by_slot.values():
-            matched += present
+            id_parts.append(ids)
+            score_parts.append(part * (self.idf(len(ids)) * item.weight))
+            slots.setdefault(item.slot, []).append(ids)
+        if not id_parts:
+            empty = np.zeros(0, dtype=np.int64)
+            return Ranked(empty, empty, np.zeros(0), 0)
+        all_ids = np.concatenate(id_parts)
+        score = np.bincount(all_ids, weights=np.concatenate(score_parts), minlength=size)
+        # A prompt matched by a word and by its typo correction matched one word, not two.
+        counted = [
+            np.unique(np.concatenate(group)) if len(group) > 1 else group[0] for group in slots.values()
+        ]
+        matched = np.bincount(np.concatenate(counted), minlength=size)
         if allowed is not None:
             matched[~allowed[:size]] = 0
         hits = np.flatnonzero(matched)
-        return Ranked(hits, matched[hits].astype(np.int64), score[hits], len(hits))
+        return Ranked(hits, matched[hits], score[hits], len(hits))
 
 
 def order(ranked: Ranked, count: int) -> np.ndarray:
     """Positions of the best ``count`` matches, in order (words matched, score, newest id)."""
-    n = len(ranked.ids)
-    if n == 0 or count <= 0:
+    if len(ranked.ids) == 0 or count <= 0:
         return np.zeros(0, dtype=np.int64)
-    # Most words matched first, then score: one key, since a score is far below 1e6.
-    key = ranked.matched * 1e6 + ranked.score
-    if count < n:
-        top = np.argpartition(-key, count - 1)[:count]
-        # Ties at the cut: argpartition picks any of them; widen to every tied one, then sort.
-        cut = key[top].min()
-        top = np.flatnonzero(key >= cut)
-    else:
-        top = np.arange(n)
-    ordered = top[np.lexsort((-ranked.ids[top], -key[top]))]
-    return ordered[:count]
+    picked = []
+    # Most words matched first: take whole levels until count is reached, sorting only the
+    # last level's best, so a page costs a partition of one level, not a sort of every match.
+    for level in range(int(ranked.matched.max()), 0, -1):
+        positions = np.flatnonzero(ranked.matched == level)
+        if not len(positions):
+            continue
+        scores = ranked.score[positions]
+        wanted = count - sum(len(p) for p in picked)
+        if wanted < len(positions):
+            top = np.argpartition(-scores, wanted - 1)[:wanted]
+            # Ties at the cut: argpartition picks any of them; keep every tied one, then sort.
+            top = np.flatnonzero(scores >= scores[top].min())
+            positions, scores = positions[top], scores[top]
+        ordered = positions[np.lexsort((-ranked.ids[positions], -scores))]
+        picked.append(ordered[:wanted])
+        if sum(len(p) for p in picked) >= count:
+            break
+    return np.concatenate(picked)[:count]

@@ -30,6 +30,8 @@ MAX_QUERY_TERMS = 12
 FIELD_WEIGHTS = {"title": 3.0, "tags": 3.0, "description": 2.0, "body": 1.0}
 HEAD_FIELDS = ("title", "tags")
 REBUILD_BATCH = 2_000
+# How many index writes search_changes remembers (pruned every that many writes).
+CHANGES_KEPT = 1_000
 
 
 def query_terms(query: str) -> list[str]:
@@ -74,7 +76,7 @@ def index_prompt(
     if row is None or row[0]:
         unindex_prompt(cur, prompt_id)
     else:
-        _bump_state(cur)
+        _bump_state(cur, prompt_id)
     if postings:
         cur.execute(
             "INSERT INTO search_terms (prompt_id, term, tf, doc_len, head)"
@@ -109,7 +111,7 @@ def unindex_prompt(cur: Cursor, prompt_id: int) -> None:
             " WHERE term IN (SELECT unnest(?::VARCHAR[]))",
             [[term for (term,) in gone]],
         )
-    _bump_state(cur)
+    _bump_state(cur, prompt_id)
 
 
 def visibility_changed(cur: Cursor) -> None:
@@ -117,9 +119,14 @@ def visibility_changed(cur: Cursor) -> None:
     _bump_state(cur)
 
 
-def _bump_state(cur: Cursor) -> None:
+def _bump_state(cur: Cursor, prompt_id: int | None = None) -> None:
     # Visibility, ownership and the prompt count live outside the postings: one version for them.
-    cur.execute("UPDATE search_state SET version = version + 1")
+    (version,) = cur.execute("UPDATE search_state SET version = version + 1 RETURNING version").fetchone()
+    if prompt_id is not None:
+        cur.execute("INSERT INTO search_changes VALUES (?, ?)", [version, prompt_id])
+        # Older changes only serve caches that far behind; those read their lists again.
+        if version % CHANGES_KEPT == 0:
+            cur.execute("DELETE FROM search_changes WHERE version <= ?", [version - CHANGES_KEPT])
 
 
 def catch_up(db: Database) -> int:
@@ -131,6 +138,7 @@ def catch_up(db: Database) -> int:
     with db.transaction() as cur:
         cur.execute("DELETE FROM search_terms")
         cur.execute("DELETE FROM search_vocab")
+        cur.execute("DELETE FROM search_changes")
         (count,) = cur.execute("SELECT count(*) FROM prompts").fetchone() or (0,)
         df: Counter[str] = Counter()
         shortest_word: dict[str, str] = {}

@@ -16,7 +16,9 @@ from composite.library.tokens import fold, only_stop_words, query_words
 
 # The first matches are re-ordered with what a term index cannot see: the words side by
 # side as typed, and prompts with the same text as a better one already shown.
-RERANK_WINDOW = 100
+RERANK_WINDOW = 50
+# How deep a ranking is kept for the next pages and the next identical search.
+RESULT_DEPTH = 200
 PHRASE_BOOST = 1.5
 STOP_WORDS_NOTICE = "Only very common words were given (such as “the”); search needs at least one other word."
 NO_WORDS_NOTICE = "The query has no words to search for."
@@ -111,18 +113,32 @@ def find(
     cur, snapshot = ranking.read_snapshot(db)
     try:
         scorer = ranking.Scorer(snapshot, viewer_id)
-        plan = _plan(snapshot, scorer, words)
-        keys = None
-        allowed = None
-        if tag or owner_id is not None or sort != "relevance":
-            allowed, keys = _filtered(cur, scorer.size, tag, owner_id, sort)
-        ranked = scorer.rank(plan.terms, plan.versions, allowed)
-        if keys is not None:
-            positions = _sorted_by(ranked, keys, offset + limit)
+        rows: dict[int, tuple[Any, ...]] = {}
+        key = None
+        if sort == "relevance" and offset + limit <= RESULT_DEPTH:
+            # Exact: the key holds the search_state version read in this snapshot, which
+            # every index write and visibility change bumps in its own transaction; the
+            # plan (typo corrections) and the ranking are functions of it and of the viewer.
+            viewer = None if scorer.shared else viewer_id
+            key = (snapshot.state_version, viewer, tag, owner_id, tuple(words))
+        cached = snapshot.cache.result(key) if key else None
+        if cached is not None:
+            plan, ordered, total = cached
         else:
-            positions = _relevance(cur, ranked, words, plan, offset + limit)
-        page_ids = [int(i) for i in ranked.ids[positions[offset : offset + limit]]]
-        items = _prompts(cur, page_ids)
+            plan = _plan(snapshot, scorer, words)
+            keys = allowed = None
+            if tag or owner_id is not None or sort != "relevance":
+                allowed, keys = _filtered(cur, scorer.size, tag, owner_id, sort)
+            ranked = scorer.rank(plan.terms, plan.versions, allowed)
+            if keys is not None:
+                positions = _sorted_by(ranked, keys, offset + limit)
+            else:
+                positions, rows = _relevance(cur, ranked, words, plan, max(offset + limit, RESULT_DEPTH))
+            ordered, total = ranked.ids[positions], ranked.total
+            if key:
+                snapshot.cache.store(key, (plan, ordered, total))
+        page_ids = [int(i) for i in ordered[offset : offset + limit]]
+        items = _prompts(cur, page_ids, rows)
     finally:
         cur.execute("COMMIT")
     notice = None
@@ -131,7 +147,7 @@ def find(
     elif plan.also:
         notice = f"Also showing results for {', '.join(plan.also)}"
     terms = tuple(item.term for item in plan.terms)
-    return Page(items, ranked.total, limit, offset, " ".join(plan.shown), notice, terms)
+    return Page(items, int(total), limit, offset, " ".join(plan.shown), notice, terms)
 
 
 def _filtered(
@@ -160,17 +176,14 @@ def _sorted_by(ranked: ranking.Ranked, keys: np.ndarray, count: int) -> np.ndarr
 
 def _relevance(
     cur: Cursor, ranked: ranking.Ranked, words: list[tuple[str, str]], plan: _Plan, count: int
-) -> np.ndarray:
+) -> tuple[np.ndarray, dict[int, tuple[Any, ...]]]:
     """Best matches first; the first RERANK_WINDOW boosted for the phrase and cleared of duplicates."""
     positions = ranking.order(ranked, max(count, min(RERANK_WINDOW, ranked.total)))
     window = positions[:RERANK_WINDOW]
     if not len(window):
-        return positions
-    ids = [int(i) for i in ranked.ids[window]]
-    rows = cur.execute(
-        f"SELECT id, title, description, body FROM prompts WHERE id IN ({', '.join('?' * len(ids))})", ids
-    ).fetchall()
-    texts = {row[0]: row[1:] for row in rows}
+        return positions, {}
+    rows = _rows(cur, [int(i) for i in ranked.ids[window]])
+    texts = {prompt_id: (row[3], row[4], row[5]) for prompt_id, row in rows.items()}
     phrase = _phrase([word for _, word in words]) if len(words) > 1 and not plan.corrected else None
     scored = []
     for position in window:
@@ -186,7 +199,7 @@ def _relevance(
     for *_, position, content in scored:
         (repeats if content in seen else first).append(position)
         seen.add(content)
-    return np.concatenate([np.asarray(first + repeats, dtype=np.int64), positions[RERANK_WINDOW:]])
+    return np.concatenate([np.asarray(first + repeats, dtype=np.int64), positions[RERANK_WINDOW:]]), rows
 
 
 def _phrase(words: list[str]) -> re.Pattern[str]:
@@ -199,14 +212,35 @@ def _content(body: str) -> str:
     return " ".join(body.lower().split())
 
 
-def _prompts(cur: Cursor, ids: list[int]) -> list[Prompt]:
-    """Full prompts for ids, in that order."""
+# The prompt's columns with the owner's id where PROMPT_COLUMNS has the name (looked up apart).
+_ROW_COLUMNS = PROMPT_COLUMNS.replace("u.username", "p.owner_id")
+
+
+def _rows(cur: Cursor, ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    """Prompt rows by id, the owner's id in the owner's place.
+
+    Bound one by one: DuckDB then probes the ids instead of joining a list; and no join with
+    users, which would build a hash table of every user for a page of twenty.
+    """
     if not ids:
-        return []
-    rows = cur.execute(
-        f"SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.owner_id"
-        f" WHERE p.id IN ({', '.join('?' * len(ids))})",
-        ids,
-    ).fetchall()
-    by_id = {row[0]: Prompt(*row) for row in rows}
-    return [by_id[i] for i in ids if i in by_id]
+        return {}
+    marks = ", ".join("?" * len(ids))
+    rows = cur.execute(f"SELECT {_ROW_COLUMNS} FROM prompts p WHERE p.id IN ({marks})", ids).fetchall()
+    return {row[0]: row for row in rows}
+
+
+def _prompts(cur: Cursor, ids: list[int], rows: dict[int, tuple[Any, ...]]) -> list[Prompt]:
+    """Full prompts for ids, in that order, from rows already read or read now."""
+    missing = [i for i in ids if i not in rows]
+    rows = {**rows, **_rows(cur, missing)}
+    owners = sorted({rows[i][2] for i in ids if i in rows})
+    names = {}
+    if owners:
+        marks = ", ".join("?" * len(owners))
+        names = dict(cur.execute(f"SELECT id, username FROM users WHERE id IN ({marks})", owners).fetchall())
+    found = []
+    for i in ids:
+        if i in rows:
+            row = rows[i]
+            found.append(Prompt(*row[:2], names.get(row[2], ""), *row[3:]))
+    return found
