@@ -2,7 +2,7 @@
 
 Usage: ``python -m bench.search [PROMPTS] [SECONDS]``. Measures, on a private copy of the
 cached generated database served by the real composite:
-- the bench's query mix read-only (wrk, one connection): p50 and p99;
+- the bench's query mix read-only (wrk, one connection): p50 and p99, API and website;
 - each query right after a write (one keep-alive connection): a write bumps the versions
   every cache is keyed by, so this is the search as computed, not as remembered, and it
   checks that the new prompt is found by the very next request;
@@ -89,12 +89,22 @@ def main(argv: list[str]) -> int:
             print(
                 f"read-only round {round_number + 1}: p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms"
             )
+        site = load_for("site_search", [])
+        loadgen.run(running.url("frontend"), site, 3, 1)
+        for round_number in range(2):
+            result = loadgen.run(running.url("frontend"), site, seconds, 1)
+            print(f"website round {round_number + 1}: p50 {result.p50_ms:.1f} ms, p99 {result.p99_ms:.1f} ms")
         latencies, missed = after_writes(url, api_token(url))
         latencies.sort()
         p99 = latencies[min(len(latencies) - 1, round(0.99 * len(latencies)))]
         p50 = statistics.median(latencies)
         print(f"after a write: p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms")
         print(f"fresh prompts missed by the next request: {missed} of {len(latencies)}")
+        status = Path(f"/proc/{running.process.pid}/status").read_text()
+        memory = {
+            line.split(":")[0]: line.split()[1] for line in status.splitlines() if line.startswith("Vm")
+        }
+        print(f"server RSS {int(memory['VmRSS']) / 1024:.0f} MiB, peak {int(memory['VmHWM']) / 1024:.0f} MiB")
     finally:
         running.stop()
         shutil.rmtree(work, ignore_errors=True)

@@ -110,7 +110,18 @@ def test_cached_postings_patched_after_writes_equal_a_fresh_read(db: Database, m
         prompts.create_prompt(db, alice, title=f"Walrus {i}", body="walrus tusks " * i) for i in range(1, 6)
     ]
 
+    def hidden() -> tuple[list[int], list[int], int, float]:
+        cur, snapshot = ranking.read_snapshot(db)
+        try:
+            found = snapshot.hidden()
+        finally:
+            cur.execute("COMMIT")
+        return found.ids.tolist(), found.owners.tolist(), found.count, round(found.avg_len, 9)
+
     def both_ways(viewer: int | None) -> None:
+        patched = hidden()
+        ranking._caches.pop(db, None)
+        assert hidden() == patched
         cached = catalog.list_prompts(db, viewer, q="walrus tusks")
         ranking._caches.pop(db, None)  # forget every cached list and ranking
         fresh = catalog.list_prompts(db, viewer, q="walrus tusks")

@@ -151,7 +151,7 @@ def apply_changes(cur: Cursor, prompt: Prompt, changes: dict[str, Any]) -> bool:
     if changed.keys() & {"title", "description", "body", "tags"}:
         _reindex(cur, prompt.id)
     elif "visibility" in changed:
-        visibility_changed(cur)  # search caches who may see what: tell it
+        visibility_changed(cur, prompt.id)  # search caches who may see what: tell it
     return True
 
 

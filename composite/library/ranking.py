@@ -31,8 +31,9 @@ FUZZY_WEIGHT = 0.5
 RARE_DF = 2
 RARE_RATIO = 20
 MAX_CANDIDATES = 3
-# Memory bound of the posting cache, in postings (about 21 bytes each).
-MAX_CACHED_POSTINGS = 12_000_000
+# Memory bound of the posting cache, in postings (21 bytes each with its visible view):
+# about 170 MB, which holds the lists of some 30 common words at a million prompts.
+MAX_CACHED_POSTINGS = 8_000_000
 # A cached list behind by at most this many written prompts is patched, not read again.
 MAX_CATCH_UP = 500
 # Rankings kept (RESULT_DEPTH ids each), for repeated searches and the next pages.
@@ -67,11 +68,13 @@ class Hidden:
     """Private prompts and the counts BM25 needs, at one search_state version."""
 
     version: int
-    ids: np.ndarray
-    owners: np.ndarray
+    ids: np.ndarray  # the private prompts' ids
+    owners: np.ndarray  # and their owners
     private: np.ndarray  # True at each private prompt's id; sized to the highest id + 1
     count: int
     avg_len: float
+    owner_of: np.ndarray  # every prompt's owner by id (-1: no such prompt)
+    lens: np.ndarray  # every prompt's weighted length by id (NaN: no such prompt)
 
 
 @dataclass
@@ -167,16 +170,9 @@ class Snapshot:
 
     def _catch_up(self, term: str, version: int, old: Postings) -> Postings | None:
         """Cached postings brought up to date with the prompts written since, or None if too far behind."""
-        changed = self.cur.execute(
-            "SELECT DISTINCT prompt_id FROM search_changes WHERE version > ? AND version <= ?",
-            [old.state, self.state_version],
-        ).fetchnumpy()["prompt_id"]
-        (oldest,) = self.cur.execute("SELECT coalesce(min(version), 0) FROM search_changes").fetchone() or (
-            0,
-        )
-        if oldest > old.state + 1 or len(changed) > MAX_CATCH_UP:
-            return None  # the changes it would need are pruned, or reading them costs more
-        changed = np.asarray(changed, dtype=np.int64)
+        changed = self._changed_since(old.state)
+        if changed is None:
+            return None
         fresh: dict[str, Any] = {"prompt_id": [], "tf": [], "doc_len": [], "head": []}
         if len(changed):
             marks = ", ".join("?" * len(changed))
@@ -201,33 +197,84 @@ class Snapshot:
         cached = self.cache.hidden
         if cached is not None and cached.version == self.state_version:
             return cached
-        arrays = self.cur.execute(
-            "SELECT id, owner_id FROM prompts WHERE visibility <> 'public'"
-        ).fetchnumpy()
-        count, avg_len, top = self.cur.execute(
-            "SELECT count(*), avg(search_len), coalesce(max(id), 0) FROM prompts"
-        ).fetchone() or (0, 0, 0)
-        ids = np.asarray(arrays["id"], dtype=np.int64)
-        private = np.zeros(int(top) + 1, dtype=bool)
-        private[ids] = True
-        found = Hidden(
-            self.state_version,
-            ids,
-            np.asarray(arrays["owner_id"], dtype=np.int64),
-            private,
-            int(count),
-            max(float(avg_len or 0), 1.0),
-        )
+        found = self._patch_hidden(cached) if cached is not None else None
+        if found is None:
+            arrays = self.cur.execute(
+                "SELECT id, owner_id, visibility <> 'public' AS private, search_len FROM prompts"
+            ).fetchnumpy()
+            top = int(np.max(arrays["id"])) if len(arrays["id"]) else 0
+            empty = Hidden(
+                0, np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(1, bool), 0, 1.0, *_blank(1)
+            )
+            found = _apply(empty, self.state_version, arrays, top)
         self.cache.hidden = found
         return found
 
+    def _patch_hidden(self, old: Hidden) -> Hidden | None:
+        """The cached visibility brought up to date with the prompts written since, or None."""
+        changed = self._changed_since(old.version)
+        if changed is None:
+            return None
+        marks = ", ".join("?" * len(changed)) or "NULL"
+        arrays = self.cur.execute(
+            "SELECT id, owner_id, visibility <> 'public' AS private, search_len FROM prompts"
+            f" WHERE id IN ({marks})",
+            changed.tolist(),
+        ).fetchnumpy()
+        top = max(len(old.private) - 1, int(changed.max()) if len(changed) else 0)
+        return _apply(old, self.state_version, arrays, top, changed)
+
+    def _changed_since(self, version: int) -> np.ndarray | None:
+        """Prompts written since a search_state version, or None if too many or forgotten."""
+        changed = self.cur.execute(
+            "SELECT DISTINCT prompt_id FROM search_changes WHERE version > ? AND version <= ?",
+            [version, self.state_version],
+        ).fetchnumpy()["prompt_id"]
+        (oldest,) = self.cur.execute("SELECT coalesce(min(version), 0) FROM search_changes").fetchone() or (
+            0,
+        )
+        if oldest > version + 1 or len(changed) > MAX_CATCH_UP:
+            return None  # the changes it would need are pruned, or reading them costs more
+        return np.asarray(changed, dtype=np.int64)
+
+
+def _blank(size: int) -> tuple[np.ndarray, np.ndarray]:
+    return np.full(size, -1, dtype=np.int64), np.full(size, np.nan)
+
+
+def _apply(
+    old: Hidden, version: int, arrays: dict[str, Any], top: int, changed: np.ndarray | None = None
+) -> Hidden:
+    """A new Hidden: old's arrays (copied, grown to top + 1) with the rows read now applied."""
+    size = top + 1
+    owner_of, lens = _blank(size)
+    private = np.zeros(size, dtype=bool)
+    n = len(old.private)
+    owner_of[:n], lens[:n], private[:n] = old.owner_of[:n], old.lens[:n], old.private[:n]
+    count, total = old.count, old.avg_len * old.count
+    if changed is not None and len(changed):
+        gone = lens[changed]
+        count -= int(np.count_nonzero(~np.isnan(gone)))
+        total -= float(np.nansum(gone))
+        owner_of[changed], lens[changed], private[changed] = -1, np.nan, False
+    ids = np.asarray(arrays["id"], dtype=np.int64)
+    owner_of[ids] = np.asarray(arrays["owner_id"], dtype=np.int64)
+    lens[ids] = np.asarray(arrays["search_len"], dtype=np.float64)
+    private[ids] = np.asarray(arrays["private"], dtype=bool)
+    count += len(ids)
+    total += float(np.sum(lens[ids]))
+    hidden_ids = np.flatnonzero(private)
+    avg_len = max(total / count, 1.0) if count else 1.0
+    return Hidden(version, hidden_ids, owner_of[hidden_ids], private, count, avg_len, owner_of, lens)
+
 
 def _postings(version: int, state: int, arrays: dict[str, Any]) -> Postings:
+    # Narrow types: 13 bytes a posting, plus 8 for the visible view (ids below 2**31).
     return Postings(
         version,
-        np.asarray(arrays["prompt_id"], dtype=np.int64),
-        np.asarray(arrays["tf"], dtype=np.float64),
-        np.asarray(arrays["doc_len"], dtype=np.float64),
+        np.asarray(arrays["prompt_id"], dtype=np.int32),
+        np.asarray(arrays["tf"], dtype=np.float32),
+        np.asarray(arrays["doc_len"], dtype=np.float32),
         np.asarray(arrays["head"], dtype=bool),
         state,
     )
@@ -293,7 +340,8 @@ class Scorer:
             posting.doc_len[keep],
             posting.head[keep],
         )
-        part = tf * (K1 + 1) / (tf + K1 * (1 - B + B * doc_len / self._avg_len)) + HEAD_BOOST * head
+        norm = np.float32(K1 * (1 - B)) + np.float32(K1 * B / self._avg_len) * doc_len
+        part = tf * np.float32(K1 + 1) / (tf + norm) + np.float32(HEAD_BOOST) * head
         self._term_cache[term] = (ids, part)
         if shared:
             posting.public = (state, ids, part)

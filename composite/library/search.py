@@ -114,9 +114,9 @@ def unindex_prompt(cur: Cursor, prompt_id: int) -> None:
     _bump_state(cur, prompt_id)
 
 
-def visibility_changed(cur: Cursor) -> None:
+def visibility_changed(cur: Cursor, prompt_id: int) -> None:
     """Call in the transaction that changes a prompt's visibility without reindexing it."""
-    _bump_state(cur)
+    _bump_state(cur, prompt_id)
 
 
 def _bump_state(cur: Cursor, prompt_id: int | None = None) -> None:
@@ -154,15 +154,15 @@ def catch_up(db: Database) -> int:
             prompt_lens: list[float] = []
             for prompt_id, title, description, body, tags in rows:
                 postings, length, words = prompt_postings(title, description, body, tags)
-                for term, (tf, head) in postings.items():
-                    ids.append(prompt_id)
-                    term_list.append(term)
-                    tfs.append(tf)
-                    lens.append(length)
-                    heads.append(head)
-                    df[term] += 1
-                    if term not in shortest_word or len(words[term]) < len(shortest_word[term]):
-                        shortest_word[term] = words[term]
+                ids += [prompt_id] * len(postings)
+                lens += [length] * len(postings)
+                term_list += postings
+                tfs += [tf for tf, _ in postings.values()]
+                heads += [head for _, head in postings.values()]
+                df.update(postings.keys())
+                for term, word in words.items():
+                    if len(word) < len(shortest_word.get(term, word + " ")):
+                        shortest_word[term] = word
                 prompt_lens.append(length)
             cur.execute(
                 "INSERT INTO search_terms SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]),"

@@ -12,7 +12,9 @@ MAX_TERM_LENGTH = 40
 # Programming names whose punctuation is the name (c++, c#, .net, node.js), hyphenated
 # words, runs of CJK characters, and plain words, tried in that order at each position.
 _TOKEN = re.compile(
-    r"(?P<sym>[a-z][a-z0-9]*(?:\+\+|#)(?![\w+#]))"
+    # First, for speed: a plain word that nothing after it could extend (most words are).
+    r"(?P<plain>[^\W\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]++(?![\w+#.-]))"
+    r"|(?P<sym>[a-z][a-z0-9]*(?:\+\+|#)(?![\w+#]))"
     r"|(?P<dot>(?<![\w.])\.[a-z][a-z0-9]*(?![\w.])|[a-z0-9_]+(?:\.[a-z0-9_]+)+(?=[^\w.]|\.(?!\w)|$))"
     r"|(?P<hyph>[^\W_]+(?:-[^\W_]+)+)"
     r"|(?P<cjk>[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff]+)"
