@@ -37,6 +37,7 @@ class Page:
     # A sentence for the reader: why nothing could match, or which words were corrected.
     notice: str | None = None
     terms: tuple[str, ...] = field(default=())
+    corrected: bool = False  # some word was replaced by its typo correction
 
 
 def filters_sql(tag: str | None, owner_id: int | None) -> tuple[list[str], list[Any]]:
@@ -147,7 +148,7 @@ def find(
     elif plan.also:
         notice = f"Also showing results for {', '.join(plan.also)}"
     terms = tuple(item.term for item in plan.terms)
-    return Page(items, int(total), limit, offset, " ".join(plan.shown), notice, terms)
+    return Page(items, int(total), limit, offset, " ".join(plan.shown), notice, terms, bool(plan.corrected))
 
 
 def _filtered(

@@ -210,7 +210,8 @@ class PromptPage(BaseModel):
     offset: int
     searched_for: str | None = Field(
         default=None,
-        description="The words searched for, typos corrected (q=transalte gives translate); null without q",
+        description="The words searched for when a typo was corrected (q=transalte gives translate),"
+        " else null",
     )
     notice: str | None = Field(
         default=None,
