@@ -141,3 +141,27 @@ def test_cached_postings_patched_after_writes_equal_a_fresh_read(db: Database, m
         catalog.list_prompts(db, None, q="walrus tusks")  # the cache now patches, not rereads
         for viewer in (None, alice.id, bob.id):
             both_ways(viewer)
+
+
+def test_the_worst_query_and_the_worst_body_cost_little(db: Database, make_user) -> None:
+    import time
+
+    from composite.library.highlight import excerpt, highlight
+
+    alice = make_user("alice")
+    words = [f"word{i}x" for i in range(300)]
+    for i in range(60):
+        prompts.create_prompt(db, alice, title=" ".join(words[i : i + 8]), body=" ".join(words) * 3)
+    # 12 distinct terms (the most a query keeps), each a typo that sends it to the dictionary.
+    worst = " ".join(f"wrod{i}x" for i in range(40))[: catalog.MAX_QUERY_LENGTH]
+    started = time.process_time()
+    for _ in range(5):
+        catalog.list_prompts(db, None, q=worst)
+        catalog.list_prompts(db, alice.id, q=" ".join(words[:40]), sort="stars")
+    assert time.process_time() - started < 10  # generous: about 0.1 s here
+    body = "<b>word1x</b> " * 20_000
+    started = time.process_time()
+    marked = excerpt(body, {"word1x"}) + highlight(body[:500], {"word1x"})
+    assert time.process_time() - started < 2
+    assert "<b>" not in marked
+    assert "&lt;b&gt;<mark>word1x</mark>" in marked

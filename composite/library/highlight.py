@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Iterator
 
 from markupsafe import Markup, escape
 
 from composite.library.tokens import terms
 
 EXCERPT_LENGTH = 180
+EXCERPT_SCAN = 4_000
 _CONTEXT_BEFORE = 60
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af\uf900-\ufaff"
 # What a reader sees as one word: programming names and compounds whole (C++, node.js, e-mail).
@@ -17,9 +18,8 @@ _CJK_RUN = re.compile(f"[{_CJK}]")
 _WORD = re.compile(rf"\.?[^\W_{_CJK}]+(?:[-.][^\W_{_CJK}]+)*(?:\+\+|#)?|[{_CJK}]+")
 
 
-def _spans(text: str, wanted: Collection[str]) -> list[tuple[int, int]]:
-    """Character ranges of the words in text whose index terms are among ``wanted``."""
-    spans: list[tuple[int, int]] = []
+def _matches(text: str, wanted: Collection[str]) -> Iterator[tuple[int, int]]:
+    """Character ranges of the words in text whose index terms are among ``wanted``, in order."""
     for match in _WORD.finditer(text):
         word = match.group()
         if _CJK_RUN.match(word):
@@ -27,12 +27,16 @@ def _spans(text: str, wanted: Collection[str]) -> list[tuple[int, int]]:
             for i in range(len(word)):
                 for width in (2, 1):
                     if word[i : i + width] in wanted and len(word[i : i + width]) == width:
-                        spans.append((match.start() + i, match.start() + i + width))
+                        yield (match.start() + i, match.start() + i + width)
                         break
         elif not wanted.isdisjoint(terms(word)):
-            spans.append(match.span())
+            yield match.span()
+
+
+def _spans(text: str, wanted: Collection[str]) -> list[tuple[int, int]]:
+    """The matches of text, overlapping ones merged."""
     merged: list[tuple[int, int]] = []
-    for start, end in sorted(spans):
+    for start, end in _matches(text, wanted):
         if merged and start <= merged[-1][1]:
             merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
         else:
@@ -59,7 +63,9 @@ def highlight(text: str, wanted: Collection[str]) -> Markup:
 def excerpt(text: str, wanted: Collection[str], length: int = EXCERPT_LENGTH) -> Markup:
     """A short piece of text around its first match (or its start), escaped, matches marked."""
     wanted = frozenset(wanted)
-    first = next(iter(_spans(text, wanted)), None)
+    # Only as far as the first match, and no further than EXCERPT_SCAN: a long body costs
+    # what its first few thousand characters cost.
+    first = next(_matches(text[:EXCERPT_SCAN], wanted), None)
     start = 0
     if first is not None and first[1] > length:
         start = text.rfind(" ", 0, max(first[0] - _CONTEXT_BEFORE, 0)) + 1
