@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Iterator
+from functools import lru_cache
 
 from markupsafe import Markup, escape
 
@@ -29,8 +30,14 @@ def _matches(text: str, wanted: Collection[str]) -> Iterator[tuple[int, int]]:
                     if word[i : i + width] in wanted and len(word[i : i + width]) == width:
                         yield (match.start() + i, match.start() + i + width)
                         break
-        elif not wanted.isdisjoint(terms(word)):
+        elif not wanted.isdisjoint(_terms_of(word)):
             yield match.span()
+
+
+@lru_cache(maxsize=65536)
+def _terms_of(word: str) -> frozenset[str]:
+    # Results pages repeat the same words over and over: tokenise each once.
+    return frozenset(terms(word))
 
 
 def _spans(text: str, wanted: Collection[str]) -> list[tuple[int, int]]:
