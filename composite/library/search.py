@@ -15,6 +15,8 @@ import logging
 from collections import Counter
 from collections.abc import Iterable
 
+import numpy as np
+
 from composite.db import Cursor, Database
 from composite.library.tokens import MAX_TERM_LENGTH, STOP_WORDS, query_words, stem, term_words, terms
 
@@ -164,16 +166,30 @@ def catch_up(db: Database) -> int:
                     if len(word) < len(shortest_word.get(term, word + " ")):
                         shortest_word[term] = word
                 prompt_lens.append(length)
-            cur.execute(
-                "INSERT INTO search_terms SELECT unnest(?::BIGINT[]), unnest(?::VARCHAR[]),"
-                " unnest(?::DOUBLE[]), unnest(?::DOUBLE[]), unnest(?::BOOLEAN[])",
-                [ids, term_list, tfs, lens, heads],
-            )
-            cur.execute(
-                "UPDATE prompts SET search_len = l.len FROM"
-                " (SELECT unnest(?::BIGINT[]) AS id, unnest(?::DOUBLE[]) AS len) l WHERE prompts.id = l.id",
-                [[r[0] for r in rows], prompt_lens],
-            )
+            # Arrays handed to DuckDB as a table: some 20 times faster than list parameters.
+            postings_batch = {
+                "prompt_id": np.asarray(ids, dtype=np.int64),
+                "term": np.asarray(term_list, dtype=object),
+                "tf": np.asarray(tfs, dtype=np.float64),
+                "doc_len": np.asarray(lens, dtype=np.float64),
+                "head": np.asarray(heads, dtype=bool),
+            }
+            lens_batch = {
+                "id": np.asarray([r[0] for r in rows], dtype=np.int64),
+                "len": np.asarray(prompt_lens, dtype=np.float64),
+            }
+            cur.register("rebuild_postings", postings_batch)
+            cur.register("rebuild_lens", lens_batch)
+            try:
+                cur.execute(
+                    "INSERT INTO search_terms SELECT prompt_id, term, tf, doc_len, head FROM rebuild_postings"
+                )
+                cur.execute(
+                    "UPDATE prompts SET search_len = l.len FROM rebuild_lens l WHERE prompts.id = l.id"
+                )
+            finally:
+                cur.unregister("rebuild_postings")
+                cur.unregister("rebuild_lens")
             last = rows[-1][0]
         if df:
             cur.execute(
