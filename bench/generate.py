@@ -23,7 +23,7 @@ from pathlib import Path
 
 from bench import vocab
 from composite.db import Database
-from composite.library import search
+from composite.library import search, tokens
 from composite.library.migrations import MIGRATIONS_DIR
 
 GENERATOR_VERSION = 1
@@ -69,10 +69,10 @@ WITH words AS (
     UNION ALL SELECT id, unnest(desc_w), 2.0 FROM gen
     UNION ALL SELECT id, unnest(body_w), 1.0 FROM gen
 )
-SELECT id AS prompt_id, term, sum(weight) AS tf FROM (
-    SELECT id, t.term, weight FROM words JOIN word_terms t ON t.w = words.w
+SELECT id AS prompt_id, term, sum(weight) AS tf, bool_or(head) AS head FROM (
+    SELECT id, t.term, weight, weight = 3.0 AS head FROM words JOIN word_terms t ON t.w = words.w
     UNION ALL
-    SELECT id, t.term, 3.0 FROM (SELECT id, unnest(tag_w) AS w FROM gen) g JOIN tag_terms t ON t.w = g.w
+    SELECT id, t.term, 3.0, true FROM (SELECT id, unnest(tag_w) AS w FROM gen) g JOIN tag_terms t ON t.w = g.w
 )
 GROUP BY prompt_id, term
 """
@@ -85,13 +85,14 @@ def cache_key(n: int) -> str:
         Path(__file__),
         Path(vocab.__file__),
         *sorted((ROOT / "composite" / "library" / "migrations").glob("*.sql")),
+        Path(tokens.__file__),
     ]
     for source in sources:
         digest.update(source.name.encode() + source.read_bytes())
     # The tokeniser and the weights decide the index rows; the rest of search.py does not.
-    for function in (search.terms, search.stem, search.weighted_terms):
+    for function in (search.prompt_postings,):
         digest.update(_logic(function).encode())
-    digest.update(repr((sorted(search._STOP_WORDS), search.FIELD_WEIGHTS, search._WORD.pattern)).encode())
+    digest.update(repr((search.TOKENISER, search.FIELD_WEIGHTS, search.HEAD_FIELDS)).encode())
     return f"prompts-{n}-{digest.hexdigest()[:10]}"
 
 
@@ -136,14 +137,14 @@ def _bind(sql: str, values: dict[str, int]) -> str:
 
 
 def _word_tables(cur, words: list[str]) -> None:
-    """word index -> its index terms; stop words have none, some words have several."""
-    rows = [(i, term) for i, word in enumerate(words) for term in search.terms(word)]
-    tag_rows = [(i, term) for i, tag in enumerate(vocab.TAGS) for term in search.terms(tag)]
+    """word index -> its index terms and the words they came from; stop words have none."""
+    rows = [(i, *pair) for i, word in enumerate(words) for pair in search.term_words(word)]
+    tag_rows = [(i, *pair) for i, tag in enumerate(vocab.TAGS) for pair in search.term_words(tag)]
     for table, data in (("word_terms", rows), ("tag_terms", tag_rows)):
-        cur.execute(f"CREATE TEMP TABLE {table} (w INTEGER, term VARCHAR)")
+        cur.execute(f"CREATE TEMP TABLE {table} (w INTEGER, term VARCHAR, word VARCHAR)")
         cur.execute(
-            f"INSERT INTO {table} SELECT unnest(?::INTEGER[]), unnest(?::VARCHAR[])",
-            [[r[0] for r in data], [r[1] for r in data]],
+            f"INSERT INTO {table} SELECT unnest(?::INTEGER[]), unnest(?::VARCHAR[]), unnest(?::VARCHAR[])",
+            [[r[0] for r in data], [r[1] for r in data], [r[2] for r in data]],
         )
 
 
@@ -215,9 +216,18 @@ def generate(path: Path, n: int) -> None:
         )
         # Postings clustered by term: a search reads only the row groups of its terms.
         cur.execute(
-            "INSERT INTO search_terms (prompt_id, term, tf, doc_len) SELECT s.prompt_id, term, tf, len"
-            " FROM postings s JOIN lens l ON l.prompt_id = s.prompt_id ORDER BY term, s.prompt_id"
+            "INSERT INTO search_terms (prompt_id, term, tf, doc_len, head)"
+            " SELECT s.prompt_id, term, tf, len, head FROM postings s"
+            " JOIN lens l ON l.prompt_id = s.prompt_id"
+            " ORDER BY term, s.prompt_id"
         )
+        cur.execute(
+            "INSERT INTO search_vocab (term, word, df, version)"
+            " SELECT p.term, w.word, p.df, 1 FROM (SELECT term, count(*) AS df FROM postings GROUP BY term) p"
+            " JOIN (SELECT term, min(word) AS word FROM (SELECT term, word FROM word_terms"
+            " UNION ALL SELECT term, word FROM tag_terms) GROUP BY term) w USING (term)"
+        )
+        cur.execute("UPDATE search_state SET tokeniser = ?, version = version + 1", [search.TOKENISER])
         # The sequences must continue after the generated ids, as if the app had made them.
         for sequence, count in (("prompts_id_seq", n), ("users_id_seq", users)):
             cur.execute(f"SELECT max(nextval('{sequence}')) FROM range(?)", [count])
@@ -238,9 +248,11 @@ def verify(path: Path, sample: int = 50) -> None:
             f" USING SAMPLE reservoir({int(sample)})"
         )
         for prompt_id, title, description, body, tags, search_len in rows:
-            expected, length = search.weighted_terms(title, description, body, tags)
-            rows = db.fetchall("SELECT term, tf, doc_len FROM search_terms WHERE prompt_id = ?", [prompt_id])
-            got = {term: tf for term, tf, _ in rows}
+            expected, length, _ = search.prompt_postings(title, description, body, tags)
+            rows = db.fetchall(
+                "SELECT term, tf, doc_len, head FROM search_terms WHERE prompt_id = ?", [prompt_id]
+            )
+            got = {term: (tf, head) for term, tf, _, head in rows}
             if got != expected or length != search_len or any(row[2] != length for row in rows):
                 raise AssertionError(f"prompt {prompt_id}: index differs from composite.library.search")
     finally:

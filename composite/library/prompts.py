@@ -11,7 +11,16 @@ from composite.db import Cursor, Database, row_as
 from composite.library.accounts import User
 from composite.library.errors import Forbidden, NotFound
 from composite.library.rules import check_prompt_fields, check_tags
-from composite.library.search import index_new_prompts, index_prompt, unindex_prompt, weighted_terms
+from composite.library.search import (
+    Postings,
+    index_new_prompts,
+    index_prompt,
+    prompt_postings,
+    unindex_prompt,
+    unindex_prompts,
+    visibilities_changed,
+    visibility_changed,
+)
 
 
 @dataclass(frozen=True)
@@ -154,16 +163,20 @@ class NewPrompt:
 
     uid: UUID
     fields: dict[str, Any]
-    frequencies: dict[str, float]
-    length: float
+    postings: Postings
+
+    @property
+    def length(self) -> float:
+        """The prompt's weighted length for search (prompts.search_len)."""
+        return self.postings[1]
 
 
 def weigh(uid: UUID, fields: dict[str, Any]) -> NewPrompt:
     """A validated prompt with its search index terms, ready for insert_prompts."""
-    frequencies, length = weighted_terms(
+    postings = prompt_postings(
         fields["title"], fields.get("description", ""), fields["body"], fields.get("tags", [])
     )
-    return NewPrompt(uid, fields, frequencies, length)
+    return NewPrompt(uid, fields, postings)
 
 
 def insert_prompts(cur: Cursor, owner: User, new: list[NewPrompt]) -> dict[UUID, int]:
@@ -186,7 +199,7 @@ def insert_prompts(cur: Cursor, owner: User, new: list[NewPrompt]) -> dict[UUID,
     # The first version is the row as inserted (what _snapshot would copy back out of it).
     _insert_versions(cur, [row[:1] + row[2:] for row in rows])
     ids = {row[1]: int(row[0]) for row in rows}
-    index_new_prompts(cur, [(ids[item.uid], item.frequencies, item.length) for item in new])
+    index_new_prompts(cur, [(ids[item.uid], item.postings) for item in new])
     return ids
 
 
@@ -216,6 +229,8 @@ def apply_changes(cur: Cursor, prompt: Prompt, changes: dict[str, Any]) -> bool:
     _snapshot(cur, prompt.id)
     if changed.keys() & INDEXED:
         _reindex(cur, prompt.id)
+    elif "visibility" in changed:
+        visibility_changed(cur, prompt.id)  # search caches who may see what: tell it
     return True
 
 
@@ -259,13 +274,15 @@ def apply_edits(cur: Cursor, edits: list[tuple[Prompt, dict[str, Any], NewPrompt
         ],
     ).fetchall()
     _insert_versions(cur, rows)
+    # Search caches who may see what: a visibility change it does not reindex must still reach it.
+    moved = [
+        p.id for p, merged, weighed in changed if weighed is None and merged["visibility"] != p.visibility
+    ]
+    visibilities_changed(cur, moved)
     reindexed = [(prompt.id, weighed) for prompt, _, weighed in changed if weighed is not None]
     if reindexed:
-        cur.execute(
-            "DELETE FROM search_terms WHERE prompt_id IN (SELECT unnest(?::BIGINT[]))",
-            [[prompt_id for prompt_id, _ in reindexed]],
-        )
-        index_new_prompts(cur, [(pid, w.frequencies, w.length) for pid, w in reindexed])
+        unindex_prompts(cur, [prompt_id for prompt_id, _ in reindexed])
+        index_new_prompts(cur, [(pid, w.postings) for pid, w in reindexed])
     return outcome
 
 

@@ -1,141 +1,306 @@
-"""Full-text search: a term index kept in step with every prompt write, ranked with BM25."""
+"""The search index: postings, a term dictionary and versions, kept in step with every prompt write.
+
+``search_terms`` holds one row per (prompt, term): the field-weighted frequency, the prompt's
+weighted length and whether the term is in the title or tags. ``search_vocab`` holds each
+term's document frequency, a word it came from (to show a corrected query) and a version
+bumped by every write that touches the term; ``search_state`` a version bumped by every
+write at all. Readers (composite.library.ranking) cache per term and per state version and
+compare versions read in the same snapshot as the data, so a committed write is seen by the
+next search without any rebuild step.
+"""
 
 from __future__ import annotations
 
-import re
+import logging
 from collections import Counter
 from collections.abc import Iterable
 
-import duckdb
+import numpy as np
 
+from composite.db import Cursor, Database
+from composite.library.tokens import MAX_TERM_LENGTH, STOP_WORDS, query_words, stem, term_words, terms
+
+# Re-exported: the bench's generator and the tests tokenise through this module.
+__all__ = ["MAX_TERM_LENGTH", "STOP_WORDS", "stem", "term_words", "terms"]
+
+log = logging.getLogger(__name__)
+
+# Changes whenever what the tokeniser makes of a text changes: the index is rebuilt at start.
+TOKENISER = "snowball-en/cjk-bigram/1"
 MAX_QUERY_TERMS = 12
-MAX_TERM_LENGTH = 40
-# Matches in the title and tags say more about a prompt than matches deep in its body.
+# Title and tag occurrences count more inside BM25's saturating frequency...
 FIELD_WEIGHTS = {"title": 3.0, "tags": 3.0, "description": 2.0, "body": 1.0}
-_WORD = re.compile(r"\w+", re.UNICODE)
-_STOP_WORDS = frozenset(
-    "a an and are as at be by for from in into is it of on or that the this to was with you your".split()
-)
-
-
-def stem(word: str) -> str:
-    """A light English stemmer: 'summaries' finds 'summary', 'testing' finds 'tested'."""
-    if len(word) > 4 and word.endswith("ies"):
-        return word[:-3] + "y"
-    if len(word) > 5 and word.endswith("ing"):
-        return word[:-3]
-    if len(word) > 4 and word.endswith("ed"):
-        return word[:-2]
-    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
-
-
-def terms(text: str) -> list[str]:
-    """The index terms of a text, in order, stop words left out."""
-    found = []
-    for word in _WORD.findall(text.casefold()):
-        if word in _STOP_WORDS or len(word) > MAX_TERM_LENGTH:
-            continue
-        found.append(stem(word))
-    return found
+HEAD_FIELDS = ("title", "tags")
+REBUILD_BATCH = 2_000
+# How many index writes search_changes remembers (pruned every that many writes).
+CHANGES_KEPT = 1_000
 
 
 def query_terms(query: str) -> list[str]:
     """The distinct terms of a search query (at most MAX_QUERY_TERMS)."""
-    return list(dict.fromkeys(terms(query)))[:MAX_QUERY_TERMS]
+    return [term for term, _ in query_words(query)][:MAX_QUERY_TERMS]
 
 
 def weighted_terms(
     title: str, description: str, body: str, tags: Iterable[str]
 ) -> tuple[dict[str, float], float]:
     """Field-weighted term frequencies of a prompt and its weighted length."""
+    postings, length, _ = prompt_postings(title, description, body, tags)
+    return {term: tf for term, (tf, _) in postings.items()}, length
+
+
+# A prompt's index entries: each term's (weighted frequency, in title or tags), the
+# weighted length, and a word per term (what a corrected query shows).
+Postings = tuple[dict[str, tuple[float, bool]], float, dict[str, str]]
+
+
+def prompt_postings(title: str, description: str, body: str, tags: Iterable[str]) -> Postings:
+    """Each term's (weighted frequency, in title or tags), the weighted length, and a word per term."""
     counts: Counter[str] = Counter()
+    head: set[str] = set()
+    words: dict[str, str] = {}
     fields = {"title": title, "description": description, "body": body, "tags": " ".join(tags)}
     for field, text in fields.items():
         weight = FIELD_WEIGHTS[field]
-        for term in terms(text):
+        for term, word in term_words(text):
             counts[term] += weight
-    return dict(counts), float(sum(counts.values()))
+            words.setdefault(term, word)
+            if field in HEAD_FIELDS:
+                head.add(term)
+    postings = {term: (tf, term in head) for term, tf in counts.items()}
+    return postings, float(sum(counts.values())), words
 
 
 def index_prompt(
-    cur: duckdb.DuckDBPyConnection, prompt_id: int, title: str, description: str, body: str, tags: list[str]
+    cur: Cursor, prompt_id: int, title: str, description: str, body: str, tags: list[str]
 ) -> None:
     """Replace a prompt's index rows; call inside the transaction that writes the prompt."""
-    frequencies, length = weighted_terms(title, description, body, tags)
+    postings, length, words = prompt_postings(title, description, body, tags)
     # A prompt never indexed (search_len 0) has no rows: skip the delete, a scan of every posting.
     row = cur.execute("SELECT search_len FROM prompts WHERE id = ?", [prompt_id]).fetchone()
     if row is None or row[0]:
-        cur.execute("DELETE FROM search_terms WHERE prompt_id = ?", [prompt_id])
-    if frequencies:
+        unindex_prompt(cur, prompt_id)
+    else:
+        _bump_state(cur, prompt_id)
+    if postings:
         cur.execute(
-            "INSERT INTO search_terms (prompt_id, term, tf, doc_len)"
-            " SELECT ?, unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), ?",
-            [prompt_id, list(frequencies), list(frequencies.values()), length],
+            "INSERT INTO search_terms (prompt_id, term, tf, doc_len, head)"
+            " SELECT ?, unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), ?, unnest(?::BOOLEAN[])",
+            [
+                prompt_id,
+                list(postings),
+                [p[0] for p in postings.values()],
+                length,
+                [p[1] for p in postings.values()],
+            ],
+        )
+        cur.execute(
+            "INSERT INTO search_vocab (term, word, df, version)"
+            " SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), 1, 1"
+            # The shortest word shows a corrected query best: 'translate', not 'translations'.
+            " ON CONFLICT (term) DO UPDATE SET df = df + 1, version = version + 1,"
+            " word = CASE WHEN length(excluded.word) < length(search_vocab.word)"
+            " THEN excluded.word ELSE search_vocab.word END",
+            [list(postings), [words[term] for term in postings]],
         )
     cur.execute("UPDATE prompts SET search_len = ? WHERE id = ?", [length, prompt_id])
 
 
-def index_new_prompts(
-    cur: duckdb.DuckDBPyConnection, weighed: list[tuple[int, dict[str, float], float]]
-) -> None:
-    """Add the index rows of prompts never indexed, weighed beforehand: (id, frequencies, length).
+def unindex_prompt(cur: Cursor, prompt_id: int) -> None:
+    """Drop a prompt's index rows and count its terms out of the dictionary."""
+    # One scan of the postings finds and drops the rows together.
+    gone = cur.execute("DELETE FROM search_terms WHERE prompt_id = ? RETURNING term", [prompt_id]).fetchall()
+    if gone:
+        cur.execute(
+            "UPDATE search_vocab SET df = df - 1, version = version + 1"
+            " WHERE term IN (SELECT unnest(?::VARCHAR[]))",
+            [[term for (term,) in gone]],
+        )
+    _bump_state(cur, prompt_id)
 
-    One statement for them all; the caller stores each length as the prompt's search_len.
+
+def index_new_prompts(cur: Cursor, indexed: list[tuple[int, Postings]]) -> None:
+    """Add the index rows of many prompts that have none, weighed beforehand (outside the write lock).
+
+    A few statements for the whole batch, keeping the dictionary's document frequencies and
+    every version in step as index_prompt does one prompt at a time.
     """
-    ids: list[int] = []
-    words: list[str] = []
-    frequencies: list[float] = []
-    lengths: list[float] = []
-    for prompt_id, counts, length in weighed:
-        ids += [prompt_id] * len(counts)
-        words += counts
-        frequencies += counts.values()
-        lengths += [length] * len(counts)
+    if not indexed:
+        return
+    ids, term_list, tfs, lens, heads = [], [], [], [], []
+    df: Counter[str] = Counter()
+    shortest: dict[str, str] = {}
+    for prompt_id, (postings, length, words) in indexed:
+        ids += [prompt_id] * len(postings)
+        term_list += postings
+        tfs += [tf for tf, _ in postings.values()]
+        heads += [head for _, head in postings.values()]
+        lens += [length] * len(postings)
+        df.update(postings.keys())
+        for term, word in words.items():
+            if len(word) < len(shortest.get(term, word + " ")):
+                shortest[term] = word
     if ids:
         cur.execute(
-            "INSERT INTO search_terms (prompt_id, term, tf, doc_len) SELECT unnest(?::BIGINT[]),"
-            " unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), unnest(?::DOUBLE[])",
-            [ids, words, frequencies, lengths],
+            "INSERT INTO search_terms (prompt_id, term, tf, doc_len, head) SELECT unnest(?::BIGINT[]),"
+            " unnest(?::VARCHAR[]), unnest(?::DOUBLE[]), unnest(?::DOUBLE[]), unnest(?::BOOLEAN[])",
+            [ids, term_list, tfs, lens, heads],
         )
+        cur.execute(
+            "INSERT INTO search_vocab (term, word, df, version)"
+            " SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]), unnest(?::BIGINT[]), 1"
+            " ON CONFLICT (term) DO UPDATE SET df = df + excluded.df, version = version + 1,"
+            " word = CASE WHEN length(excluded.word) < length(search_vocab.word)"
+            " THEN excluded.word ELSE search_vocab.word END",
+            [list(df), [shortest[term] for term in df], list(df.values())],
+        )
+    _bump_state_many(cur, [prompt_id for prompt_id, _ in indexed])
 
 
-def unindex_prompt(cur: duckdb.DuckDBPyConnection, prompt_id: int) -> None:
-    """Drop a prompt's index rows."""
-    cur.execute("DELETE FROM search_terms WHERE prompt_id = ?", [prompt_id])
+def unindex_prompts(cur: Cursor, prompt_ids: list[int]) -> None:
+    """Drop many prompts' index rows and count their terms out of the dictionary."""
+    if not prompt_ids:
+        return
+    gone = cur.execute(
+        "DELETE FROM search_terms WHERE prompt_id IN (SELECT unnest(?::BIGINT[])) RETURNING term",
+        [prompt_ids],
+    ).fetchall()
+    counts = Counter(term for (term,) in gone)
+    if counts:
+        cur.execute(
+            "UPDATE search_vocab SET df = df - g.n, version = version + 1"
+            " FROM (SELECT unnest(?::VARCHAR[]) AS term, unnest(?::BIGINT[]) AS n) g"
+            " WHERE search_vocab.term = g.term",
+            [list(counts), list(counts.values())],
+        )
+    _bump_state_many(cur, prompt_ids)
 
 
-def ranked_sql(term_count: int) -> str:
-    """Common table expressions ending in ``ranked(prompt_id, matched, score)``.
+def visibilities_changed(cur: Cursor, prompt_ids: list[int]) -> None:
+    """Call in the transaction that changes many prompts' visibility without reindexing them."""
+    if prompt_ids:
+        _bump_state_many(cur, prompt_ids)
 
-    BM25 (k1 = 1.2, b = 0.75) over the prompts visible to a viewer; prompts matching more
-    of the terms come first. Parameters: the viewer's id twice, then the terms. The terms
-    are bound one by one (not as a list) so that DuckDB reads only the row groups whose
-    min/max statistics can hold them.
+
+def visibility_changed(cur: Cursor, prompt_id: int) -> None:
+    """Call in the transaction that changes a prompt's visibility without reindexing it."""
+    _bump_state(cur, prompt_id)
+
+
+def _bump_state(cur: Cursor, prompt_id: int | None = None) -> None:
+    # Visibility, ownership and the prompt count live outside the postings: one version for them.
+    (version,) = cur.execute("UPDATE search_state SET version = version + 1 RETURNING version").fetchone()
+    if prompt_id is not None:
+        cur.execute("INSERT INTO search_changes VALUES (?, ?)", [version, prompt_id])
+        # Older changes only serve caches that far behind; those read their lists again.
+        if version % CHANGES_KEPT == 0:
+            cur.execute("DELETE FROM search_changes WHERE version <= ?", [version - CHANGES_KEPT])
+
+
+def _bump_state_many(cur: Cursor, prompt_ids: list[int]) -> None:
+    # One version for a batch of prompts: a cache that far behind reads each of them again.
+    (version,) = cur.execute("UPDATE search_state SET version = version + 1 RETURNING version").fetchone()
+    cur.execute("INSERT INTO search_changes SELECT ?, unnest(?::BIGINT[])", [version, prompt_ids])
+    if version % CHANGES_KEPT < 1 or len(prompt_ids) >= CHANGES_KEPT:
+        cur.execute("DELETE FROM search_changes WHERE version <= ?", [version - CHANGES_KEPT])
+
+
+def catch_up(db: Database) -> int:
+    """Rebuild the index if another tokeniser wrote it (or none did); return the prompts indexed."""
+    row = db.fetchone("SELECT tokeniser FROM search_state")
+    if row is not None and row[0] == TOKENISER:
+        return 0
+    log.info("rebuilding the search index for tokeniser %s", TOKENISER)
+    with db.transaction() as cur:
+        cur.execute("DELETE FROM search_terms")
+        cur.execute("DELETE FROM search_vocab")
+        cur.execute("DELETE FROM search_changes")
+        (count,) = cur.execute("SELECT count(*) FROM prompts").fetchone() or (0,)
+        df: Counter[str] = Counter()
+        shortest_word: dict[str, str] = {}
+        last = 0
+        while True:
+            rows = cur.execute(
+                "SELECT id, title, description, body, tags FROM prompts WHERE id > ? ORDER BY id LIMIT ?",
+                [last, REBUILD_BATCH],
+            ).fetchall()
+            if not rows:
+                break
+            ids, term_list, tfs, lens, heads = [], [], [], [], []
+            prompt_lens: list[float] = []
+            for prompt_id, title, description, body, tags in rows:
+                postings, length, words = prompt_postings(title, description, body, tags)
+                ids += [prompt_id] * len(postings)
+                lens += [length] * len(postings)
+                term_list += postings
+                tfs += [tf for tf, _ in postings.values()]
+                heads += [head for _, head in postings.values()]
+                df.update(postings.keys())
+                for term, word in words.items():
+                    if len(word) < len(shortest_word.get(term, word + " ")):
+                        shortest_word[term] = word
+                prompt_lens.append(length)
+            # Arrays handed to DuckDB as a table: some 20 times faster than list parameters.
+            postings_batch = {
+                "prompt_id": np.asarray(ids, dtype=np.int64),
+                "term": np.asarray(term_list, dtype=object),
+                "tf": np.asarray(tfs, dtype=np.float64),
+                "doc_len": np.asarray(lens, dtype=np.float64),
+                "head": np.asarray(heads, dtype=bool),
+            }
+            lens_batch = {
+                "id": np.asarray([r[0] for r in rows], dtype=np.int64),
+                "len": np.asarray(prompt_lens, dtype=np.float64),
+            }
+            cur.register("rebuild_postings", postings_batch)
+            cur.register("rebuild_lens", lens_batch)
+            try:
+                cur.execute(
+                    "INSERT INTO search_terms SELECT prompt_id, term, tf, doc_len, head FROM rebuild_postings"
+                )
+                cur.execute(
+                    "UPDATE prompts SET search_len = l.len FROM rebuild_lens l WHERE prompts.id = l.id"
+                )
+            finally:
+                cur.unregister("rebuild_postings")
+                cur.unregister("rebuild_lens")
+            last = rows[-1][0]
+        if df:
+            cur.execute(
+                "INSERT INTO search_vocab SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
+                " unnest(?::BIGINT[]), 1",
+                [list(df), [shortest_word[t] for t in df], list(df.values())],
+            )
+        cur.execute("UPDATE search_state SET tokeniser = ?, version = version + 1", [TOKENISER])
+    return int(count)
+
+
+def state_version(db: Database) -> int:
+    """The version bumped by every index write (tests and caches compare it)."""
+    row = db.fetchone("SELECT version FROM search_state")
+    return int(row[0]) if row else 0
+
+
+def max_edits(term: str) -> int:
+    """How many edits a typo may be from the word meant: none for short words and CJK."""
+    if not term.isascii() or not term.isalpha() or len(term) < 4:
+        return 0
+    return 1 if len(term) < 8 else 2
+
+
+def typo_candidates(cur: Cursor, term: str, limit: int = 5) -> list[tuple[str, int]]:
+    """Dictionary terms a few edits from ``term`` with the same first letter, nearest and commonest first.
+
+    The first letter and the length window narrow the dictionary before any edit distance
+    is computed: a typo in the first letter is rare, and this keeps a lookup one range scan.
     """
-    placeholders = ", ".join("?" * max(term_count, 1))
-    bm25 = "idf.idf * h.tf * 2.2 / (h.tf + 1.2 * (0.25 + 0.75 * h.doc_len / stats.avglen))"
-    joins = "FROM hits h JOIN idf USING (term) CROSS JOIN stats"
-    if term_count == 1:
-        # One posting per prompt and term: with one term there is nothing to add up.
-        ranking = f"SELECT h.prompt_id, 1 AS matched, {bm25} AS score {joins}"
-    else:
-        ranking = (
-            f"SELECT h.prompt_id, count(*) AS matched, sum({bm25}) AS score {joins} GROUP BY h.prompt_id"
-        )
-    return f"""
-hidden AS (SELECT id FROM prompts WHERE visibility <> 'public' AND owner_id IS DISTINCT FROM ?),
-stats AS (
-    SELECT count(*) AS n, greatest(avg(search_len), 1) AS avglen
-    FROM prompts WHERE visibility = 'public' OR owner_id = ?
-),
-hits AS (
-    SELECT s.prompt_id, s.term, s.tf, s.doc_len FROM search_terms s ANTI JOIN hidden h ON h.id = s.prompt_id
-    WHERE s.term IN ({placeholders})
-),
-idf AS (
-    SELECT term, ln(1 + (any_value(stats.n) - count(*) + 0.5) / (count(*) + 0.5)) AS idf
-    FROM hits CROSS JOIN stats GROUP BY term
-),
-ranked AS ({ranking})"""
+    edits = max_edits(term)
+    if not edits:
+        return []
+    rows = cur.execute(
+        "SELECT term, version FROM (SELECT term, version, df, damerau_levenshtein(term, ?) AS d"
+        " FROM search_vocab WHERE df > 0 AND term >= ? AND term < ? AND length(term) BETWEEN ? AND ?)"
+        " WHERE d BETWEEN 1 AND ? ORDER BY d, df DESC, term LIMIT ?",
+        [term, term[0], chr(ord(term[0]) + 1), len(term) - edits, len(term) + edits, edits, limit],
+    ).fetchall()
+    return [(found, int(version)) for found, version in rows]

@@ -209,3 +209,27 @@ def test_an_import_stopped_part_way_says_what_it_stored_and_a_repeat_finishes_it
         assert again.fetchone("SELECT count(*), count(DISTINCT uid) FROM prompts") == (400, 400)
     finally:
         again.close()
+
+
+def test_imported_prompts_are_searchable_at_once_and_follow_later_imports(db: Database, make_user) -> None:
+    alice = make_user("alice")
+
+    def found(viewer: int | None) -> set[str]:
+        return {p.title for p in catalog.list_prompts(db, viewer, q="zebrafish").items}
+
+    document = {
+        "format": transfer.EXPORT_FORMAT,
+        "prompts": [
+            {"title": f"Aquarium {n}", "body": f"Care notes for zebrafish number {n}", "visibility": "public"}
+            for n in range(3)
+        ],
+    }
+    transfer.import_prompts(db, alice, document)
+    assert found(None) == {"Aquarium 0", "Aquarium 1", "Aquarium 2"}
+    exported = transfer.export_prompts(db, alice)["prompts"]
+    # The same prompts again: one no longer says the word, one is made private.
+    exported[0]["body"] = "Care notes for goldfish"
+    exported[1]["visibility"] = "private"
+    transfer.import_prompts(db, alice, {"format": transfer.EXPORT_FORMAT, "prompts": exported})
+    assert found(None) == {"Aquarium 2"}
+    assert found(alice.id) == {"Aquarium 1", "Aquarium 2"}

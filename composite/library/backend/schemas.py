@@ -217,6 +217,15 @@ class PromptPage(BaseModel):
     total: int
     limit: int
     offset: int
+    searched_for: str | None = Field(
+        default=None,
+        description="The words searched for when a typo was corrected (q=transalte gives translate),"
+        " else null",
+    )
+    notice: str | None = Field(
+        default=None,
+        description="Why nothing could match (only stop words such as 'the'), or which words were corrected",
+    )
 
 
 class _VersionKeyOut(BaseModel):

@@ -40,7 +40,7 @@ def test_search_finds_the_best_match_first(alice: AuthActions) -> None:
     page = alice.client.get("/search?q=owl+facts")
     assert page.status_code == 200
     assert "2 prompts found" in page.text
-    assert page.text.index("Owl facts") < page.text.index("Birds")
+    assert page.text.index("<mark>Owl</mark> <mark>facts</mark>") < page.text.index("Birds")
     assert "Cooking" not in page.text
     assert 'value="owl facts"' in page.text
     none = alice.client.get("/search?q=zebra").text
@@ -52,7 +52,7 @@ def test_search_sorts_and_lists_everything_without_words(alice: AuthActions) -> 
     alice.create_prompt(title="Second owl")
     alice.post(f"/prompts/{first}/star")
     by_stars = alice.client.get("/search?q=owl&sort=stars").text
-    assert by_stars.index("First owl") < by_stars.index("Second owl")
+    assert by_stars.index("First <mark>owl</mark>") < by_stars.index("Second <mark>owl</mark>")
     assert '<option value="stars" selected>' in by_stars
     newest = alice.client.get("/search?sort=new").text
     assert "<h1>All prompts</h1>" in newest

@@ -57,6 +57,8 @@ def list_prompts(
         total=page.total,
         limit=page.limit,
         offset=page.offset,
+        searched_for=page.searched_for if page.corrected else None,
+        notice=page.notice,
     )
 
 

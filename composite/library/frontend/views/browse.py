@@ -10,6 +10,7 @@ from composite.library import accounts, catalog
 from composite.library.errors import Invalid
 from composite.library.frontend.forms import number_arg
 from composite.library.frontend.security import get_db, viewer_id
+from composite.library.highlight import excerpt, highlight
 from composite.library.rules import TAG_RE, USERNAME_RE
 
 bp = Blueprint("browse", __name__)
@@ -52,15 +53,37 @@ def home() -> str:
 
 @bp.get("/search")
 def search() -> tuple[str, int]:
-    """Full-text search, best matches first, or every prompt by newest or most starred."""
+    """Full-text search with the API's filters (tag, author, sort), matches highlighted."""
     q = request.args.get("q", "")
+    tag = request.args.get("tag", "").strip().lower()
+    author = request.args.get("author", "").strip()
     sort = _sort()
     page, errors = None, {}
-    try:
-        page = _page(q=q, sort=sort)
-    except Invalid as exc:
-        errors = exc.errors
-    context = {"q": q, "sort": sort, "page": page, "errors": errors, "sorts": SORT_LABELS}
+    if tag and not TAG_RE.fullmatch(tag):
+        errors["tag"] = "Tags are letters, digits and hyphens."
+    if author and not USERNAME_RE.fullmatch(author):
+        errors["author"] = "No user has a name like that."
+    if not errors:
+        try:
+            page = _page(q=q, sort=sort, tag=tag or None, author=author or None)
+        except Invalid as exc:
+            errors = exc.errors
+    hits = []
+    if page is not None:
+        hits = [
+            (p, highlight(p.title, page.terms), excerpt(p.description or p.body, page.terms))
+            for p in page.items
+        ]
+    context = {
+        "q": q,
+        "tag": tag,
+        "author": author,
+        "sort": sort,
+        "page": page,
+        "hits": hits,
+        "errors": errors,
+        "sorts": SORT_LABELS,
+    }
     return render_template("search.html", **context), 422 if errors else 200
 
 
