@@ -62,17 +62,23 @@ class LockHolds:
     total: float = 0.0
     longest: float = 0.0
     longest_cpu: float = 0.0
+    # How long writers waited for the lock before holding it: what a busy writer costs others.
+    waited: float = 0.0
+    longest_wait: float = 0.0
 
-    def record(self, seconds: float, cpu_seconds: float) -> None:
+    def record(self, seconds: float, cpu_seconds: float, waited: float = 0.0) -> None:
         """Add one hold; called with the write lock held, so no lock of its own is needed."""
         self.count += 1
         self.total += seconds
         self.longest = max(self.longest, seconds)
         self.longest_cpu = max(self.longest_cpu, cpu_seconds)
+        self.waited += waited
+        self.longest_wait = max(self.longest_wait, waited)
 
     def reset(self) -> None:
         """Start counting afresh."""
         self.count, self.total, self.longest, self.longest_cpu = 0, 0.0, 0.0, 0.0
+        self.waited, self.longest_wait = 0.0, 0.0
 
 
 class Database:
@@ -170,6 +176,7 @@ class Database:
     def transaction(self) -> Iterator[Cursor]:
         """One write transaction: serialised with other writers, committed or rolled back."""
         cursor = self.cursor()
+        asked = time.perf_counter()
         with self._write_lock:
             acquired, acquired_cpu = time.perf_counter(), time.thread_time()
             try:
@@ -183,7 +190,9 @@ class Database:
                     raise
                 cursor.execute("COMMIT")
             finally:
-                self.lock_holds.record(time.perf_counter() - acquired, time.thread_time() - acquired_cpu)
+                self.lock_holds.record(
+                    time.perf_counter() - acquired, time.thread_time() - acquired_cpu, acquired - asked
+                )
 
     def write(self, work: Callable[[Cursor], T]) -> T:
         """Run work(cursor) in one write transaction and return its result."""

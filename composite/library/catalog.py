@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from composite.db import Database
+from composite.db import Database, row_maker
 from composite.library.accounts import get_user_by_name
 from composite.library.errors import Invalid, NotFound
 from composite.library.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt
@@ -58,14 +58,16 @@ def list_prompts(
     if searching:
         return find(db, viewer_id, q or "", tag=tag, owner_id=owner_id, sort=sort, limit=limit, offset=offset)
     sql, params = _page_sql(viewer_id, tag, owner_id, sort, limit, offset)
-    rows = db.fetchall(sql, params)
+    result = db.cursor().execute(sql, params)
+    as_prompt = row_maker(Prompt, result.description)
+    rows = result.fetchall()
     if rows:
         total = int(rows[0][-1])
     elif offset:
         total = list_prompts(db, viewer_id, tag=tag, author=author, sort=sort, limit=1).total
     else:
         total = 0
-    return Page([Prompt(*row[:-1]) for row in rows], total, limit, offset)
+    return Page([as_prompt(row) for row in rows], total, limit, offset)
 
 
 def _page_sql(

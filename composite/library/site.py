@@ -100,7 +100,43 @@ def build_router(settings: Settings, db: Database) -> PortRouter:
     router = PortRouter(mounts, lifespan=database_lifespan, max_in_flight=settings.limit_concurrency)
     if settings.public_port is not None:
         router.add(public_mount(router, settings.public_port))
+    _measure_limits(metrics, db, router)
     return router
+
+
+def _measure_limits(metrics: Metrics, db: Database, router: PortRouter) -> None:
+    """What the write lock and the caps cost the site's users, as gauges read at each scrape."""
+    holds = db.lock_holds
+    for name, documentation, read in (
+        ("composite_write_transactions", "Write transactions committed or rolled back.", lambda: holds.count),
+        (
+            "composite_write_lock_held_seconds",
+            "Seconds the write lock was held, in all.",
+            lambda: holds.total,
+        ),
+        (
+            "composite_write_lock_longest_hold_seconds",
+            "The longest hold of the write lock.",
+            lambda: holds.longest,
+        ),
+        (
+            "composite_write_lock_waited_seconds",
+            "Seconds writers waited for the lock, in all.",
+            lambda: holds.waited,
+        ),
+        (
+            "composite_write_lock_longest_wait_seconds",
+            "The longest wait for the lock.",
+            lambda: holds.longest_wait,
+        ),
+    ):
+        metrics.gauge(name, documentation, read)
+    metrics.labelled_gauge(
+        "composite_requests_refused",
+        "Requests answered 503 at the application's cap of requests in flight.",
+        "app",
+        lambda: {name: float(count) for name, count in router.refused.items()},
+    )
 
 
 def prepare_database(db: Database, settings: Settings) -> None:

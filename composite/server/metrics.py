@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -45,6 +45,12 @@ class Metrics:
         """A gauge read at each scrape (None leaves it out, e.g. no backup yet)."""
         self._gauges.readers.append((name, documentation, read))
 
+    def labelled_gauge(
+        self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, float]]
+    ) -> None:
+        """A gauge with one label, read at each scrape as a mapping of label value to value."""
+        self._gauges.labelled.append((name, documentation, label, read))
+
     def observe(self, info: RequestInfo) -> None:
         """Count one finished request."""
         status = str(info.status) if info.status else "none"  # the client left before an answer
@@ -85,12 +91,18 @@ class _Gauges(Collector):
 
     def __init__(self) -> None:
         self.readers: list[tuple[str, str, Callable[[], float | None]]] = []
+        self.labelled: list[tuple[str, str, str, Callable[[], Mapping[str, float]]]] = []
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         for name, documentation, read in self.readers:
             value = read()
             if value is not None:
                 yield GaugeMetricFamily(name, documentation, value=value)
+        for name, documentation, label, read_all in self.labelled:
+            family = GaugeMetricFamily(name, documentation, labels=[label])
+            for key, value in sorted(read_all().items()):
+                family.add_metric([key], value)
+            yield family
 
 
 def route_probe(app: ASGIApp) -> ASGIApp:

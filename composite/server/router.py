@@ -121,6 +121,8 @@ class PortRouter:
         # other port's users away.
         self.max_in_flight = max_in_flight
         self.in_flight: Counter[Mount] = Counter()
+        # Requests each mount turned away at its in-flight cap (503), for the metrics.
+        self.refused: Counter[str] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -131,6 +133,7 @@ class PortRouter:
             await _not_found(scope, send)
             return
         if self.max_in_flight is not None and self.in_flight[mount] >= self.max_in_flight:
+            self.refused[mount.name] += 1
             await _busy(scope, send)
             return
         self.in_flight[mount] += 1  # the event loop is one thread: no lock needed

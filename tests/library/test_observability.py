@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
@@ -13,6 +14,13 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from composite.config import Settings
+from composite.db import Database
+from composite.library import site
+from composite.library.migrations import MIGRATIONS_DIR
+from composite.server import Mount, PortRouter
+from composite.server.metrics import Metrics
+from tests.server.test_router import call, plain_app
 from tests.support.operations import admin
 from tests.support.process import ServerProcess, free_port
 
@@ -122,3 +130,38 @@ def test_request_id_is_kept_or_made_returned_and_logged_as_json(observed: Server
         assert (entry["app"], entry["method"], entry["path"], entry["status"]) == (app, "GET", path, 200)
         assert entry["duration_ms"] >= 0
         assert entry["client"].startswith("127.0.0.1:")
+
+
+def test_metrics_report_write_lock_waits_and_requests_refused_at_the_cap(tmp_path: Path) -> None:
+    settings = Settings(database_path=tmp_path / "app.db", secret_key="m" * 40, load_examples=False)
+    db = Database(settings.database_path).open()
+    db.migrate(MIGRATIONS_DIR)
+    try:
+        metrics = Metrics()
+        port = free_port()
+        router = PortRouter([Mount("backend", port, plain_app)], max_in_flight=0)  # every request refused
+        site._measure_limits(metrics, db, router)
+        assert asyncio.run(call(router, port))[0] == 503
+
+        holding = threading.Event()
+
+        def hold() -> None:
+            with db.transaction():
+                holding.set()
+                time.sleep(0.3)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        holding.wait()
+        db.write(lambda cur: cur.execute("SELECT 1"))  # waits for the holder
+        holder.join()
+
+        families = {f.name: f for f in text_string_to_metric_families(metrics.render().decode())}
+        value = {name: f.samples[0].value for name, f in families.items() if f.samples}
+        assert value["composite_write_lock_longest_wait_seconds"] >= 0.2
+        assert value["composite_write_lock_longest_hold_seconds"] >= 0.25
+        assert value["composite_write_transactions"] >= 2
+        refused = families["composite_requests_refused"].samples
+        assert [(s.labels["app"], s.value) for s in refused] == [("backend", 1.0)]
+    finally:
+        db.close()

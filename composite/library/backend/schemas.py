@@ -319,7 +319,7 @@ class ExportedPrompt(PromptContentOut, _ExportKey):
 class ExportDocument(BaseModel):
     """All of a user's prompts, public and private, at their latest version."""
 
-    format: Literal["allucanget-prompts"] = EXPORT_FORMAT
+    format: Literal[EXPORT_FORMAT] = EXPORT_FORMAT  # type: ignore[valid-type]
     version: int = EXPORT_VERSION
     exported_at: Timestamp
     owner: str
@@ -341,7 +341,7 @@ class ImportedPrompt(BaseModel):
 class ImportDocument(BaseModel):
     """An export document (other keys are ignored)."""
 
-    format: Literal["allucanget-prompts"]
+    format: Literal[EXPORT_FORMAT]  # type: ignore[valid-type]
     prompts: list[ImportedPrompt] = Field(max_length=MAX_IMPORT)
 
     def to_domain(self) -> dict[str, Any]:

@@ -35,7 +35,7 @@ def list_prompts(
         str, Query(max_length=32, pattern=r"^[A-Za-z0-9_.-]*$", description="Only prompts by this user")
     ] = "",
     sort: Annotated[
-        Literal["relevance", "new", "stars"],
+        Literal[catalog.SORTS],  # type: ignore[valid-type]
         Query(description="relevance: best matches first when searching, else newest first"),
     ] = "relevance",
     limit: Annotated[int, Query(ge=1, le=catalog.MAX_LIMIT)] = 20,
