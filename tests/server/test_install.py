@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import shutil
+import site
 import subprocess
+import sys
 import venv
 from pathlib import Path
 
@@ -21,6 +23,13 @@ def test_pip_install_gives_the_composite_command(tmp_path: Path) -> None:
     )
     env_dir = tmp_path / "env"
     venv.create(env_dir, with_pip=True)
+    # The new environment also sees this one's installed packages (a .pth line), so pip
+    # still resolves and checks every declared dependency but downloads and builds only
+    # the project itself: a minute less, with nothing fetched from the network.
+    version = f"python{sys.version_info.major}.{sys.version_info.minor}"
+    (env_dir / "lib" / version / "site-packages" / "outer.pth").write_text(
+        "\n".join(site.getsitepackages()) + "\n"
+    )
     install = subprocess.run(
         [
             env_dir / "bin" / "python",
