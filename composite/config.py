@@ -56,6 +56,9 @@ class Settings:
     body_min_rate: int = BODY_MIN_RATE
     send_timeout: float = SEND_TIMEOUT
     max_body_bytes: int = 1024 * 1024
+    # Whole answers kept for anonymous readers, per application (0: off); exact, see
+    # composite/server/responsecache.py.
+    response_cache_mb: int = 32
     # Per client address, over both applications together ("count/period", see ``limits``).
     register_rate: str = "20/hour"
     token_rate: str = "60/hour"  # noqa: S105 (a rate, not a secret)
@@ -151,6 +154,9 @@ class Settings:
                 reader.number("BODY_MIN_RATE", BODY_MIN_RATE, minimum=1, maximum=1e9, whole=True)
             ),
             send_timeout=reader.number("SEND_TIMEOUT", SEND_TIMEOUT, minimum=0.1, maximum=3600),
+            response_cache_mb=int(
+                reader.number("RESPONSE_CACHE_MB", cls.response_cache_mb, maximum=65536, whole=True)
+            ),
             register_rate=reader.text("REGISTER_RATE", cls.register_rate),
             token_rate=reader.text("TOKEN_RATE", cls.token_rate),
             load_examples=reader.flag("LOAD_EXAMPLES", app_env != "production"),

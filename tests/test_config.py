@@ -70,6 +70,7 @@ def test_environment_overrides_dotenv(tmp_path: Path) -> None:
         ({"BODY_TIMEOUT": "0"}, "BODY_TIMEOUT"),
         ({"BODY_MIN_RATE": "fast"}, "BODY_MIN_RATE"),
         ({"SEND_TIMEOUT": "-3"}, "SEND_TIMEOUT"),
+        ({"RESPONSE_CACHE_MB": "lots"}, "RESPONSE_CACHE_MB"),
         ({"APP_ENV": "production"}, "SECRET_KEY"),
         ({"APP_ENV": "production", "SECRET_KEY": "changethis"}, "SECRET_KEY"),
         ({"APP_ENV": "production", "SECRET_KEY": "short-secret"}, "SECRET_KEY"),

@@ -99,6 +99,9 @@ class Database:
         self._write_lock = threading.Lock()
         # Every write holds the one lock; how long it does bounds every other writer's wait.
         self.lock_holds = LockHolds()
+        # Bumped after every commit, under the write lock: this process is the database's
+        # only writer, so an answer computed while it stayed the same is still exact.
+        self._generation = 0
         self._closed = False
 
     # lifecycle -----------------------------------------------------------------
@@ -148,6 +151,11 @@ class Database:
                     cursor.close()
             connection.close()
 
+    @property
+    def generation(self) -> int:
+        """How many write transactions have committed since the database was opened."""
+        return self._generation
+
     # access --------------------------------------------------------------------
 
     def cursor(self) -> Cursor:
@@ -189,6 +197,7 @@ class Database:
                     cursor.execute("ROLLBACK")
                     raise
                 cursor.execute("COMMIT")
+                self._generation += 1
             finally:
                 self.lock_holds.record(
                     time.perf_counter() - acquired, time.thread_time() - acquired_cpu, acquired - asked

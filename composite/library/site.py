@@ -32,6 +32,7 @@ from composite.server.logs import configure_logging
 from composite.server.metrics import Metrics, route_probe
 from composite.server.observe import Observe
 from composite.server.reload import run_with_reload
+from composite.server.responsecache import ResponseCache
 from composite.server.router import ServerError
 from composite.server.run import EXIT_STARTUP, EXIT_USAGE, ServeOptions, bind, fail, serve
 from composite.server.unix import remove_socket_file
@@ -56,7 +57,7 @@ def api_app(
     backend = create_backend(settings, db, limiter)
     backend.state.operations = operations  # the health check reports the newest backup's age
     limited = BodyLimit(route_probe(backend), settings.max_body_bytes, json_errors=True)
-    return SecurityHeaders(limited, api_policy, hsts=settings.production)
+    return SecurityHeaders(_cached(limited, settings, db), api_policy, hsts=settings.production)
 
 
 def website_app(settings: Settings, db: Database, limiter: RateLimiter | None = None) -> ASGIApp:
@@ -64,7 +65,18 @@ def website_app(settings: Settings, db: Database, limiter: RateLimiter | None = 
     frontend = create_frontend(settings, db, limiter)
     record_flask_routes(frontend)
     limited = BodyLimit(wsgi_app(frontend, settings.frontend_threads), settings.max_body_bytes)
-    return SecurityHeaders(limited, site_policy, hsts=settings.production)
+    cached = _cached(limited, settings, db, credential_cookies=[frontend.config["SESSION_COOKIE_NAME"]])
+    return SecurityHeaders(cached, site_policy, hsts=settings.production)
+
+
+def _cached(
+    app: ASGIApp, settings: Settings, db: Database, credential_cookies: Sequence[str] = ()
+) -> ASGIApp:
+    """The app behind the exact cache of anonymous answers, unless RESPONSE_CACHE_MB is 0."""
+    if not settings.response_cache_mb:
+        return app
+    budget = settings.response_cache_mb * 1024 * 1024
+    return ResponseCache(app, lambda: db.generation, credential_cookies=credential_cookies, max_bytes=budget)
 
 
 def build_router(settings: Settings, db: Database) -> PortRouter:

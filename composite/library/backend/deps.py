@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from composite.config import Settings
@@ -48,8 +48,21 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
 
+# Who may keep an answer (composite/server/responsecache.py keeps the public ones): an
+# anonymous caller's answer is the same for everyone; a token holder's is theirs alone.
+# no-cache: keep it, but check again (ETag) each time, since any write may change it.
+SHARED_ANSWER = "public, no-cache"
+PRIVATE_ANSWER = "private, no-cache"
+
+
+def public_answer(response: Response) -> None:
+    """Mark an answer that is the same for every caller as one anyone may keep."""
+    response.headers["Cache-Control"] = SHARED_ANSWER
+
+
 def optional_user(
     request: Request,
+    response: Response,
     db: DatabaseDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
 ) -> User | None:
@@ -58,7 +71,10 @@ def optional_user(
         # A header that is not a well-formed bearer token is a mistake, not anonymity.
         if "authorization" in request.headers:
             raise Unauthorized("the Authorization header must be 'Bearer <token>'")
+        if request.method == "GET":
+            response.headers["Cache-Control"] = SHARED_ANSWER
         return None
+    response.headers["Cache-Control"] = PRIVATE_ANSWER
     user = user_for_token(db, credentials.credentials)
     if user is None:
         raise Unauthorized("the token is wrong or has been revoked")

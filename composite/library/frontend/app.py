@@ -11,7 +11,7 @@ from werkzeug.routing import IntegerConverter
 from composite.config import Settings
 from composite.db import Database
 from composite.library.errors import DomainError, TooManyAttempts
-from composite.library.frontend import security
+from composite.library.frontend import security, staticfiles
 from composite.library.ratelimit import RateLimiter
 
 
@@ -49,6 +49,8 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
     app.before_request(security.refuse_malformed_input)
     app.before_request(security.load_user)
     app.before_request(security.check_csrf)
+    app.after_request(security.mark_cacheability)
+    staticfiles.install(app, debug=settings.debug)
     app.jinja_env.globals["csrf_token"] = security.csrf_token
     # Error pages can render before load_user has run, so templates read the user via g.get.
     app.context_processor(lambda: {"current_user": g.get("user")})

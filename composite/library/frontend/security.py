@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-from flask import abort, current_app, g, redirect, request, session, url_for
+from flask import Response, abort, current_app, g, redirect, request, session, url_for
 
 from composite.config import Settings
 from composite.db import Database
@@ -57,6 +57,7 @@ def load_user() -> None:
 
 def csrf_token() -> str:
     """This browser's CSRF token, created on first use."""
+    g.csrf_used = True  # the page now holds this browser's secret: no one else may see it
     token = session.get("csrf")
     if not isinstance(token, str):
         token = secrets.token_urlsafe(32)
@@ -193,3 +194,13 @@ def safe_next(target: str | None) -> str | None:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return None
     return urlunsplit(("", "", parts.path, parts.query, "")) or "/"
+
+
+def mark_cacheability(response: Response) -> Response:
+    """Say who may keep a page: anyone when it shows nothing of this browser's, else this browser."""
+    if request.method not in ("GET", "HEAD") or "Cache-Control" in response.headers:
+        return response
+    shared = g.get("user") is None and not g.get("csrf_used") and not session.modified
+    # no-cache: kept, but checked again (ETag) each time, since any write may change it.
+    response.headers["Cache-Control"] = "public, no-cache" if shared else "private, no-cache"
+    return response

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 
 from composite.library import accounts, rules
-from composite.library.backend.deps import DatabaseDep, LimiterDep, SettingsDep, client_address
+from composite.library.backend.deps import DatabaseDep, LimiterDep, SettingsDep, client_address, public_answer
 from composite.library.backend.errors import error_responses
 from composite.library.backend.schemas import ProfileOut, UserCreate, UserOut
 
@@ -26,7 +26,12 @@ def create_user(
     return UserOut(id=user.id, username=user.username)
 
 
-@router.get("/{username}", response_model=ProfileOut, responses=error_responses(404, 422))
+@router.get(
+    "/{username}",
+    response_model=ProfileOut,
+    responses=error_responses(404, 422),
+    dependencies=[Depends(public_answer)],
+)
 def read_user(username: UsernamePath, db: DatabaseDep) -> ProfileOut:
     """A user's public profile, with counts over their public prompts only."""
     profile = accounts.get_profile(db, username)

@@ -1,0 +1,234 @@
+"""Whole responses kept for anonymous readers, exact because the process owns every write.
+
+Only this process writes to its database, so a counter bumped after every committed write
+transaction (``version``) tells exactly when any answer may have changed. An answer is
+kept under the version that was current when its request started, and stored only if no
+write committed before it finished; a request is served from the cache only while the
+version is unchanged. A read that overlapped a commit is therefore never kept, and one
+that starts after a write was acknowledged never sees an answer from before it.
+
+What is kept, and for whom:
+
+- requests that carry no credentials: no ``Authorization`` header and none of the
+  application's ``credential_cookies``; every other request goes to the application;
+- ``GET`` answers with status 200 that the application marked ``Cache-Control: public``
+  (its promise that the answer is the same for every anonymous reader and depends on
+  nothing but the database) and that set no cookie;
+- keyed by scheme, host, path and query string; at most ``max_entry_bytes`` each and
+  ``max_bytes`` in all, least recently used out.
+
+Every kept answer gets a strong ``ETag`` (a digest of its body), and a request whose
+``If-None-Match`` names it is answered ``304 Not Modified`` with no body, whether the
+answer came from the cache or was just made.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+
+from composite.server.asgi import ASGIApp, Message, Receive, Scope, Send
+
+DEFAULT_MAX_BYTES = 32 * 1024 * 1024
+DEFAULT_MAX_ENTRY_BYTES = 512 * 1024
+# Headers a 304 repeats from the answer it stands for (RFC 9110 section 15.4.5).
+_NOT_MODIFIED_HEADERS = frozenset(
+    {b"cache-control", b"content-location", b"date", b"etag", b"expires", b"vary"}
+)
+
+
+@dataclass(frozen=True)
+class _Entry:
+    version: int
+    headers: list[tuple[bytes, bytes]]
+    body: bytes
+    etag: bytes
+
+
+@dataclass
+class CacheStats:
+    """What the cache did, for metrics and the benchmark."""
+
+    hits: int = 0
+    misses: int = 0
+    stored: int = 0
+    not_modified: int = 0
+    bytes: int = 0  # the bodies held now
+    entries: int = 0
+
+
+def _etag(body: bytes) -> bytes:
+    return b'"' + hashlib.blake2b(body, digest_size=12).hexdigest().encode() + b'"'
+
+
+def _matches(if_none_match: bytes, etag: bytes) -> bool:
+    """Weak comparison of If-None-Match against one strong tag, lists and ``*`` included."""
+    value = if_none_match.strip()
+    if value == b"*":
+        return True
+    tags = (tag.strip() for tag in value.split(b","))
+    return any(tag.removeprefix(b"W/") == etag for tag in tags)
+
+
+def _cache_control_public(headers: list[tuple[bytes, bytes]]) -> bool:
+    directives: set[bytes] = set()
+    for name, value in headers:
+        if name.lower() == b"cache-control":
+            directives.update(part.strip().split(b"=")[0].lower() for part in value.split(b","))
+    return b"public" in directives and not directives & {b"private", b"no-store"}
+
+
+class ResponseCache:
+    """Serve anonymous GETs from whole answers kept under the database's write version."""
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        version: Callable[[], int],
+        *,
+        credential_cookies: Collection[str] = (),
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+    ) -> None:
+        self.app = app
+        self.version = version
+        self.credential_cookies = tuple(name.encode() + b"=" for name in credential_cookies)
+        self.max_bytes = max_bytes
+        self.max_entry_bytes = min(max_entry_bytes, max_bytes)
+        self.stats = CacheStats()
+        # Only the event loop touches this: no lock needed.
+        self._entries: OrderedDict[tuple[bytes, ...], _Entry] = OrderedDict()
+        self._version: int | None = None  # the version every kept answer was made under
+
+    def clear(self) -> None:
+        """Forget every kept answer."""
+        self._entries.clear()
+        self.stats.bytes = self.stats.entries = 0
+
+    def _anonymous(self, scope: Scope) -> tuple[bool, bytes, bytes]:
+        """Whether the request carries no credentials; its Host and If-None-Match."""
+        host = if_none_match = b""
+        for name, value in scope["headers"]:
+            if name == b"authorization":
+                return False, host, if_none_match
+            if name == b"cookie" and self.credential_cookies:
+                cookies = [part.strip() for part in value.split(b";")]
+                if any(c.startswith(prefix) for c in cookies for prefix in self.credential_cookies):
+                    return False, host, if_none_match
+            elif name == b"host":
+                host = value
+            elif name == b"if-none-match":
+                if_none_match = value
+        return True, host, if_none_match
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        anonymous, host, if_none_match = self._anonymous(scope)
+        if not anonymous:
+            await self.app(scope, receive, send)
+            return
+        path = scope.get("raw_path") or scope["path"].encode()
+        key = (scope.get("scheme", "http").encode(), host, path, scope["query_string"])
+        version = self.version()
+        if version != self._version:  # every answer kept so far may be out of date
+            self.clear()
+            self._version = version
+        entry = self._entries.get(key)
+        if entry is not None and entry.version == version:
+            self._entries.move_to_end(key)
+            self.stats.hits += 1
+            await self._answer(send, entry, if_none_match, head=scope["method"] == "HEAD")
+            return
+        if scope["method"] == "HEAD":
+            await self.app(scope, receive, send)
+            return
+        self.stats.misses += 1
+        await self._fill(scope, receive, send, key, version, if_none_match)
+
+    async def _answer(self, send: Send, entry: _Entry, if_none_match: bytes, *, head: bool) -> None:
+        if if_none_match and _matches(if_none_match, entry.etag):
+            self.stats.not_modified += 1
+            headers = [(n, v) for n, v in entry.headers if n in _NOT_MODIFIED_HEADERS]
+            await send({"type": "http.response.start", "status": 304, "headers": headers})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": entry.headers})
+        await send({"type": "http.response.body", "body": b"" if head else entry.body})
+
+    async def _fill(
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        key: tuple[bytes, ...],
+        version: int,
+        if_none_match: bytes,
+    ) -> None:
+        start: Message | None = None
+        chunks: list[bytes] = []
+        size = 0
+        passing = False  # the answer is not kept: everything goes straight to the client
+
+        async def capture(message: Message) -> None:
+            nonlocal start, size, passing
+            if passing:
+                await send(message)
+                return
+            if message["type"] == "http.response.start":
+                lowered = [(n.lower(), v) for n, v in message.get("headers", [])]
+                start = {**message, "headers": lowered}
+                keepable = (
+                    message["status"] == 200
+                    and _cache_control_public(lowered)
+                    and not any(n == b"set-cookie" for n, _ in lowered)
+                    and not any(n == b"vary" and b"*" in v for n, v in lowered)
+                )
+                if not keepable:
+                    passing = True
+                    await send(message)
+                return
+            if message["type"] != "http.response.body":
+                await send(message)
+                return
+            body = message.get("body", b"")
+            chunks.append(body)
+            size += len(body)
+            if size > self.max_entry_bytes:  # too big to keep: send what was held, then stream
+                passing = True
+                assert start is not None
+                await send(start)
+                await send({"type": "http.response.body", "body": b"".join(chunks), "more_body": True})
+                chunks.clear()
+                if not message.get("more_body", False):
+                    await send({"type": "http.response.body", "body": b""})
+                return
+            if message.get("more_body", False):
+                return
+            assert start is not None
+            whole = b"".join(chunks)
+            etag = _etag(whole)
+            headers = [(n, v) for n, v in start["headers"] if n != b"etag"]
+            headers.append((b"etag", etag))
+            entry = _Entry(version, headers, whole, etag)
+            # A write committed while this answer was made: it may be older than the data.
+            if self.version() == version:
+                self._store(key, entry)
+            await self._answer(send, entry, if_none_match, head=False)
+
+        await self.app(scope, receive, capture)
+
+    def _store(self, key: tuple[bytes, ...], entry: _Entry) -> None:
+        old = self._entries.pop(key, None)
+        if old is not None:
+            self.stats.bytes -= len(old.body)
+        self._entries[key] = entry
+        self.stats.bytes += len(entry.body)
+        self.stats.stored += 1
+        while self.stats.bytes > self.max_bytes:
+            _, evicted = self._entries.popitem(last=False)
+            self.stats.bytes -= len(evicted.body)
+        self.stats.entries = len(self._entries)

@@ -1,0 +1,176 @@
+"""ResponseCache: what is kept, for whom, for how long, and the 304s it answers."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import httpx
+import pytest
+
+from composite.server.responsecache import ResponseCache
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+class Backend:
+    """An ASGI app whose answers say how many times it ran and at which data version."""
+
+    def __init__(self) -> None:
+        self.version = 0
+        self.calls = 0
+        self.gate: asyncio.Event | None = None  # when set, answers wait for it
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        self.calls += 1
+        seen = self.version
+        if self.gate is not None:
+            await self.gate.wait()
+        path = scope["path"]
+        headers = [(b"content-type", b"text/plain")]
+        if path != "/unmarked":
+            headers.append((b"cache-control", b"private" if path == "/private" else b"public, no-cache"))
+        if path == "/cookie":
+            headers.append((b"set-cookie", b"csrf=1"))
+        status = 404 if path == "/missing" else 200
+        body = b"x" * 2000 if path == "/big" else f"{path} v{seen} call {self.calls}".encode()
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        if path == "/big":  # in two pieces, as streamed answers come
+            await send({"type": "http.response.body", "body": body[:1000], "more_body": True})
+            await send({"type": "http.response.body", "body": body[1000:]})
+        else:
+            await send({"type": "http.response.body", "body": body})
+
+
+def cached(backend: Backend, **options: Any) -> tuple[ResponseCache, httpx.AsyncClient]:
+    cache = ResponseCache(backend, lambda: backend.version, credential_cookies=["session"], **options)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=cache), base_url="http://site")
+    return cache, client
+
+
+async def test_an_anonymous_public_answer_is_kept_until_the_next_write() -> None:
+    backend = Backend()
+    cache, client = cached(backend)
+    async with client:
+        first = await client.get("/page")
+        again = await client.get("/page")
+        backend.version += 1  # a write commits
+        after = await client.get("/page")
+    assert first.text == again.text == "/page v0 call 1"
+    assert after.text == "/page v1 call 2"
+    assert first.headers["etag"] == again.headers["etag"] != after.headers["etag"]
+    assert (cache.stats.hits, cache.stats.misses) == (1, 2)
+
+
+@pytest.mark.parametrize(
+    "request_headers",
+    [{"Authorization": "Bearer t"}, {"Cookie": "session=abc"}, {"Cookie": "theme=dark; session=abc"}],
+)
+async def test_a_request_with_credentials_always_reaches_the_application(
+    request_headers: dict[str, str],
+) -> None:
+    backend = Backend()
+    _, client = cached(backend)
+    async with client:
+        await client.get("/page")
+        answers = [(await client.get("/page", headers=request_headers)).text for _ in range(2)]
+    assert answers == ["/page v0 call 2", "/page v0 call 3"]
+
+
+async def test_a_cookie_that_is_no_credential_still_gets_the_kept_answer() -> None:
+    backend = Backend()
+    _, client = cached(backend)
+    async with client:
+        await client.get("/page")
+        answer = await client.get("/page", headers={"Cookie": "sessionless=1; theme=dark"})
+    assert answer.text == "/page v0 call 1"
+
+
+@pytest.mark.parametrize("path", ["/private", "/unmarked", "/cookie", "/missing"])
+async def test_answers_not_marked_public_or_setting_cookies_or_not_200_are_not_kept(path: str) -> None:
+    backend = Backend()
+    cache, client = cached(backend)
+    async with client:
+        first = await client.get(path)
+        second = await client.get(path)
+    assert first.text != second.text
+    assert cache.stats.stored == 0
+
+
+async def test_if_none_match_gets_304_with_no_body_from_the_cache_and_on_a_miss() -> None:
+    backend = Backend()
+    _, client = cached(backend)
+    async with client:
+        etag = (await client.get("/page")).headers["etag"]
+        for given in (etag, f"W/{etag}", f'"other", {etag}', "*"):
+            answer = await client.get("/page", headers={"If-None-Match": given})
+            assert (answer.status_code, answer.content, answer.headers["etag"]) == (304, b"", etag)
+            assert answer.headers["cache-control"] == "public, no-cache"
+        assert (await client.get("/page", headers={"If-None-Match": '"other"'})).status_code == 200
+        backend.version += 1
+        changed = await client.get("/page", headers={"If-None-Match": etag})
+    assert changed.status_code == 200
+    assert changed.text == "/page v1 call 2"
+
+
+async def test_an_answer_made_while_a_write_committed_is_not_kept() -> None:
+    backend = Backend()
+    cache, client = cached(backend)
+    backend.gate = asyncio.Event()
+    async with client:
+        slow = asyncio.create_task(client.get("/page"))
+        await asyncio.sleep(0.05)
+        backend.version += 1  # commits while the answer is being made from older data
+        backend.gate.set()
+        answer = await slow
+        backend.gate = None
+        fresh = await client.get("/page")
+    assert answer.text == "/page v0 call 1"
+    assert cache.stats.stored == 1  # only the second
+    assert fresh.text == "/page v1 call 2"
+
+
+async def test_memory_is_bounded_least_recently_used_out() -> None:
+    backend = Backend()
+    cache, client = cached(backend, max_bytes=30, max_entry_bytes=30)  # two 12-byte answers
+    async with client:
+        for path in ("/a", "/b", "/a", "/c"):  # /a was used after /b: /b goes
+            await client.get(path)
+        assert cache.stats.bytes <= 30
+        assert cache.stats.entries == 2
+        hits = cache.stats.hits
+        await client.get("/a")
+        assert cache.stats.hits == hits + 1
+        await client.get("/b")
+        assert cache.stats.hits == hits + 1
+        big = await client.get("/big")  # larger than an entry may be: sent whole, not kept
+    assert big.content == b"x" * 2000
+    assert "etag" not in big.headers
+    assert cache.stats.bytes <= 30
+
+
+async def test_head_is_answered_from_a_kept_get_without_a_body() -> None:
+    backend = Backend()
+    _, client = cached(backend)
+    async with client:
+        got = await client.get("/page")
+        head = await client.head("/page")
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["etag"] == got.headers["etag"]
+    assert backend.calls == 1
+
+
+async def test_the_query_string_and_host_are_part_of_the_key() -> None:
+    backend = Backend()
+    _, client = cached(backend)
+    async with client:
+        one = await client.get("/page?q=1")
+        two = await client.get("/page?q=2")
+        other_host = await client.get("/page?q=1", headers={"Host": "elsewhere"})
+    assert len({one.text, two.text, other_host.text}) == 3
