@@ -52,31 +52,47 @@ def api_app(
     db: Database,
     limiter: RateLimiter | None = None,
     operations: Operations | None = None,
+    caches: dict[str, ResponseCache] | None = None,
 ) -> ASGIApp:
     """The API as it is served: the FastAPI app inside its body limit and security headers."""
     backend = create_backend(settings, db, limiter)
     backend.state.operations = operations  # the health check reports the newest backup's age
     limited = BodyLimit(route_probe(backend), settings.max_body_bytes, json_errors=True)
-    return SecurityHeaders(_cached(limited, settings, db), api_policy, hsts=settings.production)
+    cached = _cached("backend", limited, settings, db, caches)
+    return SecurityHeaders(cached, api_policy, hsts=settings.production)
 
 
-def website_app(settings: Settings, db: Database, limiter: RateLimiter | None = None) -> ASGIApp:
+def website_app(
+    settings: Settings,
+    db: Database,
+    limiter: RateLimiter | None = None,
+    caches: dict[str, ResponseCache] | None = None,
+) -> ASGIApp:
     """The website as it is served: Flask on its own thread pool, inside the same wrappers."""
     frontend = create_frontend(settings, db, limiter)
     record_flask_routes(frontend)
     limited = BodyLimit(wsgi_app(frontend, settings.frontend_threads), settings.max_body_bytes)
-    cached = _cached(limited, settings, db, credential_cookies=[frontend.config["SESSION_COOKIE_NAME"]])
+    session_cookie = frontend.config["SESSION_COOKIE_NAME"]
+    cached = _cached("frontend", limited, settings, db, caches, credential_cookies=[session_cookie])
     return SecurityHeaders(cached, site_policy, hsts=settings.production)
 
 
 def _cached(
-    app: ASGIApp, settings: Settings, db: Database, credential_cookies: Sequence[str] = ()
+    name: str,
+    app: ASGIApp,
+    settings: Settings,
+    db: Database,
+    caches: dict[str, ResponseCache] | None,
+    credential_cookies: Sequence[str] = (),
 ) -> ASGIApp:
     """The app behind the exact cache of anonymous answers, unless RESPONSE_CACHE_MB is 0."""
     if not settings.response_cache_mb:
         return app
     budget = settings.response_cache_mb * 1024 * 1024
-    return ResponseCache(app, lambda: db.generation, credential_cookies=credential_cookies, max_bytes=budget)
+    cache = ResponseCache(app, lambda: db.generation, credential_cookies=credential_cookies, max_bytes=budget)
+    if caches is not None:
+        caches[name] = cache
+    return cache
 
 
 def build_router(settings: Settings, db: Database) -> PortRouter:
@@ -85,8 +101,9 @@ def build_router(settings: Settings, db: Database) -> PortRouter:
     operations = Operations(db, settings.backup_dir, settings.backup_keep)
     # One limiter for both applications: a budget per client address covers the whole site.
     limiter = RateLimiter()
-    api = api_app(settings, db, limiter, operations)
-    website = website_app(settings, db, limiter)
+    caches: dict[str, ResponseCache] = {}
+    api = api_app(settings, db, limiter, operations, caches)
+    website = website_app(settings, db, limiter, caches)
     mounts = [
         Mount("backend", settings.backend_port, Observe(api, "backend", metrics)),
         Mount("frontend", settings.frontend_port, Observe(website, "frontend", metrics)),
@@ -113,6 +130,7 @@ def build_router(settings: Settings, db: Database) -> PortRouter:
     if settings.public_port is not None:
         router.add(public_mount(router, settings.public_port))
     _measure_limits(metrics, db, router)
+    _measure_caches(metrics, caches)
     return router
 
 
@@ -149,6 +167,23 @@ def _measure_limits(metrics: Metrics, db: Database, router: PortRouter) -> None:
         "app",
         lambda: {name: float(count) for name, count in router.refused.items()},
     )
+
+
+def _measure_caches(metrics: Metrics, caches: Mapping[str, ResponseCache]) -> None:
+    """What the exact caches of anonymous answers hold and save, per application."""
+    for stat, documentation in (
+        ("hits", "Anonymous requests answered from the response cache."),
+        ("misses", "Anonymous GETs the response cache sent on to the application."),
+        ("not_modified", "Requests answered 304 by the response cache."),
+        ("bytes", "Bytes of answers the response cache holds."),
+        ("entries", "Answers the response cache holds."),
+    ):
+        metrics.labelled_gauge(
+            f"composite_response_cache_{stat}",
+            documentation,
+            "app",
+            lambda stat=stat: {name: float(getattr(cache.stats, stat)) for name, cache in caches.items()},
+        )
 
 
 def prepare_database(db: Database, settings: Settings) -> None:

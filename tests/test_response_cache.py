@@ -1,0 +1,160 @@
+"""The exact response cache on the real process: never a stale answer, never another viewer's."""
+
+from __future__ import annotations
+
+import random
+import re
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support.client import register
+from tests.support.process import ServerProcess, free_port
+
+ROUND = re.compile(r"round (\d+)\b")
+WRITES = 300
+READERS = 6
+READS_EACH = 800  # bounds the test's time: 4,800 reads interleaved with the writes
+
+
+@dataclass
+class Ledger:
+    """What the writer has sent and had acknowledged, and what readers saw."""
+
+    sent: int = 0
+    acknowledged: int = 0
+    reads: int = 0
+    stale: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    done: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def metric(server_metrics: str, name: str, app: str) -> float:
+    found = re.search(rf'^{name}{{app="{app}"}} (\S+)$', server_metrics, re.MULTILINE)
+    assert found is not None, name
+    return float(found.group(1))
+
+
+@pytest.fixture
+def server(tmp_path: Path):
+    metrics_port = free_port()
+    process = ServerProcess(tmp_path, env={"METRICS_PORT": str(metrics_port), "LOG_LEVEL": "warning"})
+    process.metrics = f"http://127.0.0.1:{metrics_port}/metrics"  # type: ignore[attr-defined]
+    process.start()
+    yield process
+    process.stop()
+
+
+def test_reads_on_both_apps_never_see_an_answer_older_than_an_acknowledged_write(
+    server: ServerProcess,
+) -> None:
+    token = register(server, "writer")
+    auth = {"Authorization": f"Bearer {token}"}
+    created = httpx.post(
+        f"{server.backend}/api/prompts",
+        headers=auth,
+        json={"title": "round 0", "body": "The body stays.", "visibility": "public"},
+    )
+    assert created.status_code == 201, created.text
+    prompt_id = created.json()["id"]
+    reads = [
+        f"{server.frontend}/prompts/{prompt_id}",
+        f"{server.backend}/api/prompts/{prompt_id}",
+        f"{server.backend}/api/prompts?author=writer",
+        f"{server.frontend}/users/writer",
+    ]
+    ledger = Ledger()
+
+    def write() -> None:
+        chance = random.Random(1)
+        with httpx.Client(headers=auth, timeout=30) as client:
+            for number in range(1, WRITES + 1):
+                with ledger.lock:
+                    ledger.sent = number
+                answer = client.patch(
+                    f"{server.backend}/api/prompts/{prompt_id}", json={"title": f"round {number}"}
+                )
+                if answer.status_code != 200:
+                    ledger.errors.append(f"write {number}: {answer.status_code} {answer.text[:200]}")
+                    break
+                with ledger.lock:
+                    ledger.acknowledged = number
+                # Pauses of a few ms let readers hit the cache between writes.
+                threading.Event().wait(chance.random() * 0.01)
+        ledger.done.set()
+
+    def read(seed: int) -> None:
+        chance = random.Random(seed)
+        with httpx.Client(timeout=30) as client:
+            for _ in range(READS_EACH):
+                if ledger.done.is_set():
+                    return
+                url = chance.choice(reads)
+                with ledger.lock:
+                    floor = ledger.acknowledged  # every write acknowledged before the read starts
+                answer = client.get(url)
+                with ledger.lock:
+                    ceiling = ledger.sent
+                    ledger.reads += 1
+                seen = [int(n) for n in ROUND.findall(answer.text)]
+                if answer.status_code != 200 or not seen:
+                    ledger.errors.append(f"{url}: {answer.status_code} {answer.text[:200]}")
+                    return
+                if not all(floor <= n <= ceiling for n in seen):
+                    ledger.stale.append(f"{url}: saw {seen}, acknowledged {floor}, sent {ceiling}")
+
+    threads = [threading.Thread(target=write)] + [
+        threading.Thread(target=read, args=(seed,)) for seed in range(READERS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert ledger.errors == []
+    assert ledger.stale == []
+    assert ledger.acknowledged == WRITES
+    scraped = httpx.get(server.metrics).text  # type: ignore[attr-defined]
+    hits = {app: metric(scraped, "composite_response_cache_hits", app) for app in ("backend", "frontend")}
+    # The test means something only if the cache answered many of the reads.
+    assert min(hits.values()) > 50, hits
+    print(f"\n{WRITES} writes, {ledger.reads} reads, cache hits {hits}: none stale")
+
+
+def test_answers_to_signed_in_viewers_never_reach_anyone_else(server: ServerProcess) -> None:
+    token = register(server, "owner")
+    auth = {"Authorization": f"Bearer {token}"}
+    secret = httpx.post(
+        f"{server.backend}/api/prompts",
+        headers=auth,
+        json={"title": "My secret prompt", "body": "Private words.", "visibility": "private"},
+    ).json()
+    mine = f"{server.backend}/api/prompts?author=owner"
+    for _ in range(3):  # often enough that a kept answer would be served
+        own = httpx.get(mine, headers=auth)
+        assert "My secret prompt" in own.text
+        assert own.headers["cache-control"] == "private, no-cache"
+        assert httpx.get(f"{server.backend}/api/prompts/{secret['id']}", headers=auth).status_code == 200
+    anonymous = httpx.get(mine)
+    assert "My secret prompt" not in anonymous.text
+    assert anonymous.headers["cache-control"] == "public, no-cache"
+    assert httpx.get(f"{server.backend}/api/prompts/{secret['id']}").status_code == 404
+
+    with httpx.Client(base_url=server.frontend, follow_redirects=True) as browser:
+        login = browser.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+        assert csrf is not None
+        browser.post(
+            "/login", data={"username": "owner", "password": "password123", "csrf_token": csrf.group(1)}
+        )
+        for _ in range(3):
+            home = browser.get("/")
+            assert "Log out" in home.text
+            assert home.headers["cache-control"] == "private, no-cache"
+    for _ in range(2):
+        stranger = httpx.get(f"{server.frontend}/")
+        assert "Log out" not in stranger.text
+        assert "My secret prompt" not in stranger.text
