@@ -17,6 +17,8 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from composite.db.memo import ExactMemo
+
 log = logging.getLogger("composite.db")
 
 Cursor = duckdb.DuckDBPyConnection
@@ -102,6 +104,8 @@ class Database:
         # Bumped after every commit, under the write lock: this process is the database's
         # only writer, so an answer computed while it stayed the same is still exact.
         self._generation = 0
+        # Read results kept until the next commit (composite/db/memo.py).
+        self.memo = ExactMemo(lambda: self._generation)
         self._closed = False
 
     # lifecycle -----------------------------------------------------------------

@@ -57,6 +57,29 @@ def list_prompts(
     tag = tag.strip().lower() if tag else None
     if searching:
         return find(db, viewer_id, q or "", tag=tag, owner_id=owner_id, sort=sort, limit=limit, offset=offset)
+    # Kept until the next write: home, tag and user pages ask the same few questions.
+    key = ("page", viewer_id, tag, owner_id, sort, limit, offset)
+    return db.memo.get(
+        key, lambda: _listing(db, viewer_id, tag, author, owner_id, sort, limit, offset), _page_weight
+    )
+
+
+def _page_weight(page: Page) -> int:
+    """Roughly the bytes a page holds: its text, plus a little per prompt."""
+    return sum(256 + len(p.title) + len(p.description) + len(p.body) for p in page.items)
+
+
+def _listing(
+    db: Database,
+    viewer_id: int | None,
+    tag: str | None,
+    author: str | None,
+    owner_id: int | None,
+    sort: str,
+    limit: int,
+    offset: int,
+) -> Page:
+    """One page of prompts without words to search, and how many there are in all."""
     sql, params = _page_sql(viewer_id, tag, owner_id, sort, limit, offset)
     result = db.cursor().execute(sql, params)
     as_prompt = row_maker(Prompt, result.description)
@@ -118,6 +141,11 @@ def list_tags(db: Database, limit: int | None = None, offset: int = 0) -> list[T
 
 def tag_page(db: Database, limit: int | None, offset: int = 0) -> TagPage:
     """A page of the tags over public prompts, most used first, with the number of tags in all."""
+    # Counting tags reads every public prompt's tags: once per write is enough.
+    return db.memo.get(("tags", limit, offset), lambda: _tag_page(db, limit, offset))
+
+
+def _tag_page(db: Database, limit: int | None, offset: int) -> TagPage:
     sql = (
         "SELECT tag, n, count(*) OVER () FROM (SELECT tag, count(*) AS n FROM"
         " (SELECT unnest(tags) AS tag FROM prompts WHERE visibility = 'public') GROUP BY tag)"

@@ -1,0 +1,94 @@
+"""ExactMemo and Database.generation: results kept until the next commit, never after it."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from composite.db import Database
+from composite.db.memo import ExactMemo
+
+
+def test_a_value_is_computed_once_per_generation(tmp_path: Path) -> None:
+    db = Database(tmp_path / "memo.db").open()
+    try:
+        db.write(lambda cur: cur.execute("CREATE TABLE t (n INTEGER)"))
+        db.write(lambda cur: cur.execute("INSERT INTO t VALUES (1)"))
+
+        def total() -> int:
+            row = db.fetchone("SELECT sum(n) FROM t")
+            assert row is not None
+            return int(row[0])
+
+        assert [db.memo.get("sum", total) for _ in range(3)] == [1, 1, 1]
+        assert (db.memo.hits, db.memo.misses) == (2, 1)
+        before = db.generation
+        db.write(lambda cur: cur.execute("INSERT INTO t VALUES (2)"))
+        assert db.generation == before + 1
+        assert db.memo.get("sum", total) == 3  # the commit made the kept 1 worthless
+    finally:
+        db.close()
+
+
+def test_a_rolled_back_transaction_does_not_move_the_generation(tmp_path: Path) -> None:
+    db = Database(tmp_path / "memo.db").open()
+    try:
+        before = db.generation
+
+        def fail(cur: object) -> None:
+            raise ValueError("no")
+
+        with pytest.raises(ValueError, match="no"):
+            db.write(fail)
+        assert db.generation == before
+    finally:
+        db.close()
+
+
+def test_a_value_computed_while_a_write_committed_is_returned_but_not_kept() -> None:
+    generation = [0]
+    memo = ExactMemo(lambda: generation[0])
+
+    def compute_across_a_commit() -> str:
+        generation[0] += 1
+        return "old data"
+
+    assert memo.get("k", compute_across_a_commit) == "old data"
+    assert memo.get("k", lambda: "new data") == "new data"
+    assert memo.get("k", lambda: "never asked") == "new data"
+
+
+def test_the_weight_of_what_is_kept_is_bounded() -> None:
+    memo = ExactMemo(lambda: 0, max_bytes=100)
+    for n in range(10):
+        memo.get(n, lambda n=n: n, lambda _: 30)
+    assert memo.bytes <= 100
+    assert len(memo) == 3
+    assert memo.get(9, lambda: -1) == 9  # the most recent stay
+    assert memo.get(0, lambda: -1) == -1
+    memo.get("huge", lambda: "x", lambda _: 1000)  # heavier than the whole budget: not kept
+    assert memo.get("huge", lambda: "again") == "again"
+
+
+def test_threads_sharing_a_memo_always_get_the_current_value() -> None:
+    generation = [0]
+    memo = ExactMemo(lambda: generation[0])
+    wrong: list[tuple[int, int]] = []
+
+    def read() -> None:
+        for _ in range(2000):
+            seen = generation[0]
+            value = memo.get("g", lambda: generation[0])
+            if value < seen:
+                wrong.append((value, seen))
+
+    readers = [threading.Thread(target=read) for _ in range(4)]
+    for thread in readers:
+        thread.start()
+    for _ in range(500):
+        generation[0] += 1
+    for thread in readers:
+        thread.join()
+    assert wrong == []
