@@ -17,9 +17,9 @@ What is kept, and for whom:
 - keyed by scheme, host, path and query string; at most ``max_entry_bytes`` each and
   ``max_bytes`` in all, least recently used out.
 
-Every kept answer gets a strong ``ETag`` (a digest of its body), and a request whose
-``If-None-Match`` names it is answered ``304 Not Modified`` with no body, whether the
-answer came from the cache or was just made.
+Every kept answer has an ``ETag`` (the application's, or a digest of its body), and a
+request whose ``If-None-Match`` names it is answered ``304 Not Modified`` with no body,
+whether the answer came from the cache or was just made.
 """
 
 from __future__ import annotations
@@ -64,12 +64,12 @@ def _etag(body: bytes) -> bytes:
 
 
 def _matches(if_none_match: bytes, etag: bytes) -> bool:
-    """Weak comparison of If-None-Match against one strong tag, lists and ``*`` included."""
+    """Weak comparison (RFC 9110 8.8.3.2) of If-None-Match against one tag, lists and ``*`` included."""
     value = if_none_match.strip()
     if value == b"*":
         return True
     tags = (tag.strip() for tag in value.split(b","))
-    return any(tag.removeprefix(b"W/") == etag for tag in tags)
+    return any(tag.removeprefix(b"W/") == etag.removeprefix(b"W/") for tag in tags)
 
 
 def _cache_control_public(headers: list[tuple[bytes, bytes]]) -> bool:
@@ -210,9 +210,10 @@ class ResponseCache:
                 return
             assert start is not None
             whole = b"".join(chunks)
-            etag = _etag(whole)
-            headers = [(n, v) for n, v in start["headers"] if n != b"etag"]
-            headers.append((b"etag", etag))
+            given = [v for n, v in start["headers"] if n == b"etag"]
+            # The application's own validator when it gave one, so that its 304s agree.
+            etag = given[0] if given else _etag(whole)
+            headers = start["headers"] if given else [*start["headers"], (b"etag", etag)]
             entry = _Entry(version, headers, whole, etag)
             # A write committed while this answer was made: it may be older than the data.
             if self.version() == version:

@@ -35,6 +35,8 @@ class Backend:
         headers = [(b"content-type", b"text/plain")]
         if path != "/unmarked":
             headers.append((b"cache-control", b"private" if path == "/private" else b"public, no-cache"))
+        if path == "/tagged":
+            headers.append((b"etag", b'W/"v%d"' % seen))
         if path == "/cookie":
             headers.append((b"set-cookie", b"csrf=1"))
         status = 404 if path == "/missing" else 200
@@ -174,3 +176,13 @@ async def test_the_query_string_and_host_are_part_of_the_key() -> None:
         two = await client.get("/page?q=2")
         other_host = await client.get("/page?q=1", headers={"Host": "elsewhere"})
     assert len({one.text, two.text, other_host.text}) == 3
+
+
+async def test_the_applications_own_etag_is_kept_and_matched() -> None:
+    backend = Backend()
+    _, client = cached(backend)
+    async with client:
+        first = await client.get("/tagged")
+        again = await client.get("/tagged", headers={"If-None-Match": '"v0"'})
+    assert first.headers["etag"] == 'W/"v0"'
+    assert (again.status_code, again.headers["etag"]) == (304, 'W/"v0"')
