@@ -226,6 +226,7 @@ def test_list_pages(client: TestClient, alice: ApiUser) -> None:
         {"limit": 101},
         {"offset": -1},
         {"offset": 10**10},
+        {"offset": 100_001},
         {"limit": "many"},
         {"sort": "random"},
         {"q": "x" * 501},
