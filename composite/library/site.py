@@ -168,6 +168,17 @@ def _measure_limits(metrics: Metrics, db: Database, router: PortRouter) -> None:
         lambda: {name: float(count) for name, count in router.refused.items()},
     )
 
+    def refused_connections() -> dict[str, float]:
+        names = {mount.port: mount.name for mount in router.mounts}
+        return {names.get(port, str(port)): float(n) for port, n in router.refused_connections.items()}
+
+    metrics.labelled_gauge(
+        "composite_connections_refused",
+        "Connections answered 503 at their port's cap of open connections.",
+        "app",
+        refused_connections,
+    )
+
 
 def _measure_caches(metrics: Metrics, caches: Mapping[str, ResponseCache]) -> None:
     """What the exact caches of anonymous answers hold and save, per application."""

@@ -55,6 +55,8 @@ class DeadlineProtocol(HttpToolsProtocol):
     max_connections: ClassVar[int | None] = None
     # Open connections by local port; ``deadline_protocol`` gives each server its own.
     open_connections: ClassVar[Counter[int]] = Counter()
+    # Connections refused (503) at the cap, by local port: for metrics.
+    refused_connections: ClassVar[Counter[int]] = Counter()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -80,6 +82,8 @@ class DeadlineProtocol(HttpToolsProtocol):
                 self.open_connections[self._port] >= self.max_connections
             )
             self.open_connections[self._port] += 1
+            if over_cap:
+                self.refused_connections[self._port] += 1
             # uvicorn answers 503 to a request whose connection finds the count at or over
             # its limit; a limit of 0 makes that true for this connection only.
             self.limit_concurrency = 0 if over_cap else None
@@ -315,6 +319,7 @@ def deadline_protocol(
     body_min_rate: float = BODY_MIN_RATE,
     send_timeout: float = SEND_TIMEOUT,
     max_connections: int | None = None,
+    refused_connections: Counter[int] | None = None,
 ) -> type[DeadlineProtocol]:
     """A DeadlineProtocol class with these bounds and its own count of connections per port."""
     return type(
@@ -327,5 +332,6 @@ def deadline_protocol(
             "send_timeout": send_timeout,
             "max_connections": max_connections,
             "open_connections": Counter(),
+            "refused_connections": Counter() if refused_connections is None else refused_connections,
         },
     )

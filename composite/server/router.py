@@ -123,6 +123,8 @@ class PortRouter:
         self.in_flight: Counter[Mount] = Counter()
         # Requests each mount turned away at its in-flight cap (503), for the metrics.
         self.refused: Counter[str] = Counter()
+        # Connections refused at a port's cap of open connections, by port (make_server).
+        self.refused_connections: Counter[int] = Counter()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -414,6 +416,7 @@ def make_server(
         body_min_rate=body_min_rate,
         send_timeout=send_timeout,
         max_connections=max_connections,
+        refused_connections=router.refused_connections,
     )
     config = uvicorn.Config(
         router,

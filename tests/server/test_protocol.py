@@ -43,8 +43,14 @@ async def read_then_answer(scope: dict[str, Any], receive: Any, send: Any) -> No
     await send({"type": "http.response.body", "body": body})
 
 
+class Ports(list[int]):
+    """The ports a test server listens on, and the router behind them."""
+
+    router: PortRouter
+
+
 @contextlib.contextmanager
-def serving(apps: list[Any], **options: Any) -> Iterator[list[int]]:
+def serving(apps: list[Any], **options: Any) -> Iterator[Ports]:
     """Serve each app on its own free loopback port in a background thread; yield the ports."""
     probe = [socket.socket() for _ in apps]
     for sock in probe:
@@ -62,8 +68,10 @@ def serving(apps: list[Any], **options: Any) -> Iterator[list[int]]:
     while not server.started:
         assert time.monotonic() < deadline, "server did not start"
         time.sleep(0.01)
+    served = Ports(ports)
+    served.router = router
     try:
-        yield ports
+        yield served
     finally:
         server.should_exit = True
         thread.join(10)
@@ -155,12 +163,15 @@ def test_a_client_that_never_reads_is_dropped_and_frees_the_writer() -> None:
 
 
 def test_each_port_has_its_own_connection_cap() -> None:
-    with serving([read_then_answer, read_then_answer], max_connections=3) as (crowded, other):
+    with serving([read_then_answer, read_then_answer], max_connections=3) as ports:
+        crowded, other = ports
         idle = [socket.create_connection(("127.0.0.1", crowded)) for _ in range(3)]
         try:
             time.sleep(0.2)
             assert httpx.get(f"http://127.0.0.1:{crowded}/", timeout=5).status_code == 503
             assert httpx.get(f"http://127.0.0.1:{other}/", timeout=5).status_code == 200
+            # Counted for the metrics, on the port that refused it only.
+            assert dict(ports.router.refused_connections) == {crowded: 1}
         finally:
             for sock in idle:
                 sock.close()
