@@ -117,9 +117,13 @@ def _parser() -> MarkdownIt:
     return md
 
 
+# The blocks whose content markdown-it parses as blocks again, one level down.
+_CONTAINERS = frozenset({"blockquote_open", "list_item_open"})
+
+
 def _too_deep(tokens: list[Token]) -> bool:
-    # markdown-it silently skips blocks at MAX_NESTING; the deepest token kept is one above.
-    return any(token.level >= MAX_NESTING - 1 for token in tokens)
+    # markdown-it silently skips the content of a container opened at MAX_NESTING - 1 or deeper.
+    return any(token.type in _CONTAINERS and token.level >= MAX_NESTING - 1 for token in tokens)
 
 
 def sanitise(html: str) -> str:

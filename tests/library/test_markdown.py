@@ -193,15 +193,25 @@ def test_a_body_nested_past_the_limit_is_shown_as_written() -> None:
     html = render_body(deep)
     assert "hidden at the bottom" in html  # markdown-it alone would drop it
     assert html.startswith('<pre class="as-written">&gt;&gt;&gt;')
-    assert "<blockquote>" in render_body(">" * 10 + " ten deep is fine")
+    # Up to the limit, nothing is lost and nothing falls back.
+    html = render_body(">" * 19 + " nineteen quotes deep")
+    assert html.count("<blockquote>") == 19
+    assert "<p>nineteen quotes deep</p>" in html
+    nine_lists = "".join(" " * (2 * depth) + f"- item {depth}\n" for depth in range(9))
+    html = render_body(nine_lists)
+    assert html.count("<ul>") == 9
+    assert "item 8" in html
+    assert render_body(nine_lists + " " * 18 + "- item 9\n").startswith('<pre class="as-written">')
 
 
-# Bodies at the size limit shaped to be slow: measured 2-420 ms of CPU each on the
+# Bodies at the size limit shaped to be slow: measured 1-420 ms of CPU each on the
 # development machine (docs/reliability.md); the assert leaves ten times that.
 WORST_BODIES = {
     "nested quotes": ">" * BODY_MAX,
     "nested quote lines": ">" * 19 + " a\n",
     "nested lists": "".join(" " * (2 * i) + "- a\n" for i in range(200)),
+    "list markers": "- " * 24 + "a\n",
+    "quotes and lists": "> - " * 12 + "a\n",
     "open brackets": "[",
     "unclosed links": "[a](",
     "backticks": "`" * BODY_MAX,
