@@ -162,3 +162,110 @@ def test_a_person_writes_fills_finds_edits_compares_and_stars_a_prompt(
     page.screenshot(path=str(shots / "prompt-phone.png"), full_page=True)
 
     assert problems == []
+
+
+MARKDOWN_BODY = (
+    "# Code review checklist\n\n"
+    "Review the change below as a **senior engineer** would. "
+    + "Say what is wrong, why it matters and how to fix it, one point at a time. " * 12
+    + "\n\n## Steps\n\n"
+    + "".join(f"{i}. Step {i}: read the diff again and note anything surprising.\n" for i in range(1, 40))
+    + "\n```python\nprint('<script>alert(1)</script>')\n```\n\n"
+    "<script>document.title = 'owned'</script> [click](javascript:alert(1)) "
+    "![tracker](https://tracker.invalid/pixel.png) <img src=x onerror=alert(1)>\n\n"
+    "| check | done |\n|:--|--:|\n| tests | yes |\n"
+)
+
+
+def box_fits(page: Page) -> bool:
+    """The prompt box shows all of its text: nothing to scroll inside it."""
+    return page.evaluate(
+        "() => { const box = document.getElementById('prompt-text');"
+        " return box.clientHeight > 0 && box.scrollHeight <= box.clientHeight; }"
+    )
+
+
+def test_a_markdown_prompt_is_formatted_its_raw_text_fits_and_copy_copies_it_exactly(
+    browser: BrowserContext, site: ServerProcess, tmp_path: Path
+) -> None:
+    import httpx
+    from playwright.sync_api import expect
+
+    from tests.support.client import register
+
+    token = register(site, "mara")
+    created = httpx.post(
+        f"{site.backend}/api/prompts",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"title": "Code review", "body": MARKDOWN_BODY, "description": "A *thorough* review"},
+    )
+    assert created.status_code == 201, created.text
+    url = f"{site.frontend}/prompts/{created.json()['id']}"
+
+    shots = screenshot_dir(tmp_path)
+    page: Page = browser.pages[0] if browser.pages else browser.new_page()
+    problems: list[str] = []
+    requests: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("dialog", lambda dialog: problems.append(f"dialog: {dialog.message}"))
+
+    page.goto(url)
+    formatted = page.locator("[data-view-pane=formatted]")
+    expect(formatted.get_by_role("heading", name="Code review checklist", level=3)).to_be_visible()
+    expect(formatted.locator("ol > li")).to_have_count(39)
+    expect(formatted.locator("pre code")).to_have_text("print('<script>alert(1)</script>')\n")
+    expect(page.locator(".lead em")).to_have_text("thorough")
+    assert formatted.locator("script, img, iframe, [style], [onerror]").count() == 0
+    assert page.locator("script").count() == 1  # the site's own
+    expect(formatted.get_by_role("link", name="tracker")).to_have_attribute("rel", "nofollow noopener ugc")
+    assert page.title() != "owned"
+    # Nothing was fetched from anywhere but the site itself.
+    assert all(address.startswith(site.frontend) for address in requests), requests
+    page.screenshot(path=str(shots / "markdown.png"), full_page=True)
+
+    # Copy copies the raw text exactly, even while the formatted view is showing.
+    expect(page.locator("#prompt-text")).to_be_hidden()
+    page.locator("button.copy").click()
+    expect(page.locator("button.copy")).to_have_text("Copied")
+    assert page.evaluate("navigator.clipboard.readText()") == MARKDOWN_BODY
+
+    # The Raw view comes without a reload, and the box shows every line at every width.
+    page.evaluate("window.sameDocument = true")
+    page.get_by_role("link", name="Raw").click()
+    expect(page.locator("#prompt-text")).to_be_visible()
+    expect(formatted).to_be_hidden()
+    expect(page.get_by_role("link", name="Raw")).to_have_attribute("aria-current", "true")
+    assert page.evaluate("window.sameDocument") is True
+    assert page.url.endswith("?view=raw")
+    assert page.locator("#prompt-text").input_value() == MARKDOWN_BODY
+    assert box_fits(page)
+    for size in (PHONE, {"width": 320, "height": 640}, DESKTOP):
+        page.set_viewport_size(size)
+        assert box_fits(page), size
+        right = page.evaluate("document.querySelector('.output').getBoundingClientRect().right")
+        assert right <= size["width"], size
+    page.set_viewport_size(PHONE)
+    page.screenshot(path=str(shots / "markdown-raw-phone.png"), full_page=True)
+
+    # Where CSS cannot size the box to its text, the script does.
+    page.evaluate(
+        "() => { const box = document.getElementById('prompt-text'); box.style.fieldSizing = 'fixed';"
+        " window.dispatchEvent(new Event('resize')); }"
+    )
+    assert box_fits(page)
+
+    # Without a script the switch is a link: ?view=raw is a page of its own, and so back.
+    page.goto(f"{url}?view=formatted")
+    expect(formatted).to_be_visible()
+    page.goto(f"{url}?view=raw")
+    expect(page.locator("#prompt-text")).to_be_visible()
+    assert box_fits(page)
+
+    # An old version has the same two views.
+    page.goto(f"{url}/versions/1")
+    expect(page.locator("[data-view-pane=formatted] h3")).to_have_text("Code review checklist")
+    page.get_by_role("link", name="Raw").click()
+    expect(page.locator("pre.body-text")).to_have_text(MARKDOWN_BODY)
+    assert problems == []

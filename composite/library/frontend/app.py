@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from urllib.parse import urlencode
 
 from flask import Flask, Response, g, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
@@ -12,6 +13,7 @@ from composite.config import Settings
 from composite.db import Database
 from composite.library.errors import DomainError, TooManyAttempts
 from composite.library.frontend import security, staticfiles
+from composite.library.markdown import render_body, render_description
 from composite.library.ratelimit import RateLimiter
 
 
@@ -56,6 +58,9 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
     app.context_processor(lambda: {"current_user": g.get("user")})
     app.jinja_env.globals["page_url"] = page_url
     app.jinja_env.filters["when"] = format_time
+    app.jinja_env.globals["view_url"] = view_url
+    app.jinja_env.filters["markdown"] = render_body
+    app.jinja_env.filters["markdown_inline"] = render_description
 
     from composite.library.frontend.views import account, auth, browse, history, pages, prompts
 
@@ -116,3 +121,12 @@ def page_url(number: int) -> str:
     """This listing's URL at another page number, keeping the search and sort."""
     args = {key: value for key, value in request.args.items() if key in ("q", "sort")}
     return url_for(request.endpoint or "browse.home", **(request.view_args or {}), **args, page=number)
+
+
+def view_url(view: str) -> str:
+    """This page's URL showing the prompt's text another way (``?view=``), keeping the rest."""
+    # The query is encoded here, not passed to url_for: any name may arrive in it, and
+    # url_for reads some (_external, _scheme, the route's own arguments) as instructions.
+    pairs = [(key, value) for key, value in request.args.items(multi=True) if key != "view"]
+    path = url_for(request.endpoint or "browse.home", **(request.view_args or {}))
+    return f"{path}?{urlencode([*pairs, ('view', view)])}"

@@ -50,3 +50,9 @@ def number_arg(name: str, default: int | None = None) -> int | None:
         return default
     number = int(value)
     return number if 1 <= number <= MAX_NUMBER else default
+
+
+def raw_view(default: bool) -> bool:
+    """Whether to show a prompt's text as written (``?view=raw``) or formatted (``?view=formatted``)."""
+    view = request.args.get("view")
+    return view == "raw" if view in ("raw", "formatted") else default

@@ -6,7 +6,7 @@ from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
 from composite.library import history, prompts
-from composite.library.frontend.forms import number_arg
+from composite.library.frontend.forms import number_arg, raw_view
 from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
 
 bp = Blueprint("history", __name__, url_prefix="/prompts/<id:prompt_id>")
@@ -29,7 +29,7 @@ def read_version(prompt_id: int, version: int) -> str:
     viewer = viewer_id()
     prompt = prompts.get_prompt(get_db(), prompt_id, viewer)
     old = history.get_version(get_db(), prompt_id, version, viewer)
-    return render_template("history/version.html", prompt=prompt, version=old)
+    return render_template("history/version.html", prompt=prompt, version=old, raw=raw_view(default=False))
 
 
 @bp.get("/diff")

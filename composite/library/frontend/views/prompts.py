@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from composite.library import prompts, stars
 from composite.library.errors import Invalid
-from composite.library.frontend.forms import form_error, prompt_form
+from composite.library.frontend.forms import form_error, prompt_form, raw_view
 from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
 from composite.library.placeholders import FILL_VALUE_MAX, fill, placeholders
 from composite.library.prompts import Prompt
@@ -69,7 +69,10 @@ def read_prompt(prompt_id: int) -> tuple[str, int]:
         filled=filled,
         fill_error=fill_error,
         starred=stars.has_starred(get_db(), prompt.id, viewer),
-        rows=min(max(filled.count("\n") + 2, 4), 24),
+        # With placeholders the text being filled in is what matters; without, the formatting.
+        raw=raw_view(default=bool(names)),
+        # Tall enough for every line where the box cannot grow to its text (no field-sizing, no JS).
+        rows=max(filled.count("\n") + 2, 4),
     )
     return page, status
 
