@@ -128,14 +128,22 @@ def start_session(db: Database, user_id: int) -> str:
 
 def user_for_session(db: Database, session_id: str) -> User | None:
     """The user of a live session, or None when it ended or expired."""
-    return row_as(
-        User,
-        db.cursor().execute(
-            "SELECT u.id, u.username, u.created_at FROM sessions s JOIN users u ON u.id = s.user_id"
-            " WHERE s.session_hash = ? AND s.expires_at > ? AND NOT u.disabled",
-            [_digest(session_id), datetime.now()],
-        ),
+    digest = _digest(session_id)
+    # Kept until the next write (ending a session or disabling a user is one); the clock
+    # is checked here, since expiry needs no write.
+    found = db.memo.get(("session", digest), lambda: _session_user(db, digest), lambda _: 256)
+    if found is None or found[1] <= datetime.now():
+        return None
+    return found[0]
+
+
+def _session_user(db: Database, digest: str) -> tuple[User, datetime] | None:
+    row = db.fetchone(
+        "SELECT u.id, u.username, u.created_at, s.expires_at FROM sessions s JOIN users u ON u.id = s.user_id"
+        " WHERE s.session_hash = ? AND NOT u.disabled",
+        [digest],
     )
+    return None if row is None else (User(*row[:3]), row[3])
 
 
 def end_session(db: Database, session_id: str) -> None:
