@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from itertools import pairwise
+from typing import NamedTuple
 
 from composite.library.diff import ADDED, REMOVED, SAME, LineDiff, diff_sequences
 
@@ -25,6 +26,8 @@ WORD_WORK_MAX = 100_000
 # maps, lists and anchors of diff_sequences, the segments): about 20 µs measured, so at
 # most 1,000 pairs a diff.
 PAIR_COST = 100
+# How far an insertion or deletion may move to end on a word boundary (see _slide).
+SLIDE_MAX = 8
 
 # Han ideographs (with their extensions and compatibility forms), radicals, kana and
 # bopomofo: scripts written without spaces, where each character is a token.
@@ -51,6 +54,19 @@ class WordDiff:
     segments: dict[int, list[Segment]]
     pairs: dict[int, int]
     exact: bool
+
+
+class Row(NamedTuple):
+    """One row of a side-by-side view: unchanged text across both sides, or the old beside the new.
+
+    ``same`` is the text of a run of unchanged lines (then ``old`` and ``new`` are None);
+    otherwise ``old`` and ``new`` are a side's segments (None: nothing on that side). A
+    paired line is marked word by word; lines shown whole are one unmarked (' ') segment.
+    """
+
+    same: str | None
+    old: list[Segment] | None
+    new: list[Segment] | None
 
 
 def tokens(line: str) -> list[str]:
@@ -80,8 +96,9 @@ def diff_words(body: LineDiff, work_max: int = WORD_WORK_MAX) -> WordDiff:
             if not compared.exact:
                 exact = False
             elif _worth_showing(compared, body.texts[old_n], body.texts[new_n]):
-                segments[old_n] = _side(compared, ADDED)
-                segments[new_n] = _side(compared, REMOVED)
+                ops = _slide(compared)
+                segments[old_n] = _side(ops, compared.texts, ADDED)
+                segments[new_n] = _side(ops, compared.texts, REMOVED)
                 pairs[old_n] = new_n
     return WordDiff(segments, pairs, exact)
 
@@ -94,10 +111,49 @@ def _worth_showing(compared: LineDiff, old: str, new: str) -> bool:
     return 2 * common >= min(len(old), len(new))
 
 
-def _side(compared: LineDiff, other: str) -> list[Segment]:
+def _slide(compared: LineDiff) -> str:
+    """The ops with each lone insertion or deletion moved to where it starts and ends best."""
+    # Trimming the common ends is greedy: "{{city}}." to "{{city}} on {{budget}}." comes
+    # out as "{{city" + "}} on {{budget" + "}}.". Moving an insertion whose first token
+    # equals the one after it (or last equals the one before) describes the same change;
+    # of those places, the one whose two ends fall between words is the one a person sees.
+    ops, texts = list(compared.ops), compared.texts
+    for op, start, end in compared.spans():
+        if op == SAME:
+            continue
+        best, best_score = 0, _boundary(texts, start) + _boundary(texts, end)
+        for step in (1, -1):
+            shift = 0
+            while abs(shift) < SLIDE_MAX:
+                lo, hi = start + shift, end + shift
+                if step > 0 and not (hi < len(ops) and ops[hi] == SAME and texts[lo] == texts[hi]):
+                    break
+                if step < 0 and not (lo > 0 and ops[lo - 1] == SAME and texts[lo - 1] == texts[hi - 1]):
+                    break
+                shift += step
+                score = _boundary(texts, start + shift) + _boundary(texts, end + shift)
+                if score > best_score:
+                    best, best_score = shift, score
+        if best:
+            ops[start:end] = SAME * (end - start)
+            ops[start + best : end + best] = op * (end - start)
+    return "".join(ops)
+
+
+def _boundary(texts: list[str], n: int) -> int:
+    """How good a place to start or end a change the point before token ``n`` is."""
+    if n == 0 or n == len(texts):
+        return 3
+    before, after = texts[n - 1], texts[n]
+    if before.isspace() or after.isspace():
+        return 2
+    return 1 if not (before[-1].isalnum() and after[0].isalnum()) else 0
+
+
+def _side(ops: str, texts: list[str], other: str) -> list[Segment]:
     """One line's segments: the tokens not of the other line, consecutive ones of one op joined."""
     runs: list[tuple[str, list[str]]] = []  # joined at the end: adding to a string each time is quadratic
-    for op, text in compared.lines():
+    for op, text in zip(ops, texts, strict=True):
         if op == other:
             continue
         if runs and runs[-1][0] == op:
@@ -108,3 +164,41 @@ def _side(compared: LineDiff, other: str) -> list[Segment]:
         else:
             runs.append((op, [text]))
     return [(op, "".join(texts)) for op, texts in runs]
+
+
+def rows(body: LineDiff, words: WordDiff) -> list[Row]:
+    """The diff as rows, each pair of lines compared word by word on its own row."""
+    # Lines shown whole share a row per stretch, as the line diff's runs do: the coarse
+    # worst case (tens of thousands of lines) stays a few rows, and rows are at most
+    # twice the pairs (each costs PAIR_COST) plus the runs.
+    out: list[Row] = []
+    spans = body.spans()
+    k = 0
+    while k < len(spans):
+        op, lo, hi = spans[k]
+        k += 1
+        if op == SAME:
+            out.append(Row("\n".join(body.texts[lo:hi]), None, None))
+            continue
+        old_lo, old_hi, new_lo, new_hi = (lo, hi, hi, hi) if op == REMOVED else (lo, lo, lo, hi)
+        if op == REMOVED and k < len(spans) and spans[k][0] == ADDED:
+            new_lo, new_hi = spans[k][1], spans[k][2]
+            k += 1
+        old_at, new_at = old_lo, new_lo
+        for old_n in range(old_lo, min(old_hi, old_lo + new_hi - new_lo)):
+            new_n = words.pairs.get(old_n)
+            if new_n is not None:
+                out.extend(_whole(body, old_at, old_n, new_at, new_n))
+                out.append(Row(None, words.segments[old_n], words.segments[new_n]))
+                old_at, new_at = old_n + 1, new_n + 1
+        out.extend(_whole(body, old_at, old_hi, new_at, new_hi))
+    return out
+
+
+def _whole(body: LineDiff, old_lo: int, old_hi: int, new_lo: int, new_hi: int) -> list[Row]:
+    """A row for the lines old_lo:old_hi beside new_lo:new_hi shown whole, if there are any."""
+    if old_lo == old_hi and new_lo == new_hi:
+        return []
+    old = [(SAME, "\n".join(body.texts[old_lo:old_hi]))] if old_lo < old_hi else None
+    new = [(SAME, "\n".join(body.texts[new_lo:new_hi]))] if new_lo < new_hi else None
+    return [Row(None, old, new)]

@@ -86,6 +86,15 @@ def test_space_between_two_changes_joins_them() -> None:
     assert new == [(" ", "keep "), ("+", "x y z"), (" ", " keep")]
 
 
+def test_an_insertion_is_moved_to_start_and_end_between_words() -> None:
+    # Trimming the common ends alone would give "{{city" + "}} on a budget of {{budget" + "}}.".
+    old, new = _pair("Plan a trip to {{city}}.", "Plan a trip to {{city}} on a budget of {{budget}}.")
+    assert old == [(" ", "Plan a trip to {{city}}.")]
+    assert new == [(" ", "Plan a trip to {{city}}"), ("+", " on a budget of {{budget}}"), (" ", ".")]
+    _, doubled = _pair("a big dog", "a big big dog")
+    assert doubled == [(" ", "a big "), ("+", "big "), (" ", "dog")]
+
+
 def test_removed_and_added_lines_pair_in_order_and_the_rest_are_whole() -> None:
     body, words = _words(
         "start\nthe first line\nthe second line\nend", "start\nthe 1st line\nend\nan added line\nanother one"
