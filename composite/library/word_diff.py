@@ -88,6 +88,8 @@ def diff_words(body: LineDiff, work_max: int = WORD_WORK_MAX) -> WordDiff:
         if (op, next_op) != (REMOVED, ADDED):
             continue
         for old_n, new_n in zip(range(old_lo, old_hi), range(new_lo, new_hi), strict=False):
+            if body.texts[old_n] == body.texts[new_n]:
+                continue  # in a coarse stretch: nothing to mark, and shown whole the rows stay few
             if budget[0] <= 0:
                 exact = False
                 break
@@ -104,11 +106,12 @@ def diff_words(body: LineDiff, work_max: int = WORD_WORK_MAX) -> WordDiff:
 
 
 def _worth_showing(compared: LineDiff, old: str, new: str) -> bool:
-    """True when at least half of the shorter line is common to both."""
+    """True when the two lines have something in common, and at least half of the shorter one."""
     # Two unrelated lines still share spaces and small words: marked word by word they
-    # would be a patchwork, which is harder to read than the two lines whole.
+    # would be a patchwork, which is harder to read than the two lines whole. An empty
+    # line has nothing to share: marked, it would only repeat the other line.
     common = sum(len(text) for op, text in compared.lines() if op == SAME)
-    return 2 * common >= min(len(old), len(new))
+    return common > 0 and 2 * common >= min(len(old), len(new))
 
 
 def _slide(compared: LineDiff) -> str:

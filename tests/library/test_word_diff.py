@@ -34,6 +34,15 @@ def _check(body: diff.LineDiff, words: WordDiff) -> None:
         assert {op for op, _ in segments} <= {" ", body.ops[n]}
     for old_n, new_n in words.pairs.items():
         assert (body.ops[old_n], body.ops[new_n]) == ("-", "+")
+    # The rows hold every line of each side, in order.
+    sides: tuple[list[str], list[str]] = ([], [])
+    for row in word_diff.rows(body, words):
+        for side, segments in zip(sides, (row.old, row.new), strict=True):
+            if row.same is not None:
+                side.extend(row.same.split("\n"))
+            elif segments is not None:
+                side.extend("".join(text for _, text in segments).split("\n"))
+    assert sides == ([t for op, t in body.lines() if op != "+"], [t for op, t in body.lines() if op != "-"])
 
 
 PARAGRAPH = (
@@ -135,6 +144,34 @@ def test_a_pair_too_costly_to_compare_is_shown_whole() -> None:
     new = " ".join(rng.choice("ab") for _ in range(2000))
     body, words = _words(old, new, work_max=5000)
     assert (body.ops, words.segments, words.exact) == ("-+", {}, False)
+
+
+def test_rows_put_each_pair_side_by_side_and_lines_shown_whole_together() -> None:
+    body, words = _words(
+        "start\nthe first line\nthe second line\nend", "start\nthe 1st line\nend\nnew\nlines"
+    )
+    assert word_diff.rows(body, words) == [
+        word_diff.Row("start", None, None),
+        word_diff.Row(None, words.segments[1], words.segments[3]),
+        word_diff.Row(None, [(" ", "the second line")], None),
+        word_diff.Row("end", None, None),
+        word_diff.Row(None, None, [(" ", "new\nlines")]),
+    ]
+    body, words = _words("a\nb\nkept", "c\nd\nkept")
+    assert word_diff.rows(body, words) == [
+        word_diff.Row(None, [(" ", "a\nb")], [(" ", "c\nd")]),
+        ("kept", None, None),
+    ]
+
+
+def test_the_rows_of_a_huge_diff_are_bounded_by_the_budget() -> None:
+    body, words = _words(
+        "".join(f"x{k} same\nc\n" for k in range(5000)), "".join(f"y{k} same\nc\n" for k in range(5000))
+    )
+    assert not body.exact  # the line diff was coarse: 9,999 lines removed, then 9,999 added
+    assert len(words.pairs) <= word_diff.WORD_WORK_MAX // word_diff.PAIR_COST
+    assert len(word_diff.rows(body, words)) <= 2 * len(words.pairs) + 3
+    _check(body, words)
 
 
 def test_small_random_pairs_round_trip() -> None:

@@ -203,9 +203,20 @@ def test_a_diff_flags_a_coarse_comparison(client: TestClient, alice: ApiUser) ->
     assert diff["exact"] is False
     assert len(diff["lines"]) == 19999  # the last "c" is common to both
     assert diff["lines"][-1] == {"op": " ", "text": "c"}
-    # 9,999 pairs of lines are more than the word budget covers: the rest are shown whole.
-    assert diff["words_exact"] is False
-    assert 0 < sum("segments" in line for line in diff["lines"]) < 9999
+    assert diff["words_exact"] is False  # 5,000 pairs "xK"/"yK": more than the word budget covers
     small = alice.create_prompt(body="one\ntwo")
     alice.patch(f"/api/prompts/{small['id']}", json={"body": "one\n2"})
     assert client.get(f"/api/prompts/{small['id']}/diff").json()["exact"] is True
+
+
+def test_past_the_word_budget_changed_lines_come_without_segments(client: TestClient, alice: ApiUser) -> None:
+    # Unique unchanged lines in between keep the line diff exact: 2,500 pairs of one line.
+    prompt = alice.create_prompt(body="".join(f"u{k}\nline {k} old\n" for k in range(2500)))
+    new_body = "".join(f"u{k}\nline {k} new\n" for k in range(2500))
+    alice.patch(f"/api/prompts/{prompt['id']}", json={"body": new_body})
+    diff = client.get(f"/api/prompts/{prompt['id']}/diff").json()
+    assert (diff["exact"], diff["words_exact"]) == (True, False)
+    marked = [line for line in diff["lines"] if "segments" in line]
+    assert 0 < len(marked) < 5000
+    assert "segments" not in diff["lines"][-1]
+    assert marked[0]["segments"] == [{"op": "equal", "text": "line 0 "}, {"op": "delete", "text": "old"}]
