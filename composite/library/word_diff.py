@@ -46,8 +46,8 @@ class WordDiff:
 
     ``segments[n]`` splits line ``n`` of the line diff into what the pair has in common
     (' ') and what only this line has ('-' on a removed line, '+' on an added one);
-    ``pairs[n]`` is the added line that removed line ``n`` was compared with. Lines not
-    in them are shown whole. ``exact`` is False when the budget ran out before every
+    ``pairs[n]`` is the added line shown beside removed line ``n``, marked word by word.
+    Lines not in them are shown whole. ``exact`` is False when the budget ran out before every
     pair was compared.
     """
 
