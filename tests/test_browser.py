@@ -130,11 +130,35 @@ def test_a_person_writes_fills_finds_edits_compares_and_stars_a_prompt(
     page.get_by_role("link", name="History").click()
     expect(page.get_by_text("2 versions.")).to_be_visible()
     page.get_by_role("link", name="What changed").click()
-    expect(page.locator(".diff .line.del .text")).to_have_text(["Plan a {{days}}-day trip to {{city}}."])
-    expect(page.locator(".diff .line.add .text")).to_have_text(
+    diff = page.locator(".diff-split")
+    old_line, new_line = diff.locator(".side.del"), diff.locator(".side.add")
+    expect(old_line.locator(".text")).to_have_text(["Plan a {{days}}-day trip to {{city}}."])
+    expect(new_line.locator(".text")).to_have_text(
         ["Plan a {{days}}-day trip to {{city}} on a budget of {{budget}}."]
     )
-    expect(page.locator(".diff .line.same .text")).to_have_text(["List one museum and one park per day."])
+    expect(diff.locator(".side.both .text")).to_have_text(["List one museum and one park per day."])
+    # Inside the changed line only the added words are marked, and not by colour alone.
+    expect(new_line.locator("ins")).to_have_text(["on a budget of {{budget}}"])
+    expect(old_line.locator("del")).to_have_count(0)
+    marked = "(el, where) => getComputedStyle(el, where)"
+    assert new_line.locator("ins").evaluate(f"el => ({marked})(el, '::before').content") == '" [added: "'
+    assert "underline" in new_line.locator("ins").evaluate(f"el => ({marked})(el, null).textDecorationLine")
+    # The old line beside the new one on a desktop, above it on a phone.
+    old_box, new_box = old_line.bounding_box(), new_line.bounding_box()
+    assert old_box
+    assert new_box
+    assert new_box["x"] >= old_box["x"] + old_box["width"] - 1
+    assert abs(new_box["y"] - old_box["y"]) < 1
+    page.screenshot(path=str(shots / "diff.png"), full_page=True)
+    page.set_viewport_size(PHONE)
+    old_box, new_box = old_line.bounding_box(), new_line.bounding_box()
+    assert old_box
+    assert new_box
+    assert new_box["y"] >= old_box["y"] + old_box["height"] - 1
+    assert abs(new_box["x"] - old_box["x"]) < 1
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    page.screenshot(path=str(shots / "diff-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
 
     # Star it.
     page.get_by_role("link", name="City break planner").click()

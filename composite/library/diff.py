@@ -58,17 +58,25 @@ class LineDiff(NamedTuple):
         """Consecutive lines with the same op as one (op, text) pair, joined by newlines."""
         # A page shows one row per run: the coarse worst case (tens of thousands of lines
         # removed, then added) is two rows to render, not 75,000.
-        return [
-            (match.group()[0], "\n".join(self.texts[match.start() : match.end()]))
-            for match in _RUN.finditer(self.ops)
-        ]
+        return [(op, "\n".join(self.texts[start:end])) for op, start, end in self.spans()]
+
+    def spans(self) -> list[tuple[str, int, int]]:
+        """Each run of consecutive lines with the same op as (op, start, end) line numbers."""
+        return [(self.ops[match.start()], match.start(), match.end()) for match in _RUN.finditer(self.ops)]
 
 
 def diff_lines(old: Sequence[str], new: Sequence[str], work_max: int = WORK_MAX) -> LineDiff:
     """Compare two lists of lines: ' ' same, '-' only in old, '+' only in new."""
+    return diff_sequences(old, new, [work_max])
+
+
+def diff_sequences(old: Sequence[str], new: Sequence[str], budget: list[int]) -> LineDiff:
+    """Compare two lists of strings (lines or words) spending from ``budget[0]``, which is updated."""
+    # The budget is a one-item list so that several comparisons can share it: the word
+    # diff of a request compares many pairs of lines under one bound (word_diff.py).
     ids = {line: n for n, line in enumerate(dict.fromkeys(chain(old, new)))}
     a, b = list(map(ids.__getitem__, old)), list(map(ids.__getitem__, new))
-    out = _Output(a, b, old, new, work_max)
+    out = _Output(a, b, old, new, budget)
     a_lo = b_lo = 0
     for a_anchor, b_anchor in [*_anchors(a, b), (len(a), len(b))]:
         out.compare(a_lo, a_anchor, b_lo, b_anchor)
@@ -107,9 +115,11 @@ def _anchors(a: list[int], b: list[int]) -> list[tuple[int, int]]:
 class _Output:
     """Compares the gaps between anchors in turn, sharing one budget, into one diff."""
 
-    def __init__(self, a: list[int], b: list[int], old: Sequence[str], new: Sequence[str], work: int) -> None:
+    def __init__(
+        self, a: list[int], b: list[int], old: Sequence[str], new: Sequence[str], budget: list[int]
+    ) -> None:
         self.a, self.b, self.old, self.new = a, b, old, new
-        self.budget = [work]
+        self.budget = budget
         self.ops: list[str] = []  # pieces of the ops string, one per block of lines
         self.texts: list[str] = []
         self.exact = True

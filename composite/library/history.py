@@ -18,6 +18,7 @@ from composite.library.prompts import (
     load_for_owner,
     load_visible,
 )
+from composite.library.word_diff import WordDiff, diff_words
 
 HISTORY_PAGE = 20
 MAX_HISTORY_PAGE = 100
@@ -58,10 +59,11 @@ class FieldChange:
 
 @dataclass(frozen=True)
 class VersionDiff:
-    """What changed between two versions: one-line fields, then the body line by line."""
+    """What changed between two versions: one-line fields, then the body line by line and word by word."""
 
     changes: list[FieldChange]
     body: LineDiff
+    words: WordDiff
 
 
 @dataclass(frozen=True)
@@ -166,7 +168,8 @@ def diff_versions(old: PromptVersion, new: PromptVersion) -> VersionDiff:
         for field in CONTENT_FIELDS
         if field != "body" and getattr(old, field) != getattr(new, field)
     ]
-    return VersionDiff(changes, diff_lines(old.body.splitlines(), new.body.splitlines()))
+    body = diff_lines(old.body.splitlines(), new.body.splitlines())
+    return VersionDiff(changes, body, diff_words(body))
 
 
 def _as_text(value: object) -> str:

@@ -22,6 +22,7 @@ from tests.support.web import CSRF
 
 PASSWORD = "password123"
 DIFF_CPU_LIMIT = 1.5  # seconds per request: a generous margin over the measured figures
+DIFF_PAGE_MAX = 2 * 1024 * 1024  # bytes: about five times the largest page measured
 
 
 def cpu_seconds(pid: int) -> float:
@@ -85,6 +86,15 @@ DIFF_SHAPES = {
         "".join(f"y{k}\nc\n" for k in range(N // 9)),
     ),
     "two repeated lines, shifted by one": ("a\nb\n" * (N // 4), "b\na\n" * (N // 4)),
+    # The word diff's worst: one paragraph changed all over, and the most pairs of lines.
+    "one 50,000-character line, every tenth word changed": (
+        " ".join(f"w{k}" for k in range(N // 7))[:N],
+        " ".join(f"v{k}" if k % 10 == 0 else f"w{k}" for k in range(N // 7))[:N],
+    ),
+    "12,500 short lines, one word changed in each": (
+        "".join(f"a {k}\n" for k in range(N // 8))[:N],
+        "".join(f"b {k}\n" for k in range(N // 8))[:N],
+    ),
 }
 
 
@@ -108,6 +118,8 @@ def test_a_diff_of_large_versions_is_cheap_on_both_ports(server: ServerProcess, 
                 )
                 assert response.status_code == 200, response.text[:500]
                 assert cpu < DIFF_CPU_LIMIT
+                if port == "website":  # rows are bounded by the word budget's pairs (word_diff.py)
+                    assert len(response.content) < DIFF_PAGE_MAX
     assert "Traceback" not in server.log()
 
 

@@ -9,7 +9,7 @@ refuse lone surrogates (valid JSON escapes that DuckDB cannot store).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NotRequired
 from uuid import UUID
 
 from pydantic import AfterValidator, BaseModel, Field
@@ -254,6 +254,17 @@ class FieldChangeOut(BaseModel):
     new: str
 
 
+class DiffSegmentOut(TypedDict):
+    """Part of a changed line: text the paired line has too ('equal'), or only this one has."""
+
+    op: Literal["equal", "delete", "insert"]
+    text: str
+
+
+# The domain marks segments as it marks lines; the API names them.
+SEGMENT_OPS = {" ": "equal", "-": "delete", "+": "insert"}
+
+
 class DiffLineOut(TypedDict):
     """One line of the body: ' ' in both, '-' only in the old, '+' only in the new."""
 
@@ -261,6 +272,18 @@ class DiffLineOut(TypedDict):
     # dicts costs a third of building a model object for each.
     op: Literal[" ", "-", "+"]
     text: str
+    segments: NotRequired[
+        Annotated[
+            list[DiffSegmentOut],
+            Field(
+                description="Only on a removed line paired with an added one (or the reverse) that has"
+                " enough in common with it: the line word by word, 'equal' parts in both lines, 'delete'"
+                " parts only in the removed line, 'insert' parts only in the added one; the texts join"
+                " into the line. Absent: the line is shown whole (unchanged, no partner, too different,"
+                " or beyond the word budget, see words_exact)"
+            ),
+        ]
+    ]
 
 
 class DiffOut(BaseModel):
@@ -275,6 +298,10 @@ class DiffOut(BaseModel):
         description="False when the bodies were too different to compare line by line within the"
         " cost bound: part of the old body is then listed as removed and the new one as added, whole"
     )
+    words_exact: bool = Field(
+        description="False when the changed lines were too many or too different to compare all of"
+        " them word by word within the cost bound: those left are listed without segments"
+    )
 
     @classmethod
     def of(cls, old: PromptVersion, new: PromptVersion, diff: VersionDiff) -> DiffOut:
@@ -286,9 +313,17 @@ class DiffOut(BaseModel):
             from_version=old.version,
             to_version=new.version,
             changes=[FieldChangeOut(**vars(change)) for change in diff.changes],
-            lines=[{"op": op, "text": text} for op, text in diff.body.lines()],
+            lines=[_line(n, op, text, diff.words.segments) for n, (op, text) in enumerate(diff.body.lines())],
             exact=diff.body.exact,
+            words_exact=diff.words.exact,
         )
+
+
+def _line(n: int, op: str, text: str, segments: dict[int, list[tuple[str, str]]]) -> dict[str, Any]:
+    """One line of a diff (a DiffLineOut), with its segments if it was compared word by word."""
+    if n not in segments:
+        return {"op": op, "text": text}
+    return {"op": op, "text": text, "segments": [{"op": SEGMENT_OPS[o], "text": t} for o, t in segments[n]]}
 
 
 class StarsOut(BaseModel):

@@ -129,3 +129,12 @@ def test_docs_are_served(client: TestClient) -> None:
     response = client.get("/api/docs")
     assert response.status_code == 200
     assert "/api/openapi.json" in response.text
+
+
+def test_the_word_level_diff_is_documented(schema: dict[str, Any]) -> None:
+    components = schema["components"]["schemas"]
+    line = components["DiffLineOut"]
+    assert set(line["required"]) == {"op", "text"}  # segments is an addition: clients may ignore it
+    assert "word by word" in line["properties"]["segments"]["description"]
+    assert components["DiffSegmentOut"]["properties"]["op"]["enum"] == ["equal", "delete", "insert"]
+    assert "words_exact" in components["DiffOut"]["required"]

@@ -68,10 +68,38 @@ def test_diff_between_two_versions(client: TestClient, edited: dict[str, Any]) -
     assert diff["changes"] == [{"field": "title", "old": "First", "new": "Second"}]
     assert diff["lines"] == [
         {"op": " ", "text": "line one"},
-        {"op": "-", "text": "line two"},
-        {"op": "+", "text": "line 2"},
-        {"op": "+", "text": "line three"},
+        {
+            "op": "-",
+            "text": "line two",
+            "segments": [{"op": "equal", "text": "line "}, {"op": "delete", "text": "two"}],
+        },
+        {
+            "op": "+",
+            "text": "line 2",
+            "segments": [{"op": "equal", "text": "line "}, {"op": "insert", "text": "2"}],
+        },
+        {"op": "+", "text": "line three"},  # no removed line to pair with: shown whole
     ]
+    assert diff["exact"] is True
+    assert diff["words_exact"] is True
+
+
+def test_a_one_word_edit_of_a_paragraph_is_one_word_in_the_diff(client: TestClient, alice: ApiUser) -> None:
+    paragraph = "I want you to act as a travel guide. " * 11 + "Suggest a museum nearby."
+    prompt = alice.create_prompt(body=paragraph)
+    alice.patch(f"/api/prompts/{prompt['id']}", json={"body": paragraph.replace("museum", "park")})
+    removed, added = client.get(f"/api/prompts/{prompt['id']}/diff").json()["lines"]
+    assert (removed["op"], removed["text"], added["op"]) == ("-", paragraph, "+")
+    assert removed["segments"] == [
+        {"op": "equal", "text": paragraph[: paragraph.index("museum")]},
+        {"op": "delete", "text": "museum"},
+        {"op": "equal", "text": " nearby."},
+    ]
+    assert [(s["op"], s["text"]) for s in added["segments"]][1:] == [
+        ("insert", "park"),
+        ("equal", " nearby."),
+    ]
+    assert "".join(s["text"] for s in added["segments"]) == added["text"]
 
 
 def test_diff_defaults_to_the_latest_change(client: TestClient, edited: dict[str, Any]) -> None:
@@ -175,6 +203,20 @@ def test_a_diff_flags_a_coarse_comparison(client: TestClient, alice: ApiUser) ->
     assert diff["exact"] is False
     assert len(diff["lines"]) == 19999  # the last "c" is common to both
     assert diff["lines"][-1] == {"op": " ", "text": "c"}
+    assert diff["words_exact"] is False  # 5,000 pairs "xK"/"yK": more than the word budget covers
     small = alice.create_prompt(body="one\ntwo")
     alice.patch(f"/api/prompts/{small['id']}", json={"body": "one\n2"})
     assert client.get(f"/api/prompts/{small['id']}/diff").json()["exact"] is True
+
+
+def test_past_the_word_budget_changed_lines_come_without_segments(client: TestClient, alice: ApiUser) -> None:
+    # Unique unchanged lines in between keep the line diff exact: 2,500 pairs of one line.
+    prompt = alice.create_prompt(body="".join(f"u{k}\nline {k} old\n" for k in range(2500)))
+    new_body = "".join(f"u{k}\nline {k} new\n" for k in range(2500))
+    alice.patch(f"/api/prompts/{prompt['id']}", json={"body": new_body})
+    diff = client.get(f"/api/prompts/{prompt['id']}/diff").json()
+    assert (diff["exact"], diff["words_exact"]) == (True, False)
+    marked = [line for line in diff["lines"] if "segments" in line]
+    assert 0 < len(marked) < 5000
+    assert "segments" not in diff["lines"][-1]
+    assert marked[0]["segments"] == [{"op": "equal", "text": "line 0 "}, {"op": "delete", "text": "old"}]

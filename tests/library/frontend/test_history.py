@@ -60,10 +60,12 @@ def test_diff_defaults_to_the_latest_against_the_one_before(alice: AuthActions, 
 
 def test_diff_of_a_selected_version_shows_lines_added_and_removed(alice: AuthActions, edited: int) -> None:
     page = alice.client.get(f"/prompts/{edited}/diff?to=2").text
-    assert '<div class="line same" role="row">' in page
-    assert 'aria-label="removed">-</span><span class="text" role="cell">line two</span>' in page
-    # Consecutive lines with the same change are one row.
-    assert 'aria-label="added">+</span><span class="text" role="cell">line 2\nline three</span>' in page
+    assert 'Unchanged: </span><span class="text">line one</span>' in page
+    # "line two" and "line 2" side by side, the word that differs marked; "line three" whole.
+    assert 'Removed: </span><span class="text">line <del>two</del></span>' in page
+    assert 'Added: </span><span class="text">line <ins>2</ins></span>' in page
+    assert 'Added: </span><span class="text">line three</span>' in page
+    assert page.count('<div class="diff-row ') == 3
     both = alice.client.get(f"/prompts/{edited}/diff?from=1&to=3").text
     assert "line three" in both
     assert '<td class="del">Draft</td>' in both
@@ -172,4 +174,18 @@ def test_a_coarse_diff_says_so(alice: AuthActions) -> None:
     alice.edit_prompt(prompt_id, body="".join(f"y{k}\nc\n" for k in range(5000)))
     page = alice.client.get(f"/prompts/{prompt_id}/diff").text
     assert "differ too much to be compared line by line" in page
-    assert page.count('<div class="line ') == 3  # removed, added, the last line in common
+    # Pairs are compared word by word while the budget lasts; the rest are one row, whole.
+    assert "Some changed lines are shown whole" in page
+    assert page.count('<div class="diff-row ') < 1100
+
+
+def test_a_word_changed_in_a_paragraph_is_marked_inside_it(alice: AuthActions) -> None:
+    paragraph = "Act as a <b>travel</b> guide & suggest a museum near me. " * 8
+    prompt_id = alice.create_prompt(body=paragraph + "Answer briefly.")
+    alice.edit_prompt(prompt_id, body=paragraph + "Answer in detail.")
+    page = alice.client.get(f"/prompts/{prompt_id}/diff").text
+    escaped = paragraph.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    assert f'Removed: </span><span class="text">{escaped}Answer <del>briefly</del>.</span>' in page
+    assert f'Added: </span><span class="text">{escaped}Answer <ins>in detail</ins>.</span>' in page
+    assert "<b>" not in page
+    assert "Some changed lines are shown whole" not in page

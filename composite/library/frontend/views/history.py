@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from composite.library import history, prompts
+from composite.library import history, prompts, word_diff
 from composite.library.frontend.forms import number_arg, raw_view
 from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
 
@@ -43,13 +43,15 @@ def diff_versions(prompt_id: int) -> str:
     default_old = history.previous_version(get_db(), prompt_id, new_number, viewer) or 0
     old_number = number_arg("from", default_old) or 0
     old = history.get_version(get_db(), prompt_id, old_number, viewer) if old_number else None
+    diff = history.diff_versions(old, new) if old else None
     return render_template(
         "history/diff.html",
         prompt=prompt,
         numbers=history.version_numbers(get_db(), prompt_id, viewer),
         old=old,
         new=new,
-        diff=history.diff_versions(old, new) if old else None,
+        diff=diff,
+        rows=word_diff.rows(diff.body, diff.words) if diff else [],
     )
 
 
