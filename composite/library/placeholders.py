@@ -3,7 +3,7 @@
 Recognised, outside Markdown code (code spans, fenced and indented blocks):
 ``{{name}}``, ``{{ name }}``, ``{{two words}}``, ``${name}`` and ``${name:default value}``
 (the prompts.chat style). A name starts with a letter or ``_`` and holds letters, digits,
-``_ . - '`` and single spaces, at most 64 characters.
+``_ . - '`` and single spaces, at most 64 characters; a body has at most 100 distinct names.
 
 Not placeholders, because they are code another program fills in: GitHub Actions
 expressions ``${{ ... }}``; template expressions whose inside is not a plain name
@@ -13,7 +13,10 @@ expressions ``${{ ... }}``; template expressions whose inside is not a plain nam
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -23,6 +26,9 @@ from composite.library.errors import Invalid
 from composite.library.rules import BODY_MAX
 
 NAME_MAX = 64
+# Distinct names per body: a form of more fields is no form, and without a cap a body of
+# 7,000 "${nN}" would list 7,000 fields (six times the body's size in every API listing).
+FIELDS_MAX = 100
 DEFAULT_MAX = 2_000
 LONG_DEFAULT = 60  # a default longer than this gets a multi-line field
 FILL_VALUE_MAX = 10_000  # per placeholder; the filled text stays a readable size
@@ -40,6 +46,9 @@ _TOKEN = re.compile(
 )
 _NAME = re.compile(r"[^\W\d][\w.'-]*(?: [\w.'-]+)*")
 _SHELL_OPERATORS = ("-", "=", "?", "+")  # ${VAR:-x}, ${VAR:=x}, ${VAR:?x}, ${VAR:+x}
+CACHE_SIZE = 128  # bodies whose fields are kept: more than a page of 100 prompts
+_cache: OrderedDict[bytes, tuple[Placeholder, ...]] = OrderedDict()
+_cache_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -66,6 +75,7 @@ def occurrences(body: str) -> list[Occurrence]:
         return []  # most prompts: no need to find the code
     found: list[Occurrence] = []
     names: dict[str, str | None] = {}  # each spelling checked once: {{a}} x 10,000 is common
+    seen: set[str] = set()
     position = 0
     for code_start, code_end in [*code_regions(body), (len(body), len(body))]:
         for match in _TOKEN.finditer(body, position, code_start):
@@ -78,6 +88,10 @@ def occurrences(body: str) -> list[Occurrence]:
             name = names[raw]
             if name is None or (default and default.startswith(_SHELL_OPERATORS)):
                 continue
+            if name not in seen:
+                if len(seen) == FIELDS_MAX:
+                    continue  # past the cap a new name is text, as written
+                seen.add(name)
             found.append(Occurrence(match.start(), match.end(), name, default.strip() if default else ""))
         position = max(position, code_end)
     return found
@@ -95,17 +109,35 @@ def placeholders(body: str) -> list[Placeholder]:
     A name used several times is one field: its default is the first one written, and it is
     multi-line when any use stands on a line of its own or the default is long.
     """
-    return _merge(body, occurrences(body))
+    if "{{" not in body and "${" not in body:
+        return []
+    # A listing of 100 prompts parses 100 bodies; a hostile 50,000-character body takes
+    # about 10-20 ms, so without this a page of them costs 1-2 s of CPU every time it is read.
+    # Keyed by the body's digest, the cache is exact (a body's placeholders never change) and
+    # holds no bodies: its memory is its entries' defaults, at most the body size each.
+    key = hashlib.blake2b(body.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+    with _cache_lock:
+        cached = _cache.get(key)
+        if cached is not None:
+            _cache.move_to_end(key)
+            return list(cached)
+    result = tuple(_merge(body, occurrences(body)))
+    with _cache_lock:
+        _cache[key] = result
+        if len(_cache) > CACHE_SIZE:
+            _cache.popitem(last=False)
+    return list(result)
 
 
 def _merge(body: str, found: list[Occurrence]) -> list[Placeholder]:
     defaults: dict[str, str] = {}
     multiline: dict[str, bool] = {}
     for occurrence in found:
-        if not defaults.get(occurrence.name):
-            defaults[occurrence.name] = occurrence.default
-        own_line = _on_own_line(body, occurrence)
-        multiline[occurrence.name] = multiline.get(occurrence.name, False) or own_line
+        name = occurrence.name
+        if not defaults.get(name):
+            defaults[name] = occurrence.default
+        if not multiline.get(name):
+            multiline[name] = _on_own_line(body, occurrence)
     return [
         Placeholder(name, default, multiline[name] or "\n" in default or len(default) > LONG_DEFAULT)
         for name, default in defaults.items()

@@ -7,8 +7,11 @@ import tracemalloc
 
 import pytest
 
+from composite.library import placeholders as placeholders_module
 from composite.library.errors import Invalid
 from composite.library.placeholders import (
+    CACHE_SIZE,
+    FIELDS_MAX,
     FILL_VALUE_MAX,
     FILLED_MAX,
     LONG_DEFAULT,
@@ -162,6 +165,13 @@ def test_a_field_is_multiline_on_its_own_line_or_with_a_long_default() -> None:
     assert placeholders("{{only}}") == [Placeholder("only", "", multiline=True)]
 
 
+def test_a_body_has_at_most_fields_max_fields() -> None:
+    body = "".join(f"${{n{i}}} " for i in range(FIELDS_MAX + 5)) + "${n0:again}"
+    assert names(body) == [f"n{i}" for i in range(FIELDS_MAX)]
+    assert fill(body, {"n0": "x", f"n{FIELDS_MAX}": "y"}).startswith("x ${n1} ")
+    assert f"${{n{FIELDS_MAX}}} " in fill(body, {f"n{FIELDS_MAX}": "y"})  # past the cap: text
+
+
 def test_the_template_puts_the_body_back_together() -> None:
     body = "Dear {{ name }}, `{{code}}` ${name:you} ${{ x }} 😀 {{two words}}"
     parts = template(body)
@@ -211,3 +221,13 @@ def test_finding_placeholders_in_any_body_is_cheap(body: str) -> None:
     assert cpu < 1.0  # generous: about 40 ms for the three here
     assert len(parts) <= 2 * len(body)
     assert len(filled) <= len(body) * 2_000
+
+
+def test_the_cache_is_exact_and_bounded() -> None:
+    bodies = [f"${{a:{i}}} {{{{b}}}}" for i in range(CACHE_SIZE + 50)]
+    for body in bodies:
+        assert placeholders(body) == [Placeholder("a", body[4:-7], False), Placeholder("b", "", False)]
+    assert len(placeholders_module._cache) == CACHE_SIZE
+    found = placeholders(bodies[-1])
+    found.append(Placeholder("changed", "", False))  # a caller's list is its own
+    assert [p.name for p in placeholders(bodies[-1])] == ["a", "b"]
