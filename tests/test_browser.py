@@ -8,9 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import httpx
 import pytest
 
 from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.support.client import register
 from tests.support.process import ServerProcess
 
 if TYPE_CHECKING:
@@ -97,10 +99,9 @@ def test_a_person_writes_fills_finds_edits_compares_and_stars_a_prompt(
     expect(page.get_by_role("heading", name="City break planner")).to_be_visible()
     prompt_url = page.url
 
-    # Fill the placeholders; the filled text is ready to copy.
+    # Fill the placeholders (the text follows as they type); the filled text is ready to copy.
     page.get_by_label("days").fill("3")
     page.get_by_label("city").fill("Lisbon")
-    page.get_by_role("button", name="Fill in").click()
     filled = "Plan a 3-day trip to Lisbon.\nList one museum and one park per day."
     expect(page.locator("#prompt-text")).to_have_value(filled)
     copy = page.locator("button.copy")
@@ -292,4 +293,81 @@ def test_a_markdown_prompt_is_formatted_its_raw_text_fits_and_copy_copies_it_exa
     expect(page.locator("[data-view-pane=formatted] h3")).to_have_text("Code review checklist")
     page.get_by_role("link", name="Raw").click()
     expect(page.locator("pre.body-text")).to_have_text(MARKDOWN_BODY)
+FILL_BODY = """Act as a ${Position:Software Developer} at {{ company name }}.
+
+${Background}
+
+Keep `${code}` as it is."""
+
+
+def test_placeholders_fill_in_the_page_without_a_request(
+    browser: BrowserContext, site: ServerProcess, tmp_path: Path
+) -> None:
+    from playwright.sync_api import Request, expect
+
+    token = register(site, "filler")
+    created = httpx.post(
+        f"{site.backend}/api/prompts",
+        json={"title": "Cover letter", "body": FILL_BODY, "visibility": "public"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=30,
+    )
+    assert created.status_code == 201, created.text
+    prompt_url = f"{site.frontend}/prompts/{created.json()['id']}"
+    page: Page = browser.pages[0] if browser.pages else browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(prompt_url)
+    text = page.locator("#prompt-text")
+    expect(text).to_have_value(FILL_BODY.replace("${Position:Software Developer}", "Software Developer"))
+    expect(page.get_by_label("Position")).to_have_value("Software Developer")  # the default
+    expect(page.get_by_role("button", name="Fill in")).to_be_hidden()  # nothing to send
+
+    requests: list[str] = []
+
+    def sent(request: Request) -> None:
+        requests.append(request.url)
+
+    page.on("request", sent)
+    page.get_by_label("company name").press_sequentially("Acme & Co")
+    expect(text).to_have_value(re.compile(r"^Act as a Software Developer at Acme & Co\.\n"))
+    background = page.get_by_label("Background")
+    assert background.evaluate("field => field.tagName") == "TEXTAREA"  # alone on its line
+    before = background.bounding_box()
+    background.fill(
+        "Ten years as a nurse.\nThen a course in programming.\nNow two years of web work.\nAnd more."
+    )
+    after = background.bounding_box()
+    assert before
+    assert after
+    assert after["height"] > before["height"]  # it grows with what is typed
+    assert background.evaluate("field => field.scrollHeight <= field.clientHeight + 2")  # nothing cut off
+    expect(text).to_have_value(
+        re.compile(r"\n\nTen years as a nurse\.\n.*\nAnd more\.\n\nKeep `\$\{code\}` as it is\.$", re.S)
+    )
+    position = page.get_by_label("Position")
+    position.fill("")  # an emptied field shows its placeholder as written
+    expect(text).to_have_value(re.compile(r"^Act as a \$\{Position:Software Developer\} at Acme"))
+    position.fill("Nurse")
+    position.press("Enter")  # would submit the form without the script
+    expect(text).to_have_value(re.compile(r"^Act as a Nurse at Acme & Co\."))
+    page.wait_for_timeout(300)  # a submit, had there been one, would have started by now
+    assert page.url == prompt_url
+    assert requests == []  # the values never left the page
+
+    # Sharing is on purpose: the link carries the values, and opens filled in.
+    page.get_by_role("button", name="Copy link with values").click()
+    status = page.locator(".fill-status")
+    expect(status).to_contain_text("Link copied")
+    link = page.evaluate("navigator.clipboard.readText()")
+    assert link.startswith(prompt_url + "?")
+    assert "Position=Nurse" in link
+    assert status.get_by_role("link").get_attribute("href") == link
+    assert requests == []
+    filled = text.input_value()
+    page.goto(link)
+    expect(text).to_have_value(filled)
+    expect(page.get_by_label("company name")).to_have_value("Acme & Co")
+    page.screenshot(path=str(screenshot_dir(tmp_path) / "prompt-fill.png"), full_page=True)
     assert problems == []

@@ -162,7 +162,7 @@ def test_concurrent_stars_and_edits_lose_nothing(db: Database, make_user) -> Non
 
 def test_placeholders_are_found_and_filled() -> None:
     body = "Translate {{text}} into {{ language }}; keep {{text}} short. Not {{ 1bad }} or {x}."
-    assert placeholders(body) == ["text", "language"]
+    assert [p.name for p in placeholders(body)] == ["text", "language"]
     assert fill(body, {"text": "hello", "language": ""}) == (
         "Translate hello into {{ language }}; keep hello short. Not {{ 1bad }} or {x}."
     )

@@ -17,7 +17,7 @@ from typing_extensions import TypedDict
 
 from composite.library import rules
 from composite.library.history import PromptVersion, VersionDiff
-from composite.library.placeholders import placeholders
+from composite.library.placeholders import Placeholder, placeholders
 from composite.library.prompts import Prompt
 from composite.library.transfer import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT, ImportResult
 
@@ -55,7 +55,7 @@ Body = Annotated[
         min_length=1,
         max_length=rules.BODY_MAX,
         pattern=NOT_BLANK,
-        description="The prompt text; {{name}} marks a placeholder",
+        description="The prompt text; {{name}}, ${name} and ${name:default} mark placeholders",
     ),
 ]
 Description = Annotated[str, Field(max_length=rules.DESCRIPTION_MAX, pattern=NO_NUL)]
@@ -190,6 +190,21 @@ class PromptContentOut(BaseModel):
     visibility: Visibility
 
 
+class PlaceholderOut(BaseModel):
+    """A field the prompt asks to be filled in: {{name}}, ${name} or ${name:default}."""
+
+    name: str = Field(description="As written, with runs of spaces made one: {{two words}} is 'two words'")
+    default: str = Field(
+        description="The value it starts with: the text after ':' in ${name:default}, else ''"
+    )
+    multiline: bool = Field(description="True when it stands on a line of its own or its default is long")
+
+    @classmethod
+    def of(cls, placeholder: Placeholder) -> PlaceholderOut:
+        """The API view of a placeholder."""
+        return cls(**vars(placeholder))
+
+
 class _PromptKeyOut(BaseModel):
     id: int
     uid: UUID = Field(description="Stable across export and import")
@@ -204,12 +219,15 @@ class PromptOut(PromptContentOut, _PromptKeyOut):
     stars: int
     created_at: Timestamp
     updated_at: Timestamp
-    placeholders: list[str] = Field(description="Names of the {{placeholders}} in the body, in order")
+    placeholders: list[PlaceholderOut] = Field(
+        description="The placeholders of the body, each name once, in order of first use; text in"
+        " Markdown code and ${{ ... }} expressions is not a placeholder"
+    )
 
     @classmethod
     def of(cls, prompt: Prompt) -> PromptOut:
         """The API view of a domain prompt."""
-        return cls(**vars(prompt), placeholders=placeholders(prompt.body))
+        return cls(**vars(prompt), placeholders=[PlaceholderOut.of(p) for p in placeholders(prompt.body)])
 
 
 class PromptPage(BaseModel):

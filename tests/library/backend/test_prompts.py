@@ -37,7 +37,7 @@ def test_create_prompt_returns_version_1(alice: ApiUser) -> None:
     assert prompt["stars"] == 0
     assert prompt["tags"] == ["writing", "summary"]  # lower-cased, no duplicates
     assert prompt["visibility"] == "private"
-    assert prompt["placeholders"] == ["text", "audience"]
+    assert [p["name"] for p in prompt["placeholders"]] == ["text", "audience"]
     assert datetime.fromisoformat(prompt["created_at"]).tzinfo is not None
 
 
@@ -133,7 +133,7 @@ def test_update_prompt_makes_a_new_version(alice: ApiUser) -> None:
     assert updated["version"] == 2
     assert updated["title"] == "Renamed"
     assert updated["tags"] == ["new"]
-    assert updated["placeholders"] == ["who"]
+    assert updated["placeholders"] == [{"name": "who", "default": "", "multiline": False}]
     assert updated["description"] == prompt["description"]  # untouched
     assert updated["created_at"] == prompt["created_at"]
 

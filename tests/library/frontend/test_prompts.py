@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from composite.library.placeholders import FILL_VALUE_MAX, FILLED_MAX
@@ -77,7 +79,7 @@ def test_placeholders_become_fields_and_fill_the_text(alice: AuthActions, new_br
     filled = visitor.get(f"/prompts/{prompt_id}", query_string={"topic": "owls", "audience": "<kids>"}).text
     assert '<textarea id="prompt-text" class="prompt-text" readonly' in filled
     assert "Write about owls for &lt;kids&gt;. owls again.</textarea>" in filled
-    assert '<textarea id="ph-topic" name="topic" rows="1">owls</textarea>' in filled
+    assert re.search(r'<input type="text" id="ph-1" name="topic"[^>]* value="owls">', filled)
     assert 'data-copy="prompt-text" hidden' in filled  # the copy button appears only with JavaScript
 
     partial = visitor.get(f"/prompts/{prompt_id}", query_string={"topic": "owls"}).text

@@ -9,7 +9,7 @@ from composite.library import prompts, stars
 from composite.library.errors import Invalid
 from composite.library.frontend.forms import form_error, prompt_form, raw_view
 from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
-from composite.library.placeholders import FILL_VALUE_MAX, fill, placeholders
+from composite.library.placeholders import FILL_VALUE_MAX, FILLED_MAX, fill, placeholders, template
 from composite.library.prompts import Prompt
 
 bp = Blueprint("prompts", __name__, url_prefix="/prompts")
@@ -51,26 +51,38 @@ def create_prompt() -> Response | tuple[str, int]:
 
 @bp.get("/<id:prompt_id>")
 def read_prompt(prompt_id: int) -> tuple[str, int]:
-    """A prompt, with a field per placeholder and the text filled in from the query string."""
+    """A prompt, with a field per placeholder and the text filled in from the query string.
+
+    The script on the page fills the text as people type, without a request; the query
+    string is the form without JavaScript and a link someone chose to share.
+    """
     viewer = viewer_id()
     prompt = prompts.get_prompt(get_db(), prompt_id, viewer)
-    names = placeholders(prompt.body)
-    values = {name: request.args.get(name, "")[:FILL_VALUE_MAX] for name in names}
+    fields = placeholders(prompt.body)
+    given = [field.name for field in fields if field.name in request.args]
+    values = {field.name: field.default for field in fields}
+    values.update({name: request.args[name][:FILL_VALUE_MAX] for name in given})
     fill_error, status = None, 200
     try:
         filled = fill(prompt.body, values)
     except Invalid as exc:  # too long once filled: show the prompt as it is, and say why
-        filled, fill_error, status = prompt.body, exc.errors["fill"], 422
+        filled, fill_error = prompt.body, exc.errors["fill"]
+        status = 422 if given else 200  # defaults alone are no mistake of the visitor's
     page = render_template(
         "prompts/view.html",
         prompt=prompt,
-        names=names,
+        fields=fields,
+        names=[field.name for field in fields],  # what the output section asks about
+        given=given,
         values=values,
+        parts=template(prompt.body) if fields else [],
+        value_max=FILL_VALUE_MAX,
+        filled_max=FILLED_MAX,
         filled=filled,
         fill_error=fill_error,
         starred=stars.has_starred(get_db(), prompt.id, viewer),
         # With placeholders the text being filled in is what matters; without, the formatting.
-        raw=raw_view(default=bool(names)),
+        raw=raw_view(default=bool(fields)),
         # Tall enough for every line where the box cannot grow to its text (no field-sizing, no JS).
         rows=max(filled.count("\n") + 2, 4),
     )
