@@ -293,6 +293,8 @@ def test_a_markdown_prompt_is_formatted_its_raw_text_fits_and_copy_copies_it_exa
     expect(page.locator("[data-view-pane=formatted] h3")).to_have_text("Code review checklist")
     page.get_by_role("link", name="Raw").click()
     expect(page.locator("pre.body-text")).to_have_text(MARKDOWN_BODY)
+
+
 FILL_BODY = """Act as a ${Position:Software Developer} at {{ company name }}.
 
 ${Background}
