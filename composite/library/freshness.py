@@ -23,14 +23,14 @@ class PromptState:
 
 
 def prompt_state(db: Database, prompt_id: int, viewer_id: int | None) -> PromptState:
-    """The state of a prompt the viewer may see (NotFound otherwise), in two small queries."""
+    """The state of a prompt the viewer may see (NotFound otherwise), in two or three lookups by key."""
     cur = db.cursor()
     # The whole row rather than chosen columns: version, stars, visibility and any column
     # added later (a fork count) change the hash without this query having to know them.
     # Only the owner's id of the users table is in it; usernames never change.
     row = cur.execute(
-        f"SELECT hash(p) FROM prompts p WHERE p.id = ? AND {VISIBLE_TO}", [prompt_id, viewer_id]
+        f"SELECT hash(p), p.owner_id FROM prompts p WHERE p.id = ? AND {VISIBLE_TO}", [prompt_id, viewer_id]
     ).fetchone()
     if row is None:
         raise NotFound(f"no prompt {prompt_id}")
-    return PromptState(int(row[0]), visible_labels(cur, prompt_id, viewer_id))
+    return PromptState(int(row[0]), visible_labels(cur, prompt_id, viewer_id, int(row[1])))
