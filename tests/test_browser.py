@@ -161,6 +161,21 @@ def test_a_person_writes_fills_finds_edits_compares_and_stars_a_prompt(
     page.screenshot(path=str(shots / "diff-phone.png"), full_page=True)
     page.set_viewport_size(DESKTOP)
 
+    # Label the first version for applications: they fetch it by name, and poll it cheaply.
+    page.locator(".crumbs").get_by_role("link", name="History").click()
+    page.get_by_label("Label", exact=True).fill("production")
+    page.get_by_label("Version", exact=True).fill("1")
+    page.get_by_role("button", name="Set label").click()
+    expect(page.locator(".version", has_text="Version 1").locator(".badge.label")).to_have_text(
+        ["production"]
+    )
+    expect(page.locator(".version", has_text="Version 2").locator(".badge.label")).to_have_count(0)
+    page.screenshot(path=str(shots / "history.png"), full_page=True)
+    production = f"{site.backend}/api/prompts/{prompt_url.rsplit('/', 1)[1]}?label=production"
+    fetched = httpx.get(production)
+    assert (fetched.status_code, fetched.json()["version"]) == (200, 1)
+    assert httpx.get(production, headers={"If-None-Match": fetched.headers["etag"]}).status_code == 304
+
     # Star it.
     page.get_by_role("link", name="City break planner").click()
     page.get_by_role("button", name=re.compile("Star")).click()

@@ -310,11 +310,11 @@ def update_prompt(db: Database, prompt_id: int, editor: User, **changes: Any) ->
 
 
 def delete_prompt(db: Database, prompt_id: int, user: User) -> None:
-    """Delete the owner's prompt with its versions, stars and index rows."""
+    """Delete the owner's prompt with its versions, labels, stars and index rows."""
 
     def delete(cur: Cursor) -> None:
         load_for_owner(cur, prompt_id, user)
-        for table in ("prompt_versions", "stars"):
+        for table in ("prompt_versions", "prompt_labels", "stars"):
             cur.execute(f"DELETE FROM {table} WHERE prompt_id = ?", [prompt_id])
         unindex_prompt(cur, prompt_id)
         cur.execute("DELETE FROM prompts WHERE id = ?", [prompt_id])

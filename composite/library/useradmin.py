@@ -79,7 +79,7 @@ def set_disabled(db: Database, username: str, disabled: bool) -> None:
 
 
 def delete_user(db: Database, username: str) -> int:
-    """Delete a user with their prompts (versions, stars, index rows), tokens and sessions."""
+    """Delete a user with their prompts (versions, labels, stars, index rows), tokens and sessions."""
 
     def delete(cur: Cursor) -> int:
         user_id = _user_id(cur, username)
@@ -91,7 +91,7 @@ def delete_user(db: Database, username: str) -> int:
             [user_id, user_id],
         )
         cur.execute("DELETE FROM stars WHERE user_id = ?", [user_id])
-        for table in ("search_terms", "prompt_versions", "stars"):
+        for table in ("search_terms", "prompt_versions", "prompt_labels", "stars"):
             cur.execute(f"DELETE FROM {table} WHERE prompt_id IN ({owned})", [user_id])
         row = cur.execute("DELETE FROM prompts WHERE owner_id = ? RETURNING 1", [user_id]).fetchall()
         end_sessions_and_tokens(cur, user_id)

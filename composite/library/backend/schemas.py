@@ -17,6 +17,7 @@ from typing_extensions import TypedDict
 
 from composite.library import rules
 from composite.library.history import PromptVersion, VersionDiff
+from composite.library.labels import LABEL_MAX, LABEL_RE, Label
 from composite.library.placeholders import Placeholder, placeholders
 from composite.library.prompts import Prompt
 from composite.library.transfer import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT, ImportResult
@@ -257,11 +258,12 @@ class VersionOut(PromptContentOut, _VersionKeyOut):
     """A prompt as it was at one version."""
 
     created_at: Timestamp
+    labels: list[str] = Field(default=[], description="The labels pointing at this version")
 
     @classmethod
-    def of(cls, version: PromptVersion) -> VersionOut:
-        """The API view of a domain version."""
-        return cls(**vars(version))
+    def of(cls, version: PromptVersion, labels: list[str] | None = None) -> VersionOut:
+        """The API view of a domain version and the names of the labels pointing at it."""
+        return cls(**vars(version), labels=labels or [])
 
 
 class FieldChangeOut(BaseModel):
@@ -348,6 +350,63 @@ class StarsOut(BaseModel):
     """A prompt's star count."""
 
     stars: int
+
+
+# labels --------------------------------------------------------------------------
+
+LabelName = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=LABEL_MAX,
+        pattern=LABEL_RE.pattern,
+        description=f"1-{LABEL_MAX} characters of a-z, 0-9 and '-'",
+        examples=["production"],
+    ),
+]
+
+
+class LabelSet(BaseModel):
+    """Where a label points."""
+
+    version: int = Field(ge=1, le=MAX_VERSION, description="A version of the prompt")
+
+
+class LabelOut(BaseModel):
+    """A label: a name pointing at one version of a prompt."""
+
+    prompt_id: int
+    name: str
+    version: int
+    updated_at: Timestamp = Field(description="When the label was last set or moved")
+
+    @classmethod
+    def of(cls, prompt_id: int, label: Label) -> LabelOut:
+        """The API view of a domain label."""
+        return cls(prompt_id=prompt_id, **vars(label))
+
+
+class LabelledPromptOut(PromptOut):
+    """A prompt at its latest version, or at the version a label points at, with its labels."""
+
+    labels: dict[str, int] = Field(
+        default={},
+        description="Each label of the prompt and the version it points at (a label on a version"
+        " saved while the prompt was private is shown to the owner only)",
+    )
+    label: str | None = Field(
+        default=None,
+        description="The label asked for with ?label=: the content, version and updated_at are"
+        " then that version's; else null",
+    )
+
+    @classmethod
+    def labelled(cls, prompt: Prompt, labels: list[Label], label: str | None) -> LabelledPromptOut:
+        """The API view of a prompt (at a label's version when ``label`` is given) and its labels."""
+        # Built from the domain's own values: nothing to validate twice.
+        return cls.of(prompt).model_copy(
+            update={"labels": {item.name: item.version for item in labels}, "label": label}
+        )
 
 
 class TagOut(BaseModel):

@@ -62,9 +62,9 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
     app.jinja_env.filters["markdown"] = render_body
     app.jinja_env.filters["markdown_inline"] = render_description
 
-    from composite.library.frontend.views import account, auth, browse, history, pages, prompts
+    from composite.library.frontend.views import account, auth, browse, history, labels, pages, prompts
 
-    for blueprint in (pages.bp, browse.bp, auth.bp, prompts.bp, history.bp, account.bp):
+    for blueprint in (pages.bp, browse.bp, auth.bp, prompts.bp, history.bp, labels.bp, account.bp):
         app.register_blueprint(blueprint)
     if settings.test_endpoints:
         from composite.library.frontend.views import echo

@@ -9,9 +9,19 @@ import pytest
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
-from composite.library.backend.routes import health, prompts, stars, tags, tokens, transfer, users, versions
+from composite.library.backend.routes import (
+    health,
+    labels,
+    prompts,
+    stars,
+    tags,
+    tokens,
+    transfer,
+    users,
+    versions,
+)
 
-ROUTERS = (health, users, tokens, prompts, versions, stars, tags, transfer)
+ROUTERS = (health, users, tokens, prompts, versions, labels, stars, tags, transfer)
 ROUTES = [route for module in ROUTERS for route in module.router.routes if isinstance(route, APIRoute)]
 PROTECTED = {
     ("get", "/api/tokens"),
@@ -20,6 +30,8 @@ PROTECTED = {
     ("patch", "/api/prompts/{prompt_id}"),
     ("delete", "/api/prompts/{prompt_id}"),
     ("post", "/api/prompts/{prompt_id}/versions/{version}/restore"),
+    ("put", "/api/prompts/{prompt_id}/labels/{name}"),
+    ("delete", "/api/prompts/{prompt_id}/labels/{name}"),
     ("put", "/api/prompts/{prompt_id}/star"),
     ("delete", "/api/prompts/{prompt_id}/star"),
     ("get", "/api/export"),
@@ -58,7 +70,7 @@ def test_endpoints_run_in_the_thread_pool_and_are_documented(route: APIRoute) ->
 
 
 def test_every_operation_is_described(schema: dict[str, Any]) -> None:
-    assert len(operations(schema)) == 21
+    assert len(operations(schema)) == 23
     for method, path, op in operations(schema):
         assert op.get("description"), (method, path)
 
@@ -88,6 +100,11 @@ def test_error_statuses_are_documented_with_their_shapes(schema: dict[str, Any])
         ("patch", "/api/prompts/{prompt_id}"): {"200", "400", "401", "403", "404", "422"},
         ("delete", "/api/prompts/{prompt_id}"): {"204", "401", "403", "404", "422"},
         ("get", "/api/tags"): {"200", "422"},
+        ("get", "/api/prompts/{prompt_id}"): {"200", "304", "401", "404", "422"},
+        ("get", "/api/prompts/{prompt_id}/versions"): {"200", "304", "401", "404", "422"},
+        ("get", "/api/prompts/{prompt_id}/versions/{version}"): {"200", "304", "401", "404", "422"},
+        ("put", "/api/prompts/{prompt_id}/labels/{name}"): {"200", "201", "401", "403", "404", "409", "422"},
+        ("delete", "/api/prompts/{prompt_id}/labels/{name}"): {"204", "401", "403", "404", "422"},
         ("get", "/api/export"): {"200", "401"},
     }
     for (method, path), statuses in expected.items():
@@ -102,8 +119,10 @@ def test_error_statuses_are_documented_with_their_shapes(schema: dict[str, Any])
                 assert response["content"]["application/json"]["schema"] == {
                     "$ref": "#/components/schemas/ValidationErrorOut"
                 }
-            if status == "204":
+            if status in {"204", "304"}:
                 assert "content" not in response
+            if status == "304":
+                assert {"ETag", "Cache-Control"} <= set(response["headers"])
     for path in ("/api/users", "/api/tokens"):
         for status in ("429", "503"):
             assert "Retry-After" in schema["paths"][path]["post"]["responses"][status]["headers"]
@@ -123,6 +142,10 @@ def test_the_limits_are_documented(schema: dict[str, Any]) -> None:
     assert prompt["visibility"]["enum"] == ["public", "private"]
     prompt_id = schema["paths"]["/api/prompts/{prompt_id}"]["get"]["parameters"][0]["schema"]
     assert (prompt_id["minimum"], prompt_id["maximum"]) == (1, 2**63 - 1)
+    name = schema["paths"]["/api/prompts/{prompt_id}/labels/{name}"]["put"]["parameters"][1]["schema"]
+    assert (name["minLength"], name["maxLength"], name["pattern"]) == (1, 32, "^[a-z0-9-]{1,32}$")
+    version = components["LabelSet"]["properties"]["version"]
+    assert (version["minimum"], version["maximum"]) == (1, 2**31 - 1)
 
 
 def test_docs_are_served(client: TestClient) -> None:

@@ -6,12 +6,15 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from composite.library import catalog, prompts
+from composite.library import catalog, freshness, labels, prompts
+from composite.library.backend.conditional import CONDITIONAL_RESPONSES, IfNoneMatch, conditional
 from composite.library.backend.deps import OPTIONAL_AUTH, CurrentUser, DatabaseDep, OptionalUser, PromptId
 from composite.library.backend.errors import error_responses
 from composite.library.backend.schemas import (
     MAX_OFFSET,
     NO_NUL,
+    LabelledPromptOut,
+    LabelName,
     PromptCreate,
     PromptOut,
     PromptPage,
@@ -70,13 +73,33 @@ def create_prompt(body: PromptCreate, user: CurrentUser, db: DatabaseDep) -> Pro
 
 @router.get(
     "/{prompt_id}",
-    response_model=PromptOut,
-    responses=error_responses(401, 404, 422),
+    response_model=LabelledPromptOut,
+    responses={**CONDITIONAL_RESPONSES, **error_responses(401, 404, 422)},
     openapi_extra=OPTIONAL_AUTH,
 )
-def read_prompt(prompt_id: PromptId, viewer: OptionalUser, db: DatabaseDep) -> PromptOut:
-    """A prompt the caller may see: public, or their own."""
-    return PromptOut.of(prompts.get_prompt(db, prompt_id, viewer.id if viewer else None))
+def read_prompt(
+    prompt_id: PromptId,
+    viewer: OptionalUser,
+    db: DatabaseDep,
+    response: Response,
+    label: Annotated[
+        LabelName | None, Query(description="Answer with the version this label points at (404 if none)")
+    ] = None,
+    if_none_match: IfNoneMatch = None,
+) -> LabelledPromptOut | Response:
+    """A prompt the caller may see (public, or their own), at its latest version or at a label's."""
+    viewer_id = viewer.id if viewer else None
+    # The state is read before the prompt: an answer is never older than the ETag it carries.
+    state = freshness.prompt_state(db, prompt_id, viewer_id)
+    version = labels.target(state.labels, prompt_id, label) if label else None
+    if not_modified := conditional(
+        response, if_none_match, "prompt", prompt_id, viewer_id, label, state.parts()
+    ):
+        return not_modified
+    prompt = prompts.get_prompt(db, prompt_id, viewer_id)
+    if version is not None:
+        prompt = labels.at_version(prompt, version, db, viewer_id)
+    return LabelledPromptOut.labelled(prompt, state.labels, label)
 
 
 @router.patch("/{prompt_id}", response_model=PromptOut, responses=error_responses(400, 401, 403, 404, 422))

@@ -6,7 +6,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from composite.library import history, prompts
+from composite.library import freshness, history, labels, prompts
+from composite.library.backend.conditional import CONDITIONAL_RESPONSES, IfNoneMatch, conditional
 from composite.library.backend.deps import (
     OPTIONAL_AUTH,
     CurrentUser,
@@ -24,7 +25,7 @@ router = APIRouter(prefix="/prompts/{prompt_id}", tags=["versions"])
 @router.get(
     "/versions",
     response_model=list[VersionOut],
-    responses=error_responses(401, 404, 422),
+    responses={**CONDITIONAL_RESPONSES, **error_responses(401, 404, 422)},
     openapi_extra=OPTIONAL_AUTH,
 )
 def list_versions(
@@ -34,24 +35,44 @@ def list_versions(
     response: Response,
     limit: Annotated[int, Query(ge=1, le=history.MAX_HISTORY_PAGE)] = history.HISTORY_PAGE,
     offset: Annotated[int, Query(ge=0, le=MAX_VERSION)] = 0,
-) -> list[VersionOut]:
+    if_none_match: IfNoneMatch = None,
+) -> list[VersionOut] | Response:
     """A page of the versions of a prompt the caller may see, newest first; X-Total-Count says how many."""
-    page = history.list_versions(db, prompt_id, viewer.id if viewer else None, limit=limit, offset=offset)
+    viewer_id = viewer.id if viewer else None
+    # Versions never change once saved: the prompt's state says whether a page would.
+    state = freshness.prompt_state(db, prompt_id, viewer_id)
+    parts = ("versions", prompt_id, viewer_id, limit, offset, state.parts())
+    if not_modified := conditional(response, if_none_match, *parts):
+        return not_modified
+    page = history.list_versions(db, prompt_id, viewer_id, limit=limit, offset=offset)
     response.headers["X-Total-Count"] = str(page.total)
-    return [VersionOut.of(version) for version in page.items]
+    names = labels.by_version(state.labels)
+    return [VersionOut.of(version, names.get(version.version)) for version in page.items]
 
 
 @router.get(
     "/versions/{version}",
     response_model=VersionOut,
-    responses=error_responses(401, 404, 422),
+    responses={**CONDITIONAL_RESPONSES, **error_responses(401, 404, 422)},
     openapi_extra=OPTIONAL_AUTH,
 )
 def read_version(
-    prompt_id: PromptId, version: VersionNumber, viewer: OptionalUser, db: DatabaseDep
-) -> VersionOut:
-    """One version of a prompt the caller may see."""
-    return VersionOut.of(history.get_version(db, prompt_id, version, viewer.id if viewer else None))
+    prompt_id: PromptId,
+    version: VersionNumber,
+    viewer: OptionalUser,
+    db: DatabaseDep,
+    response: Response,
+    if_none_match: IfNoneMatch = None,
+) -> VersionOut | Response:
+    """One version of a prompt the caller may see, with the labels pointing at it."""
+    viewer_id = viewer.id if viewer else None
+    state = freshness.prompt_state(db, prompt_id, viewer_id)
+    found = history.get_version(db, prompt_id, version, viewer_id)  # 404 before any 304
+    if not_modified := conditional(
+        response, if_none_match, "version", prompt_id, version, viewer_id, state.parts()
+    ):
+        return not_modified
+    return VersionOut.of(found, labels.by_version(state.labels).get(version))
 
 
 @router.get(

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, redirect, render_template, url_for
 from werkzeug.wrappers import Response
 
-from composite.library import history, prompts, word_diff
+from composite.library import history, labels, prompts, word_diff
 from composite.library.frontend.forms import number_arg, raw_view
 from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
 
@@ -14,13 +16,29 @@ bp = Blueprint("history", __name__, url_prefix="/prompts/<id:prompt_id>")
 
 @bp.get("/history")
 def list_versions(prompt_id: int) -> str:
-    """The prompt's versions, newest first, a page at a time."""
+    """The prompt's versions, newest first, a page at a time, with their labels."""
+    return history_page(prompt_id)
+
+
+def history_page(
+    prompt_id: int, errors: Mapping[str, str] | None = None, values: Mapping[str, str] | None = None
+) -> str:
+    """The history page; with the label form's errors and input when a label could not be set."""
     viewer = viewer_id()
     prompt = prompts.get_prompt(get_db(), prompt_id, viewer)
     page = number_arg("page", 1) or 1
     limit = history.HISTORY_PAGE
     versions = history.list_versions(get_db(), prompt_id, viewer, limit=limit, offset=(page - 1) * limit)
-    return render_template("history/list.html", prompt=prompt, page=versions)
+    shown = labels.list_labels(get_db(), prompt_id, viewer)
+    return render_template(
+        "history/list.html",
+        prompt=prompt,
+        page=versions,
+        labels=shown,
+        labels_by_version=labels.by_version(shown),
+        errors=errors or {},
+        values=values or {"version": str(prompt.version)},
+    )
 
 
 @bp.get("/versions/<id:version>")

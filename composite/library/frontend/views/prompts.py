@@ -7,6 +7,7 @@ from werkzeug.wrappers import Response
 
 from composite.library import prompts, stars
 from composite.library.errors import Invalid
+from composite.library.frontend.conditional import conditional_prompt_page
 from composite.library.frontend.forms import form_error, prompt_form, raw_view
 from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
 from composite.library.placeholders import FILL_VALUE_MAX, FILLED_MAX, fill, placeholders, template
@@ -50,6 +51,7 @@ def create_prompt() -> Response | tuple[str, int]:
 
 
 @bp.get("/<id:prompt_id>")
+@conditional_prompt_page
 def read_prompt(prompt_id: int) -> tuple[str, int]:
     """A prompt, with a field per placeholder and the text filled in from the query string.
 
