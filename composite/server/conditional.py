@@ -11,6 +11,9 @@ _ENTITY_TAG = re.compile(r'(?:W/)?"([\x21\x23-\x7e\x80-\xff]*)"')
 # Private: a copy may be kept by the client that asked, never by a shared cache (the answer
 # depends on who asks); no-cache: the client revalidates every time, which a 304 makes cheap.
 PRIVATE_REVALIDATE = "private, no-cache"
+# Public: the same for everyone who asks without credentials (composite/server/responsecache.py
+# keeps such answers); no-cache as above.
+SHARED_REVALIDATE = "public, no-cache"
 
 
 def weak_etag(*parts: object) -> str:

@@ -30,6 +30,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 
 from composite.server.asgi import ASGIApp, Message, Receive, Scope, Send
+from composite.server.conditional import none_match
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_ENTRY_BYTES = 512 * 1024
@@ -64,12 +65,7 @@ def _etag(body: bytes) -> bytes:
 
 
 def _matches(if_none_match: bytes, etag: bytes) -> bool:
-    """Weak comparison (RFC 9110 8.8.3.2) of If-None-Match against one tag, lists and ``*`` included."""
-    value = if_none_match.strip()
-    if value == b"*":
-        return True
-    tags = (tag.strip() for tag in value.split(b","))
-    return any(tag.removeprefix(b"W/") == etag.removeprefix(b"W/") for tag in tags)
+    return none_match(if_none_match.decode("latin-1"), etag.decode("latin-1"))
 
 
 def _cache_control_public(headers: list[tuple[bytes, bytes]]) -> bool:

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import Header, Response
 
-from composite.server.conditional import PRIVATE_REVALIDATE, none_match, weak_etag
+from composite.server.conditional import PRIVATE_REVALIDATE, SHARED_REVALIDATE, none_match, weak_etag
 
 IfNoneMatch = Annotated[
     str | None,
@@ -21,7 +21,8 @@ _HEADERS: dict[str, Any] = {
         "schema": {"type": "string"},
     },
     "Cache-Control": {
-        "description": f"'{PRIVATE_REVALIDATE}': the answer depends on who asks; revalidate each time",
+        "description": f"'{PRIVATE_REVALIDATE}' for a token holder, '{SHARED_REVALIDATE}' for anyone"
+        " else: revalidate each time",
         "schema": {"type": "string"},
     },
 }
@@ -36,7 +37,10 @@ CONDITIONAL_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 def conditional(response: Response, if_none_match: str | None, *parts: object) -> Response | None:
     """Give the answer made of ``parts`` its ETag; return a 304 to send instead if the copy is current."""
-    headers = {"ETag": weak_etag(*parts), "Cache-Control": PRIVATE_REVALIDATE}
+    # Who may keep it was said by the caller's dependency (deps.optional_user): public for
+    # an anonymous caller, private for a token holder; private when nothing was said.
+    cache_control = response.headers.get("Cache-Control", PRIVATE_REVALIDATE)
+    headers = {"ETag": weak_etag(*parts), "Cache-Control": cache_control}
     if none_match(if_none_match, headers["ETag"]):
         return Response(status_code=304, headers=headers)
     response.headers.update(headers)

@@ -14,6 +14,7 @@ from composite.library.backend.schemas import MAX_ID, MAX_VERSION
 from composite.library.credentials import user_for_token
 from composite.library.errors import Unauthorized
 from composite.library.ratelimit import RateLimiter
+from composite.server.conditional import PRIVATE_REVALIDATE, SHARED_REVALIDATE
 
 bearer = HTTPBearer(
     auto_error=False,  # the dependencies below answer 401 themselves, in the API's error shape
@@ -51,13 +52,11 @@ LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 # Who may keep an answer (composite/server/responsecache.py keeps the public ones): an
 # anonymous caller's answer is the same for everyone; a token holder's is theirs alone.
 # no-cache: keep it, but check again (ETag) each time, since any write may change it.
-SHARED_ANSWER = "public, no-cache"
-PRIVATE_ANSWER = "private, no-cache"
 
 
 def public_answer(response: Response) -> None:
     """Mark an answer that is the same for every caller as one anyone may keep."""
-    response.headers["Cache-Control"] = SHARED_ANSWER
+    response.headers["Cache-Control"] = SHARED_REVALIDATE
 
 
 def optional_user(
@@ -72,9 +71,9 @@ def optional_user(
         if "authorization" in request.headers:
             raise Unauthorized("the Authorization header must be 'Bearer <token>'")
         if request.method == "GET":
-            response.headers["Cache-Control"] = SHARED_ANSWER
+            response.headers["Cache-Control"] = SHARED_REVALIDATE
         return None
-    response.headers["Cache-Control"] = PRIVATE_ANSWER
+    response.headers["Cache-Control"] = PRIVATE_REVALIDATE
     user = user_for_token(db, credentials.credentials)
     if user is None:
         raise Unauthorized("the token is wrong or has been revoked")

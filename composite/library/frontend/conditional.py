@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response
 
 from composite.library import freshness, stars
 from composite.library.frontend.security import get_db, get_settings, viewer_id
-from composite.server.conditional import PRIVATE_REVALIDATE, none_match, weak_etag
+from composite.server.conditional import PRIVATE_REVALIDATE, SHARED_REVALIDATE, none_match, weak_etag
 
 
 def _build() -> str:
@@ -41,12 +41,18 @@ def conditional_prompt_page(view: Callable[..., Any]) -> Callable[..., Any]:
             sorted(session.items()),
             request.query_string,
         )
-        headers = {"ETag": weak_etag(*parts), "Cache-Control": PRIVATE_REVALIDATE}
-        if none_match(request.headers.get("If-None-Match"), headers["ETag"]):
-            return current_app.response_class(status=304, headers=headers)
+        etag = weak_etag(*parts)
+        if none_match(request.headers.get("If-None-Match"), etag):
+            # As the page itself would be marked (security.mark_cacheability): shared only
+            # when nobody is logged in and the browser holds no session.
+            shared = viewer is None and not session
+            cache_control = SHARED_REVALIDATE if shared else PRIVATE_REVALIDATE
+            return current_app.response_class(
+                status=304, headers={"ETag": etag, "Cache-Control": cache_control}
+            )
         response: Response = make_response(view(prompt_id, **kwargs))
         if response.status_code == 200:
-            response.headers.update(headers)
+            response.headers["ETag"] = etag
         return response
 
     return wrapped
