@@ -89,7 +89,8 @@ def test_sixteen_clients_star_and_edit_through_both_ports_and_lose_nothing(live:
     def api_client(n: int) -> None:
         auth = {"Authorization": f"Bearer {register(live, f'api{n}')}"}
         with httpx.Client(base_url=live.backend, headers=auth, timeout=30) as client:
-            mine = client.post("/api/prompts", json={"title": f"api {n}", "body": "v0"}).json()["id"]
+            body = {"title": f"api {n}", "body": "v0", "visibility": "public"}
+            mine = client.post("/api/prompts", json=body).json()["id"]
             for i in range(1, edits + 1):
                 for response in (
                     client.put(f"/api/prompts/{target}/star"),
