@@ -53,7 +53,13 @@ def after_writes(url: str, token: str, rounds: int = 3) -> tuple[list[float], in
     missed = 0
     for n in range(rounds * len(QUERIES)):
         marker = f"freshword{n}x"
-        body = json.dumps({"title": f"Fresh {marker}", "body": f"{marker} {QUERIES[n % len(QUERIES)]}"})
+        body = json.dumps(
+            {
+                "title": f"Fresh {marker}",
+                "body": f"{marker} {QUERIES[n % len(QUERIES)]}",
+                "visibility": "public",
+            }
+        )
         connection.request("POST", "/api/prompts", body=body, headers=headers)
         created = json.loads(connection.getresponse().read())
         started = time.perf_counter()

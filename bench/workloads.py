@@ -36,6 +36,7 @@ NEW_PROMPT = json.dumps(
         "description": "Created by the benchmark",
         "body": "Summarise the following {{kind}} for a busy reader in five points (run %d).\n\n{{text}}",
         "tags": ["bench", "summary"],
+        "visibility": "public",
     }
 )
 

@@ -95,6 +95,7 @@ def test_a_person_writes_fills_finds_edits_compares_and_stars_a_prompt(
     )
     page.get_by_label("Tags").fill("travel, planning")
     page.get_by_label("Model hint").fill("any chat model")
+    page.get_by_label("Public", exact=False).check()  # new prompts are private unless chosen
     page.get_by_role("button", name="Create prompt").click()
     expect(page.get_by_role("heading", name="City break planner")).to_be_visible()
     prompt_url = page.url

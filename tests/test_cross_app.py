@@ -26,7 +26,9 @@ def test_written_through_one_app_is_read_through_the_other_at_once(live: ServerP
     token = register(live, "api-author")
     auth = {"Authorization": f"Bearer {token}"}
     created = httpx.post(
-        f"{live.backend}/api/prompts", headers=auth, json={"title": "From the API", "body": "Hi {{name}}"}
+        f"{live.backend}/api/prompts",
+        headers=auth,
+        json={"title": "From the API", "body": "Hi {{name}}", "visibility": "public"},
     ).json()
     page = httpx.get(f"{live.frontend}/prompts/{created['id']}")
     assert page.status_code == 200
@@ -57,7 +59,9 @@ def test_stars_from_both_sides_count_once_each(live: ServerProcess) -> None:
     token = register(live, "starrer")
     auth = {"Authorization": f"Bearer {token}"}
     prompt = httpx.post(
-        f"{live.backend}/api/prompts", headers=auth, json={"title": "Star", "body": "x"}
+        f"{live.backend}/api/prompts",
+        headers=auth,
+        json={"title": "Star", "body": "x", "visibility": "public"},
     ).json()
     star_url = f"{live.backend}/api/prompts/{prompt['id']}/star"
     with Browser(live) as browser:
@@ -77,7 +81,7 @@ def test_sixteen_clients_star_and_edit_through_both_ports_and_lose_nothing(live:
     target = httpx.post(
         f"{live.backend}/api/prompts",
         headers={"Authorization": f"Bearer {owner}"},
-        json={"title": "Target", "body": "x"},
+        json={"title": "Target", "body": "x", "visibility": "public"},
     ).json()["id"]
     failures: list[str] = []
     edits = 5
@@ -85,7 +89,8 @@ def test_sixteen_clients_star_and_edit_through_both_ports_and_lose_nothing(live:
     def api_client(n: int) -> None:
         auth = {"Authorization": f"Bearer {register(live, f'api{n}')}"}
         with httpx.Client(base_url=live.backend, headers=auth, timeout=30) as client:
-            mine = client.post("/api/prompts", json={"title": f"api {n}", "body": "v0"}).json()["id"]
+            body = {"title": f"api {n}", "body": "v0", "visibility": "public"}
+            mine = client.post("/api/prompts", json=body).json()["id"]
             for i in range(1, edits + 1):
                 for response in (
                     client.put(f"/api/prompts/{target}/star"),

@@ -43,7 +43,8 @@ CONTENT_FIELDS = tuple(field.name for field in fields(PromptContent))
 INDEXED = frozenset({"title", "description", "body", "tags"})  # the fields search reads
 _SQL_TYPES = {"tags": "VARCHAR[]"}  # the content columns that are not VARCHAR
 # What a new prompt gets for the content it was not given (title and body are required).
-CONTENT_DEFAULTS: dict[str, Any] = {"description": "", "model_hint": "", "tags": [], "visibility": "public"}
+# Private until the owner says otherwise: publishing is a choice, never an accident.
+CONTENT_DEFAULTS: dict[str, Any] = {"description": "", "model_hint": "", "tags": [], "visibility": "private"}
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,11 @@ from composite.library.errors import Invalid
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_.-]{3,32}$")
 TAG_RE = re.compile(r"^[a-z0-9-]{1,32}$")
-TAG_INPUT_RE = re.compile(r"^[A-Za-z0-9-]{1,32}$")  # a tag as given, before lower-casing
+# A tag as given, before lower-casing: words of letters, digits and '-' separated by spaces,
+# which become '-' ("Language Learning" is the tag language-learning). At most TAG_MAX long.
+TAG_INPUT_RE = re.compile(r"^ *[A-Za-z0-9-]+(?: +[A-Za-z0-9-]+)* *$")
+TAG_MAX = 32
+_TAG_SPACES = re.compile(r" *- *| +")  # spaces next to a '-' merge into it: "a - b" is a-b
 PASSWORD_MIN = 8
 PASSWORD_MAX = 1024  # hashing cost grows with length; nobody types more
 TITLE_MAX = 200
@@ -94,24 +98,31 @@ def check_prompt_fields(
     return cleaned
 
 
+def normal_tag(raw: str) -> str:
+    """A tag as stored: spaces around it dropped, spaces inside it '-', lower-cased (not validated)."""
+    return _TAG_SPACES.sub("-", " ".join(raw.split())).lower()
+
+
 def check_tags(values: Iterable[str] | str) -> list[str]:
     """Validate tags: at most TAGS_MAX given, each 1-32 of a-z, 0-9, '-'; lower-cased, repeats merged.
 
-    The count is of the tags given, before repeats are merged, so that the API's schema
-    (a list of at most TAGS_MAX items) and this rule refuse the same input. A string is
-    the website's form field: tags separated by commas or spaces.
+    Spaces inside a tag become '-' and spaces around it are dropped, so "Language Learning"
+    is language-learning. The count is of the tags given, before repeats are merged, so that
+    the API's schema (a list of at most TAGS_MAX items) and this rule refuse the same input.
+    A string is the website's form field: tags separated by commas.
     """
     if isinstance(values, str):
-        values = [part for part in re.split(r"[,\s]+", values) if part]
+        # Any run of whitespace in the form field counts as one space.
+        values = [" ".join(part.split()) for part in values.split(",") if part.strip()]
     given = list(values)
     if len(given) > TAGS_MAX:
         raise Invalid({"tags": f"at most {TAGS_MAX} tags"})
     tags: list[str] = []
     for raw in given:
         # Matched before lower-casing: str.lower() turns some non-ASCII letters into ASCII.
-        if not TAG_INPUT_RE.fullmatch(raw):
-            raise Invalid({"tags": f"{raw[:40]!r} is not a tag: use 1-32 of a-z, 0-9 and '-'"})
-        tag = raw.lower()
+        if len(raw) > TAG_MAX or not TAG_INPUT_RE.fullmatch(raw):
+            raise Invalid({"tags": f"{raw[:40]!r} is not a tag: use 1-{TAG_MAX} of a-z, 0-9, '-' and spaces"})
+        tag = normal_tag(raw)
         if tag not in tags:
             tags.append(tag)
     return tags

@@ -71,7 +71,12 @@ class Writers:
             auth = {"Authorization": f"Bearer {token}"}
 
             def write(title: str) -> bool:
-                body = {"title": title, "body": f"written by {title} " * 20, "tags": ["backup"]}
+                body = {
+                    "title": title,
+                    "body": f"written by {title} " * 20,
+                    "tags": ["backup"],
+                    "visibility": "public",
+                }
                 return client.post("/api/prompts", headers=auth, json=body).status_code == 201
 
             self._loop(write, f"api{n}")

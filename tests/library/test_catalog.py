@@ -24,9 +24,11 @@ def test_terms_are_folded_stemmed_and_stop_words_dropped() -> None:
 
 def test_search_ranks_title_matches_above_body_matches(db: Database, make_user) -> None:
     alice = make_user("alice")
-    prompts.create_prompt(db, alice, title="Cooking ideas", body="Mention a haiku once in passing.")
-    prompts.create_prompt(db, alice, title="Haiku writer", body="Write a poem.")
-    prompts.create_prompt(db, alice, title="Unrelated", body="Nothing to see.")
+    prompts.create_prompt(
+        db, alice, title="Cooking ideas", body="Mention a haiku once in passing.", visibility="public"
+    )
+    prompts.create_prompt(db, alice, title="Haiku writer", body="Write a poem.", visibility="public")
+    prompts.create_prompt(db, alice, title="Unrelated", body="Nothing to see.", visibility="public")
     page = catalog.list_prompts(db, None, q="haiku")
     assert titles(page) == ["Haiku writer", "Cooking ideas"]
     assert page.total == 2
@@ -34,15 +36,17 @@ def test_search_ranks_title_matches_above_body_matches(db: Database, make_user) 
 
 def test_search_prefers_prompts_matching_more_terms(db: Database, make_user) -> None:
     alice = make_user("alice")
-    prompts.create_prompt(db, alice, title="SQL SQL SQL", body="sql sql sql sql")
-    prompts.create_prompt(db, alice, title="Review SQL", body="review the sql query")
+    prompts.create_prompt(db, alice, title="SQL SQL SQL", body="sql sql sql sql", visibility="public")
+    prompts.create_prompt(db, alice, title="Review SQL", body="review the sql query", visibility="public")
     assert titles(catalog.list_prompts(db, None, q="sql review")) == ["Review SQL", "SQL SQL SQL"]
 
 
 def test_search_covers_description_tags_and_follows_edits(db: Database, make_user) -> None:
     alice = make_user("alice")
-    by_tag = prompts.create_prompt(db, alice, title="One", body="x", tags=["marketing"])
-    prompts.create_prompt(db, alice, title="Two", body="x", description="For marketing emails")
+    by_tag = prompts.create_prompt(db, alice, title="One", body="x", tags=["marketing"], visibility="public")
+    prompts.create_prompt(
+        db, alice, title="Two", body="x", description="For marketing emails", visibility="public"
+    )
     assert sorted(titles(catalog.list_prompts(db, None, q="marketing"))) == ["One", "Two"]
     prompts.update_prompt(db, by_tag.id, alice, tags=["sales"])
     assert titles(catalog.list_prompts(db, None, q="marketing")) == ["Two"]
@@ -53,7 +57,7 @@ def test_search_covers_description_tags_and_follows_edits(db: Database, make_use
 
 def test_private_prompts_stay_out_of_every_listing_but_their_owners(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
-    prompts.create_prompt(db, alice, title="Open haiku", body="x", tags=["poetry"])
+    prompts.create_prompt(db, alice, title="Open haiku", body="x", tags=["poetry"], visibility="public")
     prompts.create_prompt(
         db, alice, title="Secret haiku", body="x", tags=["poetry", "hidden"], visibility="private"
     )
@@ -71,10 +75,12 @@ def test_private_prompts_stay_out_of_every_listing_but_their_owners(db: Database
 def test_filters_sorting_and_paging(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
     made = [
-        prompts.create_prompt(db, alice, title=f"P{i}", body="x", tags=["even" if i % 2 else "odd"])
+        prompts.create_prompt(
+            db, alice, title=f"P{i}", body="x", tags=["even" if i % 2 else "odd"], visibility="public"
+        )
         for i in range(5)
     ]
-    prompts.create_prompt(db, bob, title="Bob's", body="x")
+    prompts.create_prompt(db, bob, title="Bob's", body="x", visibility="public")
     stars.star(db, made[1].id, bob)
     stars.star(db, made[1].id, alice)
     stars.star(db, made[3].id, bob)
@@ -107,6 +113,6 @@ def test_bad_listing_parameters_are_refused(db: Database, kwargs: dict, field: s
 def test_search_treats_sql_and_markup_as_plain_text(db: Database, make_user) -> None:
     alice = make_user("alice")
     title = "'; DROP TABLE prompts; -- <script>alert(1)</script>"
-    prompts.create_prompt(db, alice, title=title, body="x")
+    prompts.create_prompt(db, alice, title=title, body="x", visibility="public")
     assert titles(catalog.list_prompts(db, None, q="drop table script")) == [title]
     assert titles(catalog.list_prompts(db, None, q="'\"%_\\")) == []

@@ -34,7 +34,7 @@ def test_a_version_saved_private_stays_hidden_after_the_prompt_is_made_public(db
 
 def test_others_see_the_public_versions_around_a_private_stretch(db: Database, people) -> None:
     alice, bob = people
-    prompt = prompts.create_prompt(db, alice, title="Plan", body="open text")
+    prompt = prompts.create_prompt(db, alice, title="Plan", body="open text", visibility="public")
     prompts.update_prompt(db, prompt.id, alice, body="a secret draft", visibility="private")
     prompts.update_prompt(db, prompt.id, alice, body="open again", visibility="public")
     assert history.version_numbers(db, prompt.id, bob.id) == [3, 1]
@@ -44,7 +44,7 @@ def test_others_see_the_public_versions_around_a_private_stretch(db: Database, p
 
 def test_restore_never_changes_visibility(db: Database, people) -> None:
     alice, bob = people
-    prompt = prompts.create_prompt(db, alice, title="Open", body="public words")
+    prompt = prompts.create_prompt(db, alice, title="Open", body="public words", visibility="public")
     prompts.update_prompt(db, prompt.id, alice, body="now private", visibility="private")
     restored = history.restore_version(db, prompt.id, 1, alice)
     assert (restored.version, restored.body, restored.visibility) == (3, "public words", "private")

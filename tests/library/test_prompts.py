@@ -15,7 +15,13 @@ from composite.library.placeholders import fill, placeholders
 def test_create_validates_and_normalises(db: Database, make_user) -> None:
     alice = make_user("alice")
     prompt = prompts.create_prompt(
-        db, alice, title="  Tidy title  ", body="Body", tags=["Writing", "writing", "AI-2"], model_hint="any"
+        db,
+        alice,
+        title="  Tidy title  ",
+        body="Body",
+        tags=["Writing", "writing", "AI-2"],
+        model_hint="any",
+        visibility="public",
     )
     assert (prompt.title, prompt.tags, prompt.version, prompt.stars) == (
         "Tidy title",
@@ -50,7 +56,9 @@ def test_create_refuses_what_breaks_a_rule(db: Database, make_user, fields: dict
 
 def test_limits_at_the_edges_are_accepted(db: Database, make_user) -> None:
     tags = [f"t{i}" for i in range(10)]
-    prompt = prompts.create_prompt(db, make_user("alice"), title="t" * 200, body="b" * 50_000, tags=tags)
+    prompt = prompts.create_prompt(
+        db, make_user("alice"), title="t" * 200, body="b" * 50_000, tags=tags, visibility="public"
+    )
     assert len(prompt.body) == 50_000
     assert prompt.tags == tags
 
@@ -72,7 +80,7 @@ def test_private_prompts_are_seen_by_their_owner_alone(db: Database, make_user) 
 
 def test_only_the_owner_edits_deletes_or_restores(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
-    prompt = prompts.create_prompt(db, alice, title="Shared", body="x")
+    prompt = prompts.create_prompt(db, alice, title="Shared", body="x", visibility="public")
     with pytest.raises(Forbidden):
         prompts.update_prompt(db, prompt.id, bob, title="Hijacked")
     with pytest.raises(Forbidden):
@@ -84,7 +92,7 @@ def test_only_the_owner_edits_deletes_or_restores(db: Database, make_user) -> No
 
 def test_every_edit_keeps_the_previous_version(db: Database, make_user) -> None:
     alice = make_user("alice")
-    prompt = prompts.create_prompt(db, alice, title="v1", body="line one\nline two")
+    prompt = prompts.create_prompt(db, alice, title="v1", body="line one\nline two", visibility="public")
     edited = prompts.update_prompt(db, prompt.id, alice, title="v2", body="line one\nline 2")
     assert edited.version == 2
     unchanged = prompts.update_prompt(db, prompt.id, alice, title="v2")
@@ -104,7 +112,7 @@ def test_every_edit_keeps_the_previous_version(db: Database, make_user) -> None:
 
 def test_delete_removes_prompt_versions_stars_and_index(db: Database, make_user) -> None:
     alice = make_user("alice")
-    prompt = prompts.create_prompt(db, alice, title="Doomed", body="words here")
+    prompt = prompts.create_prompt(db, alice, title="Doomed", body="words here", visibility="public")
     stars.star(db, prompt.id, alice)
     prompts.delete_prompt(db, prompt.id, alice)
     for table in ("prompts", "prompt_versions", "stars", "search_terms"):
@@ -115,7 +123,7 @@ def test_delete_removes_prompt_versions_stars_and_index(db: Database, make_user)
 
 def test_stars_are_idempotent_and_counted_once_per_user(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
-    prompt = prompts.create_prompt(db, alice, title="Star me", body="x")
+    prompt = prompts.create_prompt(db, alice, title="Star me", body="x", visibility="public")
     assert stars.star(db, prompt.id, bob) == 1
     assert stars.star(db, prompt.id, bob) == 1
     assert stars.star(db, prompt.id, alice) == 2
@@ -129,7 +137,7 @@ def test_stars_are_idempotent_and_counted_once_per_user(db: Database, make_user)
 def test_concurrent_stars_and_edits_lose_nothing(db: Database, make_user) -> None:
     owner = make_user("owner")
     fans = [make_user(f"fan{i}") for i in range(8)]
-    prompt = prompts.create_prompt(db, owner, title="Busy", body="0")
+    prompt = prompts.create_prompt(db, owner, title="Busy", body="0", visibility="public")
     errors: list[BaseException] = []
 
     def fan_stars(fan) -> None:

@@ -159,7 +159,7 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     author = create_user(db, "curator", "password123")
     sharers = [create_user(db, f"sharer{i}", "password123") for i in range(DUPLICATES)]
     for title, body, tags in PROMPTS:
-        prompts.create_prompt(db, author, title=title, body=body, tags=tags)
+        prompts.create_prompt(db, author, title=title, body=body, tags=tags, visibility="public")
     for topic in FILLER_TOPICS:
         for title, body in FILLER_TEMPLATES:
             prompts.create_prompt(
@@ -168,10 +168,11 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
                 title=title.format(topic=topic).capitalize(),
                 body=body.format(topic=topic),
                 tags=["hobby"],
+                visibility="public",
             )
     for sharer in sharers:
         title, body, tags = DUPLICATE
-        prompts.create_prompt(db, sharer, title=title, body=body, tags=tags)
+        prompts.create_prompt(db, sharer, title=title, body=body, tags=tags, visibility="public")
     yield db
     db.close()
 

@@ -67,7 +67,7 @@ def test_ranking_matches_a_reference_bm25(db: Database, make_user) -> None:
 
 def test_postings_carry_their_prompts_length_through_edits(db: Database, make_user) -> None:
     alice = make_user("alice")
-    made = prompts.create_prompt(db, alice, title="Short", body="one two three")
+    made = prompts.create_prompt(db, alice, title="Short", body="one two three", visibility="public")
     prompts.update_prompt(db, made.id, alice, body="one two three four five six seven")
     rows = db.fetchall(
         "SELECT DISTINCT s.doc_len = p.search_len FROM search_terms s JOIN prompts p ON p.id = s.prompt_id"
@@ -107,7 +107,8 @@ def test_cached_postings_patched_after_writes_equal_a_fresh_read(db: Database, m
     alice = make_user("alice")
     bob = make_user("bobby")
     made = [
-        prompts.create_prompt(db, alice, title=f"Walrus {i}", body="walrus tusks " * i) for i in range(1, 6)
+        prompts.create_prompt(db, alice, title=f"Walrus {i}", body="walrus tusks " * i, visibility="public")
+        for i in range(1, 6)
     ]
 
     def hidden() -> tuple[list[int], list[int], int, float]:
@@ -130,7 +131,7 @@ def test_cached_postings_patched_after_writes_equal_a_fresh_read(db: Database, m
 
     catalog.list_prompts(db, None, q="walrus tusks")  # fill the caches
     steps = [
-        lambda: prompts.create_prompt(db, bob, title="Tusks only", body="tusks"),
+        lambda: prompts.create_prompt(db, bob, title="Tusks only", body="tusks", visibility="public"),
         lambda: prompts.update_prompt(db, made[0].id, alice, body="no longer about that"),
         lambda: prompts.update_prompt(db, made[1].id, alice, title="Renamed walrus walrus"),
         lambda: prompts.update_prompt(db, made[2].id, alice, visibility="private"),
@@ -151,7 +152,9 @@ def test_the_worst_query_and_the_worst_body_cost_little(db: Database, make_user)
     alice = make_user("alice")
     words = [f"word{i}x" for i in range(300)]
     for i in range(60):
-        prompts.create_prompt(db, alice, title=" ".join(words[i : i + 8]), body=" ".join(words) * 3)
+        prompts.create_prompt(
+            db, alice, title=" ".join(words[i : i + 8]), body=" ".join(words) * 3, visibility="public"
+        )
     # 12 distinct terms (the most a query keeps), each a typo that sends it to the dictionary.
     worst = " ".join(f"wrod{i}x" for i in range(40))[: catalog.MAX_QUERY_LENGTH]
     started = time.process_time()

@@ -25,9 +25,9 @@ def counts(result: transfer.ImportResult) -> tuple[int, int, int]:
 
 def test_export_holds_all_of_the_owners_prompts_and_nobody_elses(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
-    prompts.create_prompt(db, alice, title="Public", body="x")
+    prompts.create_prompt(db, alice, title="Public", body="x", visibility="public")
     prompts.create_prompt(db, alice, title="Private", body="y", visibility="private")
-    prompts.create_prompt(db, bob, title="Bob's", body="z")
+    prompts.create_prompt(db, bob, title="Bob's", body="z", visibility="public")
     exported = transfer.export_prompts(db, alice)
     assert exported["format"] == "allucanget-prompts"
     assert [p["title"] for p in exported["prompts"]] == ["Public", "Private"]
@@ -35,8 +35,8 @@ def test_export_holds_all_of_the_owners_prompts_and_nobody_elses(db: Database, m
 
 def test_round_trip_merges_updates_and_skips(db: Database, make_user) -> None:
     alice = make_user("alice")
-    first = prompts.create_prompt(db, alice, title="First", body="one")
-    prompts.create_prompt(db, alice, title="Second", body="two")
+    first = prompts.create_prompt(db, alice, title="First", body="one", visibility="public")
+    prompts.create_prompt(db, alice, title="Second", body="two", visibility="public")
     exported = transfer.export_prompts(db, alice)
     assert counts(transfer.import_prompts(db, alice, exported)) == (0, 0, 2)
 
@@ -51,7 +51,7 @@ def test_round_trip_merges_updates_and_skips(db: Database, make_user) -> None:
 
 def test_importing_someone_elses_export_makes_copies(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
-    original = prompts.create_prompt(db, alice, title="Alice's", body="x")
+    original = prompts.create_prompt(db, alice, title="Alice's", body="x", visibility="public")
     assert transfer.import_prompts(db, bob, transfer.export_prompts(db, alice)).created == 1
     assert prompts.get_prompt(db, original.id).owner == "alice"
     assert db.fetchone("SELECT count(DISTINCT uid), count(*) FROM prompts") == (2, 2)

@@ -39,7 +39,12 @@ def test_schemathesis_finds_no_5xx_and_no_schema_violation(tmp_path: Path) -> No
             httpx.post(
                 f"{server.backend}/api/prompts",
                 headers={"Authorization": f"Bearer {token}"},
-                json={"title": f"Seed {n}", "body": "Hello {{name}}", "tags": ["seed"]},
+                json={
+                    "title": f"Seed {n}",
+                    "body": "Hello {{name}}",
+                    "tags": ["seed"],
+                    "visibility": "public",
+                },
             )
         result = subprocess.run(
             [

@@ -155,7 +155,12 @@ def test_metacharacters_are_stored_verbatim_and_escaped_in_html(live: tuple[Serv
     created = httpx.post(
         f"{server.backend}/api/prompts",
         headers={"Authorization": f"Bearer {token}"},
-        json={"title": TITLE, "body": "Body with {{name}} and <b>tags</b> & 'quotes'", "tags": ["meta"]},
+        json={
+            "title": TITLE,
+            "body": "Body with {{name}} and <b>tags</b> & 'quotes'",
+            "tags": ["meta"],
+            "visibility": "public",
+        },
     )
     assert created.status_code == 201, created.text
     prompt = created.json()

@@ -58,7 +58,9 @@ def test_logins_and_small_writes_go_on_during_six_concurrent_imports(tmp_path: P
         importers = [api_user(server, f"importer{n}", f"127.0.0.{10 + n}") for n in range(IMPORTERS)]
         carol = api_user(server, "carol", "127.0.0.3")
         with client_from("127.0.0.3", server.backend) as api:
-            prompt = api.post("/api/prompts", json={"title": "Star me", "body": "b"}, headers=carol)
+            prompt = api.post(
+                "/api/prompts", json={"title": "Star me", "body": "b", "visibility": "public"}, headers=carol
+            )
             assert prompt.status_code == 201, prompt.text
             star_url = f"/api/prompts/{prompt.json()['id']}/star"
         documents = [realistic_export(seed=n) for n in range(IMPORTERS)]

@@ -56,7 +56,7 @@ def test_500_concurrent_connections_are_answered_and_the_process_recovers(tmp_pa
             httpx.post(
                 f"{server.backend}/api/prompts",
                 headers={"Authorization": f"Bearer {token}"},
-                json={"title": f"prompt {n}", "body": "text " * 200},
+                json={"title": f"prompt {n}", "body": "text " * 200, "visibility": "public"},
             )
         assert server.proc is not None
         before = rss_kib(server.proc.pid)

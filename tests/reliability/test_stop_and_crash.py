@@ -55,7 +55,7 @@ def _request(
     close = {"Connection": "close"}
     if kind <= 2:
         auth = {"Authorization": f"Bearer {token}", **close}
-        body = {"title": title, "body": f"body {title}"}
+        body = {"title": title, "body": f"body {title}", "visibility": "public"}
         return client.post(f"{server.backend}/api/prompts", headers=auth, json=body)
     url = {
         3: f"{server.backend}/api/prompts?limit=5",

@@ -19,7 +19,7 @@ from composite.library import rules
 from composite.library.history import PromptVersion, VersionDiff
 from composite.library.labels import LABEL_MAX, LABEL_RE, Label
 from composite.library.placeholders import Placeholder, placeholders
-from composite.library.prompts import Prompt
+from composite.library.prompts import CONTENT_DEFAULTS, Prompt
 from composite.library.transfer import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT, ImportResult
 
 MAX_ID = 2**63 - 1  # ids are BIGINT
@@ -63,12 +63,16 @@ Description = Annotated[str, Field(max_length=rules.DESCRIPTION_MAX, pattern=NO_
 ModelHint = Annotated[
     str, Field(max_length=rules.MODEL_HINT_MAX, pattern=NO_NUL, examples=["any chat model"])
 ]
-Tag = Annotated[str, Field(min_length=1, max_length=32, pattern=rules.TAG_INPUT_RE.pattern)]
+Tag = Annotated[str, Field(min_length=1, max_length=rules.TAG_MAX, pattern=rules.TAG_INPUT_RE.pattern)]
 Tags = Annotated[
     list[Tag],
     Field(
         max_length=rules.TAGS_MAX,
-        description=f"At most {rules.TAGS_MAX} tags of 1-32 characters of a-z, 0-9 and '-' (lower-cased)",
+        description=(
+            f"At most {rules.TAGS_MAX} tags of 1-{rules.TAG_MAX} characters of a-z, 0-9, '-' and"
+            " spaces; lower-cased, and spaces inside a tag become '-' ('Language Learning' is"
+            " language-learning)"
+        ),
     ),
 ]
 Visibility = Literal[rules.VISIBILITIES]  # type: ignore[valid-type]
@@ -166,7 +170,9 @@ class PromptCreate(BaseModel):
     description: Description = ""
     model_hint: ModelHint = ""
     tags: Tags = []
-    visibility: Visibility = "public"
+    visibility: Visibility = Field(
+        default=CONTENT_DEFAULTS["visibility"], description="Who may see it: private (only you) unless given"
+    )
 
 
 class PromptUpdate(BaseModel):

@@ -64,7 +64,7 @@ class ApiUser:
 
     def create_prompt(self, **fields: Any) -> dict[str, Any]:
         """Create a prompt (a public one unless told otherwise) and return it."""
-        body = {"title": "A prompt", "body": "Say hello to {{name}}.", **fields}
+        body = {"title": "A prompt", "body": "Say hello to {{name}}.", "visibility": "public", **fields}
         response = self.post("/api/prompts", json=body)
         assert response.status_code == 201, response.text
         return response.json()

@@ -42,11 +42,20 @@ def test_create_prompt_returns_version_1(alice: ApiUser) -> None:
 
 
 def test_create_prompt_defaults(alice: ApiUser) -> None:
-    prompt = alice.create_prompt()
-    assert prompt["visibility"] == "public"
+    response = alice.post("/api/prompts", json={"title": "t", "body": "b"})
+    assert response.status_code == 201, response.text
+    prompt = response.json()
+    assert prompt["visibility"] == "private"  # publishing is a choice
     assert prompt["tags"] == []
     assert prompt["description"] == ""
     assert prompt["model_hint"] == ""
+
+
+def test_spaces_inside_tags_become_hyphens(alice: ApiUser) -> None:
+    prompt = alice.create_prompt(tags=["Language Learning", " translation ", "language-learning"])
+    assert prompt["tags"] == ["language-learning", "translation"]
+    changed = alice.patch(f"/api/prompts/{prompt['id']}", json={"tags": ["Code  Review"]}).json()
+    assert changed["tags"] == ["code-review"]
 
 
 def test_create_prompt_needs_a_token(client: TestClient) -> None:
@@ -68,7 +77,7 @@ def test_create_prompt_needs_a_token(client: TestClient) -> None:
         ({"model_hint": "m" * 101}, "model_hint"),
         ({"tags": [f"t{i}" for i in range(11)]}, "tags"),
         ({"tags": ["t" * 33]}, "tags"),
-        ({"tags": ["no spaces"]}, "tags"),
+        ({"tags": ["no_underscores"]}, "tags"),
         ({"tags": ["ünïcode"]}, "tags"),
         ({"tags": [""]}, "tags"),
         ({"tags": "a,b"}, "tags"),
@@ -152,7 +161,7 @@ def test_update_can_clear_tags_and_change_visibility(alice: ApiUser, client: Tes
 
 
 @pytest.mark.parametrize(
-    "changes", [{"title": ""}, {"body": "b" * 50_001}, {"tags": ["bad tag"]}, {"visibility": "all"}]
+    "changes", [{"title": ""}, {"body": "b" * 50_001}, {"tags": ["bad_tag"]}, {"visibility": "all"}]
 )
 def test_update_enforces_the_limits(alice: ApiUser, changes: dict[str, Any]) -> None:
     prompt = alice.create_prompt()

@@ -47,9 +47,10 @@ def test_bad_prompt_text_is_refused_by_schema_and_rules(field: str, value: str) 
     [
         ["a"] * 11,  # repeats count: the schema sees eleven items
         ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "A"],
-        [" a"],
         [""],
-        ["a b"],
+        ["  "],
+        ["a\tb"],  # only spaces become '-'
+        ["a_b"],
         ["a" * 33],
         ["\u212a"],  # KELVIN SIGN, which str.lower() turns into 'k'
         ["a\n"],
@@ -66,7 +67,15 @@ def test_repeated_tags_within_the_limit_are_merged_by_both() -> None:
     tags = ["Writing", "summary", "writing"]
     assert PromptCreate(title="t", body="b", tags=tags).tags == tags
     assert rules.check_tags(tags) == ["writing", "summary"]
-    assert rules.check_tags("Writing, summary writing,") == ["writing", "summary"]
+    assert rules.check_tags("Writing, summary, writing,") == ["writing", "summary"]
+
+
+def test_spaces_inside_a_tag_become_hyphens_for_both() -> None:
+    tags = ["Language Learning", " a - b ", "x  y"]
+    assert PromptCreate(title="t", body="b", tags=tags).tags == tags
+    assert rules.check_tags(tags) == ["language-learning", "a-b", "x-y"]
+    # The form's field splits on commas only.
+    assert rules.check_tags("translation, Language Learning") == ["translation", "language-learning"]
 
 
 @pytest.mark.parametrize("name", ["n" * 65, "nul\x00", "lone \ud800"])

@@ -36,7 +36,14 @@ def test_no_tags_yet(client: TestClient) -> None:
 def test_tags_come_a_page_at_a_time(client: TestClient, db: Database, make_user: Any) -> None:
     carol = make_user("carol")
     for number in range(25):  # 250 tags, each on one public prompt
-        create_prompt(db, carol, title=f"P{number}", body="b", tags=[f"t{number:02d}-{k}" for k in range(10)])
+        create_prompt(
+            db,
+            carol,
+            title=f"P{number}",
+            body="b",
+            tags=[f"t{number:02d}-{k}" for k in range(10)],
+            visibility="public",
+        )
     first = client.get("/api/tags").json()
     assert len(first) == 100  # the default: one import's worth of tags cannot make it huge
     rest = client.get("/api/tags", params={"limit": 1000, "offset": 100}).json()

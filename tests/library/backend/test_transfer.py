@@ -81,7 +81,7 @@ def test_import_into_another_account_copies(alice: ApiUser, bob: ApiUser) -> Non
         {"format": "allucanget-prompts", "prompts": "many"},
         {"format": "allucanget-prompts", "prompts": [{"title": "no body"}]},
         {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "uid": "not-a-uuid"}]},
-        {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "tags": ["bad tag"]}]},
+        {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "tags": ["bad_tag"]}]},
         {"format": "allucanget-prompts", "prompts": [{"title": "", "body": "b"}]},
         {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}] * 1001},
         [],

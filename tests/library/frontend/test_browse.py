@@ -26,6 +26,49 @@ def test_home_renders_for_visitors_and_members(alice: AuthActions, new_browser: 
         assert 'class="tag size-5" href="/tags/writing">writing <span class="count">2</span>' in page.text
 
 
+def test_home_previews_each_listing_and_links_to_it_without_a_pager(
+    alice: AuthActions, db: Database, make_user: Callable[[str], User]
+) -> None:
+    from composite.library.prompts import create_prompt
+
+    carol = make_user("carol")
+    for number in range(30):
+        create_prompt(db, carol, title=f"Bulk {number:02d}", body="bulk", visibility="public")
+    for path in ("/", "/?page=2"):
+        page = alice.client.get(path).text
+        assert 'class="pagination"' not in page  # a pager on home went nowhere
+        assert "Page 1 of" not in page
+        assert '<a href="/search?sort=new">See all newest →</a>' in page
+        assert '<a href="/search?sort=stars">See all most starred →</a>' in page
+    listing = alice.client.get("/search?sort=new").text
+    assert listing.count('aria-label="Pages"') == 1  # one landmark of each name
+    assert "Page 1 of 2" in listing
+
+
+def test_every_page_has_a_meta_description(alice: AuthActions) -> None:
+    prompt_id = alice.create_prompt(title="Greeting", body="Hello {{name}}, how are you today?", tags="hello")
+    for path in (
+        "/",
+        "/search?q=hello",
+        "/tags",
+        "/tags/hello",
+        "/users/alice",
+        f"/prompts/{prompt_id}",
+        "/login",
+    ):
+        page = alice.client.get(path).text
+        assert re.search(r'<meta name="description" content="[^"]{20,}">', page), path
+
+
+def test_search_results_have_a_heading_between_the_title_and_the_cards(alice: AuthActions) -> None:
+    alice.create_prompt(title="Owl facts", body="owls")
+    page = alice.client.get("/search?q=owl").text
+    assert re.search(r'<h2 class="result-count">1 prompt found for “owl”</h2>', page)
+    assert '<h3 class="card-title">' in page
+    tag_page = alice.client.get("/tags/hello").text
+    assert "<h3" not in tag_page
+
+
 def test_empty_home_says_so(frontend_client: FlaskClient) -> None:
     page = frontend_client.get("/")
     assert page.status_code == 200
@@ -72,7 +115,7 @@ def test_listings_are_paged(alice: AuthActions, db: Database, make_user: Callabl
 
     carol = make_user("carol")
     for number in range(23):
-        create_prompt(db, carol, title=f"Bulk {number:02d}", body="bulk", tags=["bulk"])
+        create_prompt(db, carol, title=f"Bulk {number:02d}", body="bulk", tags=["bulk"], visibility="public")
     first = alice.client.get("/tags/bulk").text
     assert "Page 1 of 2" in first
     assert 'href="/tags/bulk?page=2"' in first
@@ -137,7 +180,14 @@ def test_the_tag_list_is_paged(
 
     carol = make_user("carol")
     for number in range(45):  # 450 tags
-        create_prompt(db, carol, title=f"P{number}", body="b", tags=[f"t{number:02d}-{k}" for k in range(10)])
+        create_prompt(
+            db,
+            carol,
+            title=f"P{number}",
+            body="b",
+            tags=[f"t{number:02d}-{k}" for k in range(10)],
+            visibility="public",
+        )
     first = frontend_client.get("/tags")
     assert first.text.count('class="tag size-') == 200
     assert "Page 1 of 3" in first.text

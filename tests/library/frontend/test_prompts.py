@@ -16,7 +16,8 @@ def test_new_prompt_form_renders_for_members(alice: AuthActions) -> None:
     assert page.status_code == 200
     for name in ("title", "description", "body", "tags", "model_hint"):
         assert f'id="f-{name}"' in page.text
-    assert 'value="public" checked' in page.text
+    assert 'value="private" checked' in page.text  # new prompts are private unless chosen
+    assert 'value="public" checked' not in page.text
 
 
 def test_create_prompt_and_see_it(alice: AuthActions) -> None:
@@ -24,7 +25,7 @@ def test_create_prompt_and_see_it(alice: AuthActions) -> None:
         title="Summarise",
         body="Summarise {{text}} for {{audience}}.",
         description="Short summaries",
-        tags="Writing, summary",
+        tags="Writing, Language  Learning",
         model_hint="any chat model",
     )
     page = alice.client.get(f"/prompts/{prompt_id}")
@@ -32,8 +33,18 @@ def test_create_prompt_and_see_it(alice: AuthActions) -> None:
     assert "<h1>Summarise" in page.text
     assert "Short summaries" in page.text
     assert 'href="/tags/writing"' in page.text
+    assert 'href="/tags/language-learning"' in page.text  # commas split, spaces become '-'
     assert "for any chat model" in page.text
     assert "version 1" in page.text
+
+
+def test_a_prompt_page_carries_open_graph_tags(alice: AuthActions) -> None:
+    prompt_id = alice.create_prompt(title="Tom & Jerry", body="Chase {{x}}", description='A "quoted" chase')
+    page = alice.client.get(f"/prompts/{prompt_id}").text
+    assert '<meta property="og:type" content="article">' in page
+    assert '<meta property="og:title" content="Tom &amp; Jerry">' in page
+    assert '<meta property="og:description" content="A &#34;quoted&#34; chase">' in page
+    assert '<meta name="description" content="A &#34;quoted&#34; chase">' in page
 
 
 def test_create_prompt_errors_next_to_each_field_with_input_kept(alice: AuthActions) -> None:

@@ -208,4 +208,23 @@
 
   window.addEventListener("resize", fitAll);
   fitAll();
+
+  // "/" jumps to the search box (the header's, or the search page's own), as on many sites;
+  // not while the visitor is typing somewhere, where "/" is just a character.
+  var search = document.querySelector("#f-q, .site-search input[name=q]");
+  if (search) {
+    search.setAttribute("aria-keyshortcuts", "/");
+    document.addEventListener("keydown", function (event) {
+      if (event.key !== "/" || event.ctrlKey || event.metaKey || event.altKey || event.defaultPrevented) {
+        return;
+      }
+      var target = event.target;
+      if (target.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(target.tagName)) {
+        return;
+      }
+      event.preventDefault();
+      search.focus();
+      search.select();
+    });
+  }
 })();

@@ -11,7 +11,7 @@ from composite.library.errors import Invalid
 from composite.library.frontend.forms import number_arg
 from composite.library.frontend.security import get_db, viewer_id
 from composite.library.highlight import excerpt, highlight
-from composite.library.rules import TAG_RE, USERNAME_RE
+from composite.library.rules import TAG_RE, USERNAME_RE, normal_tag
 
 bp = Blueprint("browse", __name__)
 
@@ -55,7 +55,7 @@ def home() -> str:
 def search() -> tuple[str, int]:
     """Full-text search with the API's filters (tag, author, sort), matches highlighted."""
     q = request.args.get("q", "")
-    tag = request.args.get("tag", "").strip().lower()
+    tag = normal_tag(request.args.get("tag", ""))
     author = request.args.get("author", "").strip()
     sort = _sort()
     page, errors = None, {}

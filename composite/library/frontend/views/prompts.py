@@ -36,7 +36,8 @@ def _form_values(prompt: Prompt) -> dict[str, str]:
 @login_required
 def new_prompt_form() -> str:
     """The form for a new prompt."""
-    return render_template("prompts/form.html", prompt=None, errors={}, values={"visibility": "public"})
+    values = {"visibility": prompts.CONTENT_DEFAULTS["visibility"]}
+    return render_template("prompts/form.html", prompt=None, errors={}, values=values)
 
 
 @bp.post("/new")
