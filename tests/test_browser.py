@@ -238,7 +238,12 @@ def test_a_markdown_prompt_is_formatted_its_raw_text_fits_and_copy_copies_it_exa
     created = httpx.post(
         f"{site.backend}/api/prompts",
         headers={"Authorization": f"Bearer {token}"},
-        json={"title": "Code review", "body": MARKDOWN_BODY, "description": "A *thorough* review"},
+        json={
+            "title": "Code review",
+            "body": MARKDOWN_BODY,
+            "description": "A *thorough* review",
+            "visibility": "public",
+        },
     )
     assert created.status_code == 201, created.text
     url = f"{site.frontend}/prompts/{created.json()['id']}"
