@@ -15,6 +15,8 @@ COLOURS = {
     "waitress": "#2ca02c",
     "gunicorn": "#9467bd",
     "floor": "#7f7f7f",
+    "flask_floor": "#bcbd22",
+    "fastapi_floor": "#17becf",
 }
 WIDTH = 900
 PANEL_HEIGHT = 260
