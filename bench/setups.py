@@ -40,7 +40,7 @@ class Setup:
     def command(self, database: Path, ports: dict[str, int]) -> tuple[list[str], dict[str, str]]:
         """The command line and extra environment that start this setup."""
         env: dict[str, str] = {"PYTHONUNBUFFERED": "1"}
-        if self.name == "composite":
+        if self.name in ("composite", "uncached"):
             env |= {
                 "HOST": "127.0.0.1",
                 "BACKEND_PORT": str(ports["backend"]),
@@ -50,8 +50,11 @@ class Setup:
                 "APP_ENV": "production",
                 "LOG_LEVEL": "warning",
                 "LOAD_EXAMPLES": "false",
-                "METRICS_PORT": str(ports["metrics"]),
             }
+            if self.metrics:
+                env["METRICS_PORT"] = str(ports["metrics"])
+            if self.name == "uncached":
+                env["RESPONSE_CACHE_MB"] = "0"  # what the apps cost when every request reaches them
             return [PYTHON, str(ROOT / "app.py")], env
         if self.name == "backend":
             return [PYTHON, "-m", "bench.serve_backend", str(database), str(ports["backend"])], env
@@ -71,6 +74,7 @@ SETUPS = {
     s.name: s
     for s in (
         Setup("composite", "composite (python app.py)", ("backend", "frontend"), metrics=True),
+        Setup("uncached", "composite, response cache off (RESPONSE_CACHE_MB=0)", ("backend", "frontend")),
         Setup("backend", "backend alone (uvicorn)", ("backend",)),
         Setup("waitress", "frontend alone (waitress)", ("frontend",)),
         Setup("gunicorn", "frontend alone (gunicorn, 2 sync workers)", ("frontend",), read_only=True),
