@@ -50,6 +50,8 @@ class Setup:
                 "APP_ENV": "production",
                 "LOG_LEVEL": "warning",
                 "LOAD_EXAMPLES": "false",
+                # Two composites' databases share a directory: each its own admin socket.
+                "ADMIN_SOCKET": str(database.with_suffix(".sock")),
             }
             if self.metrics:
                 env["METRICS_PORT"] = str(ports["metrics"])
