@@ -11,14 +11,19 @@ from bench.workloads import WORKLOADS
 
 COLOURS = {
     "composite": "#1f77b4",
+    "uncached": "#aec7e8",
     "backend": "#ff7f0e",
     "waitress": "#2ca02c",
     "gunicorn": "#9467bd",
     "floor": "#7f7f7f",
+    "flask_floor": "#bcbd22",
+    "fastapi_floor": "#17becf",
 }
 WIDTH = 900
 PANEL_HEIGHT = 260
 LEFT = 60
+LEGEND_PER_ROW = 5
+SHORT_LABELS = {"composite, response cache off": "composite, no cache"}
 
 
 class _Scale:
@@ -92,8 +97,9 @@ def write(data: dict, path: Path) -> None:
         bars = [(name, info[when][key]) for name, info in data["setups"].items() if when in info]
         memory.append((label, bars))
     legend_y = 2 * PANEL_HEIGHT + 20
+    legend_rows = math.ceil(len(data["setups"]) / LEGEND_PER_ROW)
     parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{legend_y + 30}"'
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{legend_y + 20 * legend_rows + 10}"'
         ' font-family="sans-serif">',
         '<rect width="100%" height="100%" fill="white"/>',
         *_bars(
@@ -102,12 +108,11 @@ def write(data: dict, path: Path) -> None:
         *_bars(memory, PANEL_HEIGHT, "Memory per setup (summed over its processes)", "MiB"),
     ]
     for index, name in enumerate(data["setups"]):
-        x = LEFT + index * 170
-        parts.append(
-            f'<rect x="{x}" y="{legend_y}" width="12" height="12" fill="{COLOURS.get(name, "#999")}"/>'
-        )
+        row, column = divmod(index, LEGEND_PER_ROW)
+        x, y = LEFT + column * 170, legend_y + 20 * row
+        parts.append(f'<rect x="{x}" y="{y}" width="12" height="12" fill="{COLOURS.get(name, "#999")}"/>')
         short = SETUPS[name].label.split(" (")[0] if name != "gunicorn" else "gunicorn, 2 workers"
-        short = {"frontend alone": name}.get(short, short)
-        parts.append(f'<text x="{x + 16}" y="{legend_y + 11}" font-size="12">{escape(short)}</text>')
+        short = SHORT_LABELS.get(short, name if short == "frontend alone" else short)
+        parts.append(f'<text x="{x + 16}" y="{y + 11}" font-size="12">{escape(short)}</text>')
     parts.append("</svg>")
     path.write_text("\n".join(parts) + "\n")

@@ -20,12 +20,13 @@ class LoadError(RuntimeError):
 
 @dataclass(frozen=True)
 class Load:
-    """What to send: a method, paths to rotate over, an optional JSON body and bearer token."""
+    """What to send: a method, paths to rotate over, an optional JSON body, bearer token and cookie."""
 
     method: str = "GET"
     paths: tuple[str, ...] = ("/",)
     body: str | None = None
     token: str | None = None
+    cookie: str | None = None
 
 
 @dataclass(frozen=True)
@@ -99,6 +100,7 @@ def start(url: str, load: Load, seconds: float, connections: int) -> subprocess.
         "BENCH_PATHS": "|".join(load.paths),
         "BENCH_METHOD": load.method,
         "BENCH_TOKEN": load.token or "",
+        "BENCH_COOKIE": load.cookie or "",
     }
     if load.body is not None:
         env["BENCH_BODY"] = load.body

@@ -41,6 +41,18 @@ def _status_kib(pid: int, field: str) -> int:
     return 0
 
 
+def _pss_kib(pid: int) -> int:
+    # Proportional set size: each shared page counted once over the processes that map it,
+    # so a tree's sum does not count gunicorn's forked pages once per worker as RSS does.
+    try:
+        for line in (_PROC / str(pid) / "smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def _cpu_seconds(pid: int) -> float:
     try:
         stat = (_PROC / str(pid) / "stat").read_text()
@@ -56,14 +68,16 @@ class Sample:
 
     rss_mib: float
     peak_mib: float
+    pss_mib: float
     cpu_s: float
     processes: int
 
 
 def sample(root: int) -> Sample:
-    """Resident memory now, peak resident memory (VmHWM) and CPU seconds, summed over the tree."""
+    """Resident memory now, its peak (VmHWM), proportional set size and CPU seconds, summed over the tree."""
     pids = descendants(root)
     rss = sum(_status_kib(pid, "VmRSS") for pid in pids)
     peak = sum(_status_kib(pid, "VmHWM") for pid in pids)
+    pss = sum(_pss_kib(pid) for pid in pids)
     cpu = sum(_cpu_seconds(pid) for pid in pids)
-    return Sample(rss / 1024, peak / 1024, cpu, len(pids))
+    return Sample(rss / 1024, peak / 1024, pss / 1024, cpu, len(pids))

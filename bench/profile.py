@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from bench import generate, loadgen, setups
-from bench.workloads import WORKLOADS, api_token, load_for, public_ids
+from bench.workloads import WORKLOADS, api_token, load_for, public_ids, session_cookie
 
 IDLE = ("select (selectors.py", "_worker (concurrent", "wait (threading.py", "get (queue.py", "run_forever")
 
@@ -54,7 +54,8 @@ def main(argv: list[str]) -> int:
     running = setups.start(setups.SETUPS["composite"], database, work)
     try:
         token = api_token(running.url("backend")) if WORKLOADS[workload].writes else None
-        load = load_for(workload, public_ids(source), token)
+        cookie = session_cookie(running.url("frontend")) if WORKLOADS[workload].account else None
+        load = load_for(workload, public_ids(source), token, cookie)
         url = running.url(WORKLOADS[workload].app)
         loadgen.run(url, load, 2, 32)
         out = work / "profile.txt"

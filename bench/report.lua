@@ -2,7 +2,8 @@
 -- per request, counts non-2xx answers, and prints one JSON line of results when done.
 --
 -- Environment: BENCH_PATHS (paths separated by "|"), BENCH_METHOD (GET or POST),
--- BENCH_BODY (POST body; "%d" is replaced by a per-request number), BENCH_TOKEN (bearer).
+-- BENCH_BODY (POST body; "%d" is replaced by a per-request number), BENCH_TOKEN (bearer),
+-- BENCH_COOKIE (a Cookie header, e.g. a logged-in session).
 
 local threads = {}
 
@@ -24,6 +25,10 @@ function init(args)
   local token = os.getenv("BENCH_TOKEN")
   if token and token ~= "" then
     headers["Authorization"] = "Bearer " .. token
+  end
+  local cookie = os.getenv("BENCH_COOKIE")
+  if cookie and cookie ~= "" then
+    headers["Cookie"] = cookie
   end
   if body then
     headers["Content-Type"] = "application/json"

@@ -14,11 +14,23 @@ from typing import Any
 from bench import chart
 from bench.loadgen import Result, Round
 from bench.setups import SETUPS
-from bench.workloads import BOTH, GROWTH, WORKLOADS
+from bench.workloads import BOTH, FLOOR_OF, GROWTH, WORKLOADS
 
 NOTES = Path(__file__).with_name("notes.md")
-API = ("api_health", "api_list", "api_search", "api_create")
-SITE = ("site_home", "site_prompt", "site_search")
+API = ("api_health", "api_list", "api_get", "api_search", "api_create")
+SITE = ("site_home", "site_home_user", "site_prompt", "site_search")
+# The issue's goals: the composite's req/s as a share of its framework's floor, in the same run.
+GOALS = {
+    "site_home": 0.40,
+    "site_home_user": 0.25,
+    "site_prompt": 0.40,
+    "site_search": 0.20,
+    "api_list": 0.40,
+    "api_get": 0.50,
+    "api_search": 0.20,
+    "api_create": 0.10,
+    "api_health": None,  # reported, no goal
+}
 
 
 def plain(value: Any) -> Any:
@@ -62,11 +74,27 @@ def _rps(data: dict, workload: str, setup: str) -> float | None:
     return result.rps if result and result.rounds else None
 
 
-def _mem(data: dict, setup: str, when: str) -> float | None:
+def _mem(data: dict, setup: str, when: str, key: str | None = None) -> float | None:
     info = data["setups"].get(setup)
     if not info or when not in info:
         return None
-    return info[when]["peak_mib"] if when == "after" else info[when]["rss_mib"]
+    return info[when].get(key or ("peak_mib" if when == "after" else "rss_mib"))
+
+
+Share = tuple[str, float | None, str, float | None, float | None, float | None, float | None]
+
+
+def shares(data: dict) -> list[Share]:
+    """(workload, composite req/s, floor, floor req/s, share, share with the cache off, goal) per workload."""
+    rows = []
+    for workload in (*SITE, *API):
+        if workload not in data["results"]:
+            continue
+        floor = FLOOR_OF[WORKLOADS[workload].app]
+        own, base = _rps(data, workload, "composite"), _rps(data, floor, floor)
+        uncached = _ratio(_rps(data, workload, "uncached"), base)
+        rows.append((workload, own, floor, base, _ratio(own, base), uncached, GOALS.get(workload)))
+    return rows
 
 
 def targets(data: dict) -> list[tuple[str, str, float | None, str, bool | None]]:
@@ -102,13 +130,18 @@ def targets(data: dict) -> list[tuple[str, str, float | None, str, bool | None]]
                 None,
             )
         )
-    for when, how in (("rest", "RSS at rest"), ("after", "peak RSS after load")):
-        split = [_mem(data, s, when) for s in ("backend", "waitress")]
+    for when, key, how in (
+        ("rest", "rss_mib", "RSS at rest"),
+        ("after", "peak_mib", "peak RSS after load"),
+        ("rest", "pss_mib", "PSS at rest"),
+        ("after", "pss_mib", "PSS after load"),
+    ):
+        split = [_mem(data, s, when, key) for s in ("backend", "waitress")]
         total = sum(split) if None not in split else None  # type: ignore[arg-type]
         add(
             f"Memory, {how}",
             "composite ÷ (backend + waitress)",
-            _ratio(_mem(data, "composite", when), total),
+            _ratio(_mem(data, "composite", when, key), total),
             0.75,
             True,
         )
@@ -180,15 +213,43 @@ def _workload_tables(data: dict) -> list[str]:
     return lines
 
 
+def _share_table(data: dict) -> list[str]:
+    rows = shares(data)
+    if not rows:
+        return ["(no workload with a floor was run)"]
+    lines = ["| workload | composite req/s | floor | floor req/s | share | share, cache off | goal | met |"]
+    lines.append("|---|--:|---|--:|--:|--:|--:|:-:|")
+    for workload, own, floor, base, share, uncached, goal in rows:
+        met = None if share is None or goal is None else share >= goal
+        verdict = {True: "yes", False: "**no**", None: "—"}[met]
+        cells = (_fmt(own, ",.0f"), SETUPS[floor].label, _fmt(base, ",.0f"), _fmt(share), _fmt(uncached))
+        lines.append(_row(WORKLOADS[workload].label, *cells, "—" if goal is None else f"≥ {goal:g}", verdict))
+    return lines
+
+
+def _cache_table(data: dict) -> list[str]:
+    stats = data["setups"].get("composite", {}).get("cache")
+    if not stats:
+        return ["(the composite was not run, or its metrics were not scraped)"]
+    heads = ("hits", "misses", "hit ratio", "304s", "entries", "bytes held")
+    lines = [_row("app", *heads), "|---|" + "--:|" * len(heads)]
+    for app, s in stats.items():
+        hits, misses = s.get("hits", 0), s.get("misses", 0)
+        ratio = _ratio(hits, hits + misses)
+        cells = (f"{hits:,.0f}", f"{misses:,.0f}", _fmt(ratio, ".3f"), f"{s.get('not_modified', 0):,.0f}")
+        lines.append(_row(app, *cells, f"{s.get('entries', 0):,.0f}", f"{s.get('bytes', 0):,.0f}"))
+    return lines
+
+
 def _memory_table(data: dict) -> list[str]:
-    lines = ["| setup | processes | start-up s | RSS at rest MiB | RSS after load MiB | peak RSS MiB |"]
-    lines.append("|---|--:|--:|--:|--:|--:|")
+    heads = ("processes", "start-up s", "RSS at rest MiB", "PSS at rest MiB", "RSS after load MiB")
+    lines = [_row("setup", *heads, "PSS after load MiB", "peak RSS MiB"), "|---|" + "--:|" * 7]
     for info in data["setups"].values():
         after, rest = info.get("after", {}), info["rest"]
-        cells = (str(rest["processes"]), f"{info['startup_s']:.2f}", f"{rest['rss_mib']:.0f}")
-        lines.append(
-            _row(info["label"], *cells, f"{after.get('rss_mib', 0):.0f}", f"{after.get('peak_mib', 0):.0f}")
-        )
+        cells = [str(rest["processes"]), f"{info['startup_s']:.2f}"]
+        cells += [f"{rest['rss_mib']:.0f}", _fmt(rest.get("pss_mib"), ".0f")]
+        cells += [f"{after.get('rss_mib', 0):.0f}", _fmt(after.get("pss_mib"), ".0f")]
+        lines.append(_row(info["label"], *cells, f"{after.get('peak_mib', 0):.0f}"))
     return lines
 
 
@@ -230,6 +291,16 @@ def write(data: dict, out: Path) -> None:
         "Every setup was measured in the same run, round-robin (the order alternating every round),",
         f"each on its own copy of one generated database of {plan['size']:,} prompts.",
         "",
+        "## Goals: shares of the frameworks' floors",
+        "",
+        "Each workload's requests per second through the composite, divided by its framework's",
+        "hello on the same server in the same run: the website's by a Flask hello through the",
+        "same WSGI adapter and thread count, the API's by a FastAPI hello (a sync endpoint).",
+        "Repeated anonymous GETs are answered by the exact response cache; *share, cache off* is",
+        "the same composite with `RESPONSE_CACHE_MB=0`, where every request reaches the app.",
+        "",
+        *_share_table(data),
+        "",
         "## Targets",
         "",
         *target_rows,
@@ -246,9 +317,12 @@ def write(data: dict, out: Path) -> None:
         f" {plan['rounds']} rounds of",
         f"  {plan['round_s']:g} s per workload and setup; req/s, p50 and p99 are medians over the rounds.",
         "- errors: non-2xx answers plus socket errors (connect, read, write, timeout), summed over rounds.",
-        "- memory: VmRSS and VmHWM from /proc/<pid>/status summed over the setup's process tree",
-        "  (gunicorn: the arbiter and both workers); CPU: utime + stime from /proc/<pid>/stat over",
-        "  the tree, during the measured rounds only.",
+        "- memory: VmRSS and VmHWM from /proc/<pid>/status, and PSS from /proc/<pid>/smaps_rollup,",
+        "  summed over the setup's process tree (gunicorn: the arbiter and both workers; PSS counts",
+        "  the pages they share once, RSS once per process); CPU: utime + stime from /proc/<pid>/stat",
+        "  over the tree, during the measured rounds only.",
+        "- anonymous GETs are answered from the composite's exact response cache once seen; the",
+        "  split setups have none. Cache counters are scraped from its METRICS_PORT after the rounds.",
         "- all servers log at warning level only (no access log), so logging costs the same nowhere.",
         f"- growth study: the composite on generated databases of {sizes} prompts, one connection",
         "  (the latency of a request on an idle server),"
@@ -257,6 +331,10 @@ def write(data: dict, out: Path) -> None:
         "## Throughput and latency",
         "",
         *_workload_tables(data),
+        "## Response cache",
+        "",
+        *_cache_table(data),
+        "",
         "## Memory and start-up",
         "",
         *_memory_table(data),

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench import generate, loadgen, machine, report, setups
 from bench.loadgen import Result
-from bench.workloads import BOTH, GROWTH, WORKLOADS, api_token, load_for, public_ids
+from bench.workloads import BOTH, GROWTH, WORKLOADS, api_token, load_for, public_ids, session_cookie
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -61,9 +61,9 @@ def log(message: str) -> None:
 
 
 def applicable(setup: setups.Setup, workload: str) -> bool:
-    """Whether a setup serves a workload's app (and can take its writes)."""
+    """Whether a setup serves a workload's app (and can take its writes, a login's included)."""
     spec = WORKLOADS[workload]
-    return spec.app in setup.serves and not (spec.writes and setup.read_only)
+    return spec.app in setup.serves and not ((spec.writes or spec.account) and setup.read_only)
 
 
 def measure(running: setups.Running, workload: str, load: loadgen.Load, plan: Plan, result: Result) -> None:
@@ -117,12 +117,37 @@ def start_all(plan: Plan, source: Path, work: Path, out: dict) -> dict[str, setu
     return running
 
 
+def credentials(running: dict[str, setups.Running]) -> tuple[dict[str, str], dict[str, str]]:
+    """An API token and a logged-in session cookie of the bench user, per setup that can write."""
+    tokens, cookies = {}, {}
+    for name, run in running.items():
+        if "backend" in run.setup.serves:
+            tokens[name] = api_token(run.url("backend"))
+        if "frontend" in run.setup.serves and not run.setup.read_only:
+            cookies[name] = session_cookie(run.url("frontend"))
+    return tokens, cookies
+
+
+def cache_stats(metrics: str) -> dict[str, dict[str, float]]:
+    """The response cache's counters per app from a Prometheus scrape: {app: {hits: ..., bytes: ...}}."""
+    stats: dict[str, dict[str, float]] = {}
+    for line in metrics.splitlines():
+        if not line.startswith("composite_response_cache_"):
+            continue
+        name, _, value = line.rpartition(" ")
+        stat, _, labels = name.removeprefix("composite_response_cache_").partition("{")
+        app = labels.split('app="', 1)[1].split('"', 1)[0] if 'app="' in labels else ""
+        stats.setdefault(app, {})[stat] = float(value)
+    return stats
+
+
 def run_workload(
-    plan: Plan, running: dict[str, setups.Running], workload: str, ids: list[int], tokens: dict
+    plan: Plan, running: dict[str, setups.Running], workload: str, ids: list[int], auth: tuple[dict, dict]
 ) -> dict:
     """One workload on every setup that serves it: a warm-up each, then rounds taken in turn."""
+    tokens, cookies = auth
     targets = [n for n in running if applicable(running[n].setup, workload)]
-    loads = {n: load_for(workload, ids, tokens.get(n)) for n in targets}
+    loads = {n: load_for(workload, ids, tokens.get(n), cookies.get(n)) for n in targets}
     results = {n: Result() for n in targets}
     for n in targets:  # warm-up, not counted
         loadgen.run(running[n].url(WORKLOADS[workload].app), loads[n], plan.warmup_s, plan.connections)
@@ -142,12 +167,12 @@ def compare_setups(plan: Plan, source: Path, work: Path) -> dict:
     out: dict = {"setups": {}, "results": {}, "both": {}}
     running = start_all(plan, source, work, out)
     try:
-        tokens = {n: api_token(r.url("backend")) for n, r in running.items() if "backend" in r.setup.serves}
+        auth = credentials(running)
         # Writes last: the composite's website reads the database its API wrote to, and
         # waitress's copy never sees those writes, so reading after them would not compare alike.
         reads = [w for w in plan.workloads if not WORKLOADS[w].writes]
         for workload in reads:
-            if results := run_workload(plan, running, workload, ids, tokens):
+            if results := run_workload(plan, running, workload, ids, auth):
                 out["results"][workload] = results
         if plan.both and "composite" in running:
             out["both"]["composite"] = both_at_once(running["composite"], running["composite"], ids, plan)
@@ -157,10 +182,12 @@ def compare_setups(plan: Plan, source: Path, work: Path) -> dict:
                 api, site = sides["api"], sides["site"]
                 log(f"both ports ({kind}): api p99 {api.p99_ms:.1f} ms, site {site.rps:.0f} req/s")
         for workload in [w for w in plan.workloads if WORKLOADS[w].writes]:
-            if results := run_workload(plan, running, workload, ids, tokens):
+            if results := run_workload(plan, running, workload, ids, auth):
                 out["results"][workload] = results
         for name, run in running.items():
             out["setups"][name]["after"] = asdict(run.sample())
+            if run.setup.metrics:
+                out["setups"][name]["cache"] = cache_stats(run.scrape())
     finally:
         for run in running.values():
             run.stop()
@@ -215,6 +242,7 @@ def parse_plan(argv: list[str] | None) -> tuple[Plan, Path]:
     parser.add_argument("--setups", help="comma-separated subset of: " + ",".join(setups.SETUPS))
     parser.add_argument("--workloads", help="comma-separated subset of: " + ",".join(WORKLOADS))
     parser.add_argument("--sizes", help="growth study sizes, comma-separated ('' for none)")
+    parser.add_argument("--startup-runs", type=int, help="start-up timings of the composite (0 for none)")
     parser.add_argument("--rounds", type=int, help="rounds per workload and setup")
     parser.add_argument("--seconds", type=float, help="seconds per round")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
@@ -227,6 +255,8 @@ def parse_plan(argv: list[str] | None) -> tuple[Plan, Path]:
         plan = replace(plan, workloads=tuple(args.workloads.split(",")), both=False)
     if args.sizes is not None:
         plan = replace(plan, growth_sizes=tuple(int(s) for s in args.sizes.split(",") if s))
+    if args.startup_runs is not None:
+        plan = replace(plan, startup_runs=args.startup_runs)
     if args.rounds:
         plan = replace(plan, rounds=args.rounds)
     if args.seconds:
@@ -244,7 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     source = generate.cached_database(plan.size, log)
     data = {"plan": asdict(plan), "machine": machine.describe(), "started": stamp}
     data |= compare_setups(plan, source, work)
-    data["startup"] = startup_times(plan, source, work) if "composite" in plan.setups else []
+    wanted = "composite" in plan.setups and plan.startup_runs > 0
+    data["startup"] = startup_times(plan, source, work) if wanted else []
     data["growth"] = growth(plan, work)
     data["elapsed_s"] = time.monotonic() - started
     report.write(data, out)

@@ -33,13 +33,14 @@ class Setup:
 
     name: str
     label: str
-    serves: tuple[str, ...]  # "backend", "frontend" or "floor"
+    serves: tuple[str, ...]  # "backend", "frontend" or a floor's app ("floor", "flask_floor", ...)
     read_only: bool = False  # cannot take writes (gunicorn's workers share one read-only file)
+    metrics: bool = False  # serves Prometheus metrics on a port of its own (METRICS_PORT)
 
     def command(self, database: Path, ports: dict[str, int]) -> tuple[list[str], dict[str, str]]:
         """The command line and extra environment that start this setup."""
         env: dict[str, str] = {"PYTHONUNBUFFERED": "1"}
-        if self.name == "composite":
+        if self.name in ("composite", "uncached"):
             env |= {
                 "HOST": "127.0.0.1",
                 "BACKEND_PORT": str(ports["backend"]),
@@ -49,7 +50,13 @@ class Setup:
                 "APP_ENV": "production",
                 "LOG_LEVEL": "warning",
                 "LOAD_EXAMPLES": "false",
+                # Two composites' databases share a directory: each its own admin socket.
+                "ADMIN_SOCKET": str(database.with_suffix(".sock")),
             }
+            if self.metrics:
+                env["METRICS_PORT"] = str(ports["metrics"])
+            if self.name == "uncached":
+                env["RESPONSE_CACHE_MB"] = "0"  # what the apps cost when every request reaches them
             return [PYTHON, str(ROOT / "app.py")], env
         if self.name == "backend":
             return [PYTHON, "-m", "bench.serve_backend", str(database), str(ports["backend"])], env
@@ -60,22 +67,27 @@ class Setup:
             command = [PYTHON, "-m", "gunicorn", "--workers", "2", "--bind", f"127.0.0.1:{ports['frontend']}"]
             command += ["--log-level", "warning", "bench.serve_frontend:create_app()"]
             return command, env
-        if self.name == "floor":
-            return [PYTHON, "-m", "bench.serve_floor", str(ports["floor"])], env
+        if self.name in FLOORS:
+            return [PYTHON, "-m", "bench.serve_floor", FLOORS[self.name], str(ports[self.serves[0]])], env
         raise ValueError(self.name)
 
 
 SETUPS = {
     s.name: s
     for s in (
-        Setup("composite", "composite (python app.py)", ("backend", "frontend")),
+        Setup("composite", "composite (python app.py)", ("backend", "frontend"), metrics=True),
+        Setup("uncached", "composite, response cache off (RESPONSE_CACHE_MB=0)", ("backend", "frontend")),
         Setup("backend", "backend alone (uvicorn)", ("backend",)),
         Setup("waitress", "frontend alone (waitress)", ("frontend",)),
         Setup("gunicorn", "frontend alone (gunicorn, 2 sync workers)", ("frontend",), read_only=True),
         Setup("floor", "floor (minimal ASGI app, same uvicorn settings)", ("floor",)),
+        Setup("flask_floor", "Flask hello (the website's server and threads)", ("flask_floor",)),
+        Setup("fastapi_floor", "FastAPI hello (sync, small JSON; the API's server)", ("fastapi_floor",)),
     )
 }
-READY_PATHS = {"backend": "/api/health", "frontend": "/healthz", "floor": "/"}
+# Each floor setup and the kind bench/serve_floor.py serves for it.
+FLOORS = {"floor": "asgi", "flask_floor": "flask", "fastapi_floor": "fastapi"}
+READY_PATHS = {"backend": "/api/health", "frontend": "/healthz"} | {floor: "/" for floor in FLOORS}
 
 
 @dataclass
@@ -92,6 +104,13 @@ class Running:
     def url(self, app: str) -> str:
         """Base URL of one of the setup's apps."""
         return f"http://127.0.0.1:{self.ports[app]}"
+
+    def scrape(self) -> str:
+        """The setup's Prometheus metrics now, or '' when it serves none."""
+        if not self.setup.metrics:
+            return ""
+        with urllib.request.urlopen(f"{self.url('metrics')}/metrics", timeout=10) as response:
+            return response.read().decode()
 
     def sample(self) -> procstat.Sample:
         """Memory and CPU of the whole process tree now."""
@@ -110,7 +129,7 @@ class Running:
 
 def start(setup: Setup, database: Path, log_dir: Path, timeout: float = 120.0) -> Running:
     """Start a setup and wait until every app it serves answers its health check."""
-    ports = {app: free_port() for app in setup.serves}
+    ports = {app: free_port() for app in (*setup.serves, *(("metrics",) if setup.metrics else ()))}
     command, extra_env = setup.command(database, ports)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{setup.name}.log"

@@ -1,4 +1,4 @@
-"""The benchmark harness end to end in its quick mode: two workloads against the composite."""
+"""The benchmark harness end to end in its quick mode: the composite and the Flask floor."""
 
 from __future__ import annotations
 
@@ -17,8 +17,9 @@ def test_quick_bench_writes_the_report(tmp_path: Path) -> None:
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (apt-get install -y wrk)")
     out = tmp_path / "performance.md"
-    command = [sys.executable, "-m", "bench.run", "--quick", "--setups", "composite"]
-    command += ["--workloads", "api_health,site_home", "--sizes", "", "--out", str(out)]
+    command = [sys.executable, "-m", "bench.run", "--quick", "--setups", "composite,flask_floor"]
+    command += ["--workloads", "api_health,site_home,site_home_user,flask_floor"]
+    command += ["--sizes", "", "--startup-runs", "0", "--out", str(out)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
     report = out.read_text()
@@ -26,4 +27,15 @@ def test_quick_bench_writes_the_report(tmp_path: Path) -> None:
     assert "### GET /api/health" in report
     assert "### website home /" in report
     assert "| composite (python app.py) |" in report
+    # The logged-in home page ran (its session came from the login form) and has a share of the floor.
+    share_row = next(line for line in report.splitlines() if line.startswith("| website home /, logged in |"))
+    _, _, own, floor, floor_rps, share, _uncached, goal, _met, _ = (c.strip() for c in share_row.split("|"))
+    assert floor.startswith("Flask hello")
+    assert "—" not in (own, floor_rps, share)
+    assert goal == "≥ 0.25"
+    assert "### GET / (Flask hello, short HTML)" in report
+    # The composite's cache counters were scraped: the repeated anonymous home page hit it.
+    cache_row = next(line for line in report.splitlines() if line.startswith("| frontend |"))
+    assert int(cache_row.split("|")[2].replace(",", "")) > 0
+    assert "PSS at rest MiB" in report
     assert out.with_suffix(".svg").read_text().startswith("<svg")
