@@ -9,7 +9,6 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
-    abort,
     make_response,
     redirect,
     render_template,
@@ -31,8 +30,8 @@ from composite.library.frontend.security import (
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
-# The import file's own limit, and room for the form's other fields and multipart framing.
-UPLOAD_LIMITS = {"account.import_prompts": transfer.IMPORT_MAX_BYTES + 64 * 1024}
+# The import form's own body limit: the file's, framing included (a few hundred bytes).
+UPLOAD_LIMITS = {"account.import_prompts": transfer.IMPORT_MAX_BYTES}
 
 
 def _page(status: int = 200, **context: Any) -> tuple[str, int]:
@@ -117,12 +116,9 @@ def import_prompts() -> tuple[str, int]:
     try:
         if upload is None or not upload.filename:
             raise Invalid({"file": "choose an exported .json file or a .csv file"})
-        stream = upload.stream  # Werkzeug spools a large file to disk: it is read from there
-        if stream.seek(0, 2) > transfer.IMPORT_MAX_BYTES:
-            abort(413, f"The file is larger than the limit of {transfer.IMPORT_MAX_BYTES // 2**20} MiB.")
-        stream.seek(0)
         kind = "csv" if upload.filename.lower().endswith(".csv") or upload.mimetype == "text/csv" else "json"
-        result = transfer.import_file(get_db(), current_user(), stream, kind)
+        # Werkzeug spooled a large file to disk: it is read from there as it is parsed.
+        result = transfer.import_file(get_db(), current_user(), upload.stream, kind)
     except Invalid as exc:
         return _page(422, import_errors=exc.errors)
     return _page(200, imported=result)
