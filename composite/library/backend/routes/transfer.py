@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import tempfile
-from typing import Any
+from collections.abc import AsyncIterator
+from typing import IO, Annotated, Any, Literal
 
-from fastapi import APIRouter, Request
-from starlette.concurrency import run_in_threadpool
+from fastapi import APIRouter, Depends, Request
 
 from composite.config import Settings
 from composite.library import transfer
@@ -64,7 +64,7 @@ IMPORT_BODY = {
 }
 
 
-def _kind(request: Request) -> str:
+def _kind(request: Request) -> Literal["json", "csv"]:
     """Which reader the body needs, from its Content-Type; 415 for any other."""
     media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
     if media == "text/csv":
@@ -74,25 +74,29 @@ def _kind(request: Request) -> str:
     raise UnsupportedMediaType("send the file as application/json (an export) or text/csv")
 
 
+async def spooled_body(request: Request) -> AsyncIterator[IO[bytes]]:
+    """The request body in a temporary file, read on the event loop (no database call here)."""
+    settings: Settings = request.app.state.settings
+    # The body arrives spooled already (composite.server.limits) and is handed on in chunks;
+    # kept in a file of its own so that the endpoint reads it on its thread, not in memory.
+    with tempfile.SpooledTemporaryFile(max_size=settings.max_body_bytes) as spool:
+        async for chunk in request.stream():
+            spool.write(chunk)
+        spool.seek(0)
+        yield spool
+
+
 @router.post(
     "/import",
     response_model=ImportResultOut,
     responses={**error_responses(401, 413, 415, 422, 429), 503: INTERRUPTED},
     openapi_extra={"requestBody": IMPORT_BODY},
 )
-async def import_prompts(request: Request, user: CurrentUser, db: DatabaseDep) -> ImportResultOut:
-    """Merge an export document or a CSV file into the caller's prompts, reporting each item.
-
-    Same uid updates, same title and body is left as it is; an item that breaks a rule is
-    refused with its reason (and CSV row) while the others are stored.
-    """
-    kind = _kind(request)
-    settings: Settings = request.app.state.settings
-    # The body arrives spooled already (composite.server.limits); copied to a file of its
-    # own so that it is read on a worker thread, not in memory.
-    with tempfile.SpooledTemporaryFile(max_size=settings.max_body_bytes) as spool:
-        async for chunk in request.stream():
-            spool.write(chunk)
-        spool.seek(0)
-        result = await run_in_threadpool(transfer.import_file, db, user, spool, kind)  # type: ignore[arg-type]
-    return ImportResultOut.of(result)
+def import_prompts(
+    request: Request,
+    user: CurrentUser,
+    db: DatabaseDep,
+    body: Annotated[IO[bytes], Depends(spooled_body)],
+) -> ImportResultOut:
+    """Merge an export or a CSV file into the caller's prompts; each bad item is refused on its own."""
+    return ImportResultOut.of(transfer.import_file(db, user, body, _kind(request)))
