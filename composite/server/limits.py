@@ -16,9 +16,10 @@ request is answered 503 with Retry-After rather than grow the process.
 
 A few paths (an upload of a whole file) may be given a larger limit of their own. Such a
 body is spooled to a temporary file as it arrives, never held in memory, and replayed to
-the application in chunks once complete; at most ``large_at_once`` of them per port are
-under way together (each costs disk and, in the application, the work of a large file),
-and one more is answered 503 with Retry-After.
+the application in chunks once complete (one declared within the ordinary limit is
+buffered as usual); at most ``large_at_once`` of them per port are under way together
+(each costs disk and, in the application, the work of a large file), and one more is
+answered 503 with Retry-After.
 """
 
 from __future__ import annotations
@@ -88,7 +89,8 @@ class BodyLimit:
         if not chunked and (length is None or int(length) == 0):
             await self.app(scope, receive, send)
             return
-        if limit > self.max_bytes:
+        # On a large path, a body declared within the ordinary limit is buffered as any other.
+        if limit > self.max_bytes and (length is None or int(length) > self.max_bytes):
             await self._spooled(scope, receive, send, limit)
         else:
             await self._buffered(scope, receive, send)

@@ -151,6 +151,9 @@ def test_large_bodies_under_way_at_once_are_bounded_per_port() -> None:
     assert headers[b"retry-after"] == b"1"
     assert b"Too many large uploads" in body
     assert limit.large == 2
+    # A body within the ordinary limit on the same path is buffered as usual, not counted.
+    status, _, _ = run(limit, [(b"content-length", b"10")], [b"x" * 10], path="/upload")
+    assert status == 200
 
 
 def test_refusals_can_be_rendered_by_the_site() -> None:
