@@ -677,6 +677,19 @@ def test_body_over_the_limit_is_refused_by_nginx(site: Site, path: str) -> None:
         assert "<center>nginx</center>" in refused.text
 
 
+IMPORTS = [("/api/import", "application/json"), ("/account/import", "text/html")]
+
+
+@pytest.mark.parametrize(("path", "kind"), IMPORTS)
+def test_an_import_past_the_body_limit_reaches_the_application(site: Site, path: str, kind: str) -> None:
+    # Anonymous and without a form: the application's own refusal, not nginx's 413.
+    with site.client() as client:
+        answer = client.post(f"{site.http}{path}", content=b" " * (4 * BODY_LIMIT))
+    assert answer.status_code in (400, 401), answer.text[:300]
+    assert kind in answer.headers["content-type"]
+    assert "<center>nginx</center>" not in answer.text
+
+
 def test_body_at_the_limit_reaches_the_application(site: Site) -> None:
     # An endpoint that reads its body: one that answers without reading it would have its
     # connection reset under nginx's upload, which nginx reports as 502.

@@ -37,6 +37,12 @@ class Conflict(DomainError):
     status = 409
 
 
+class UnsupportedMediaType(DomainError):
+    """The body is in a format this request does not read."""
+
+    status = 415
+
+
 class TooManyAttempts(DomainError):
     """Too many failed attempts; try again after ``retry_after`` seconds."""
 

@@ -19,12 +19,14 @@ from composite.library import search
 from composite.library.backend import create_backend
 from composite.library.examples import load_examples
 from composite.library.frontend import create_frontend
+from composite.library.frontend.app import large_uploads, refusal_page
 from composite.library.migrations import MIGRATIONS_DIR
 from composite.library.observability import operating_mounts, record_flask_routes, start_backup_schedule
 from composite.library.operations import Operations
 from composite.library.policies import api_policy, site_policy
 from composite.library.public import public_mount
 from composite.library.ratelimit import RateLimiter
+from composite.library.transfer import IMPORT_MAX_BYTES
 from composite.server import ASGIApp, Mount, PortRouter, wsgi_app
 from composite.server.headers import SecurityHeaders
 from composite.server.limits import BodyLimit
@@ -57,7 +59,12 @@ def api_app(
     """The API as it is served: the FastAPI app inside its body limit and security headers."""
     backend = create_backend(settings, db, limiter)
     backend.state.operations = operations  # the health check reports the newest backup's age
-    limited = BodyLimit(route_probe(backend), settings.max_body_bytes, json_errors=True)
+    limited = BodyLimit(
+        route_probe(backend),
+        settings.max_body_bytes,
+        json_errors=True,
+        large_paths={"/api/import": IMPORT_MAX_BYTES},
+    )
     cached = _cached("backend", limited, settings, db, caches)
     return SecurityHeaders(cached, api_policy, hsts=settings.production)
 
@@ -71,7 +78,12 @@ def website_app(
     """The website as it is served: Flask on its own thread pool, inside the same wrappers."""
     frontend = create_frontend(settings, db, limiter)
     record_flask_routes(frontend)
-    limited = BodyLimit(wsgi_app(frontend, settings.frontend_threads), settings.max_body_bytes)
+    limited = BodyLimit(
+        wsgi_app(frontend, settings.frontend_threads),
+        settings.max_body_bytes,
+        large_paths=large_uploads(frontend),
+        refusal=refusal_page(frontend),
+    )
     session_cookie = frontend.config["SESSION_COOKIE_NAME"]
     cached = _cached("frontend", limited, settings, db, caches, credential_cookies=[session_cookie])
     return SecurityHeaders(cached, site_policy, hsts=settings.production)

@@ -13,27 +13,63 @@ with a Content-Length:
 What this buffers is bounded per port: ``max_bytes`` per request, and
 ``BUFFERED_BODIES`` times that for every request of the port together; beyond it a
 request is answered 503 with Retry-After rather than grow the process.
+
+A few paths (an upload of a whole file) may be given a larger limit of their own. Such a
+body is spooled to a temporary file as it arrives, never held in memory, and replayed to
+the application in chunks once complete (one declared within the ordinary limit is
+buffered as usual); at most ``large_at_once`` of them per port are under way together
+(each costs disk and, in the application, the work of a large file), and one more is
+answered 503 with Retry-After.
 """
 
 from __future__ import annotations
 
 import json
+import tempfile
+from collections.abc import Callable, Mapping
+from typing import IO
 
 from composite.server.router import ASGIApp, Message, Receive, Scope, Send
 
 # How many bodies of the maximum size one port may hold in memory at once.
 BUFFERED_BODIES = 32
+# How many bodies on a path with a larger limit one port receives and serves at once.
+LARGE_BODIES = 2
+# A spooled body is replayed to the application in chunks of this size.
+REPLAY_CHUNK = 64 * 1024
+MIB = 1024 * 1024
+
+# Renders a refusal: (scope, status, message) -> (content type, payload).
+Refusal = Callable[[Scope, int, str], tuple[bytes, bytes]]
+
+
+def describe_size(limit: int) -> str:
+    """A byte count as people read a limit: "64 MiB" when whole mebibytes, else bytes."""
+    return f"{limit // MIB} MiB" if limit >= MIB and limit % MIB == 0 else f"{limit} bytes"
 
 
 class BodyLimit:
     """Refuse bodies over max_bytes with 413; read every body in full before the application runs."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, *, json_errors: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_bytes: int,
+        *,
+        json_errors: bool = False,
+        large_paths: Mapping[str, int] | None = None,
+        large_at_once: int = LARGE_BODIES,
+        refusal: Refusal | None = None,
+    ) -> None:
         self.app = app
         self.max_bytes = max_bytes
         self.json_errors = json_errors
+        self.large_paths = dict(large_paths or {})
+        self.large_at_once = large_at_once
+        self.refusal = refusal
         self.max_buffered = BUFFERED_BODIES * max_bytes
         self.buffered = 0  # bytes held for requests on this port, read and written on the loop
+        self.large = 0  # large bodies under way on this port, counted on the loop
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -46,12 +82,20 @@ class BodyLimit:
                 length = value
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
                 chunked = True
-        if length is not None and int(length) > self.max_bytes:  # h11 and httptools accept digits only
-            await self._refuse(send, 413, self._too_large_text())
+        limit = self.large_paths.get(scope["path"], self.max_bytes)
+        if length is not None and int(length) > limit:  # h11 and httptools accept digits only
+            await self._refuse(scope, send, 413, self._too_large_text(limit))
             return
         if not chunked and (length is None or int(length) == 0):
             await self.app(scope, receive, send)
             return
+        # On a large path, a body declared within the ordinary limit is buffered as any other.
+        if limit > self.max_bytes and (length is None or int(length) > self.max_bytes):
+            await self._spooled(scope, receive, send, limit)
+        else:
+            await self._buffered(scope, receive, send)
+
+    async def _buffered(self, scope: Scope, receive: Receive, send: Send) -> None:
         body = bytearray()
         try:
             while True:
@@ -62,17 +106,14 @@ class BodyLimit:
                 body += chunk
                 self.buffered += len(chunk)
                 if len(body) > self.max_bytes:
-                    await self._refuse(send, 413, self._too_large_text())
+                    await self._refuse(scope, send, 413, self._too_large_text(self.max_bytes))
                     return
                 if self.buffered > self.max_buffered:
-                    await self._refuse(send, 503, "Too many request bodies at once, try again shortly.")
+                    text = "Too many request bodies at once, try again shortly."
+                    await self._refuse(scope, send, 503, text)
                     return
                 if not message.get("more_body", False):
                     break
-            framing = (b"transfer-encoding", b"content-length")
-            headers = [(n, v) for n, v in scope["headers"] if n not in framing]
-            headers.append((b"content-length", str(len(body)).encode()))
-            sized_scope = {**scope, "headers": headers}
             delivered = False
 
             async def replay() -> Message:
@@ -82,15 +123,44 @@ class BodyLimit:
                 delivered = True
                 return {"type": "http.request", "body": bytes(body), "more_body": False}
 
-            await self.app(sized_scope, replay, send)
+            await self.app(_sized(scope, len(body)), replay, send)
         finally:
             self.buffered -= len(body)
 
-    def _too_large_text(self) -> str:
-        return f"Request body is larger than the limit of {self.max_bytes} bytes."
+    async def _spooled(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        if self.large >= self.large_at_once:
+            await self._refuse(scope, send, 503, "Too many large uploads at once, try again shortly.")
+            return
+        self.large += 1
+        # Kept in memory up to the ordinary limit, on disk beyond: writes of one received
+        # chunk to the page cache take microseconds, so they stay on the loop.
+        with tempfile.SpooledTemporaryFile(max_size=self.max_bytes) as spool:
+            try:
+                size = 0
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > limit:
+                        await self._refuse(scope, send, 413, self._too_large_text(limit))
+                        return
+                    spool.write(chunk)
+                    if not message.get("more_body", False):
+                        break
+                spool.seek(0)
+                await self.app(_sized(scope, size), _replay_file(spool, size, receive), send)
+            finally:
+                self.large -= 1
 
-    async def _refuse(self, send: Send, status: int, text: str) -> None:
-        if self.json_errors:
+    def _too_large_text(self, limit: int) -> str:
+        return f"Request body is larger than the limit of {describe_size(limit)}."
+
+    async def _refuse(self, scope: Scope, send: Send, status: int, text: str) -> None:
+        if self.refusal is not None:
+            kind, payload = self.refusal(scope, status, text)
+        elif self.json_errors:
             payload, kind = json.dumps({"detail": text}).encode(), b"application/json"
         else:
             payload, kind = (text + "\n").encode(), b"text/plain; charset=utf-8"
@@ -103,3 +173,27 @@ class BodyLimit:
             headers.append((b"retry-after", b"1"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+
+def _sized(scope: Scope, size: int) -> Scope:
+    """The scope with its body's framing replaced by the Content-Length of the body read."""
+    framing = (b"transfer-encoding", b"content-length")
+    headers = [(n, v) for n, v in scope["headers"] if n not in framing]
+    headers.append((b"content-length", str(size).encode()))
+    return {**scope, "headers": headers}
+
+
+def _replay_file(spool: IO[bytes], size: int, receive: Receive) -> Receive:
+    """A receive that hands out the spooled body chunk by chunk, then waits on the client."""
+    done = False
+
+    async def replay() -> Message:
+        nonlocal done
+        if done:
+            return await receive()
+        chunk = spool.read(REPLAY_CHUNK)
+        more = spool.tell() < size
+        done = not more
+        return {"type": "http.request", "body": chunk, "more_body": more}
+
+    return replay

@@ -63,25 +63,40 @@ def test_importing_someone_elses_export_makes_copies(db: Database, make_user) ->
         ([], "file"),
         ({"format": "other"}, "file"),
         ({"format": "allucanget-prompts", "prompts": "x"}, "prompts"),
-        ({"format": "allucanget-prompts", "prompts": [1]}, "prompts[0]"),
-        (
-            {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "uid": "nope"}]},
-            "prompts[0].uid",
-        ),
-        ({"format": "allucanget-prompts", "prompts": [{"title": "", "body": "b"}]}, "prompts[0].title"),
-        (
-            {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "tags": "a"}]},
-            "prompts[0].tags",
-        ),
-        ({"format": "allucanget-prompts", "prompts": [{"title": 5, "body": "b"}]}, "prompts[0].title"),
+        ({"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}] * 10_001}, "prompts"),
     ],
 )
-def test_bad_import_is_refused_whole(db: Database, make_user, document: object, field: str) -> None:
+def test_a_file_that_is_not_an_export_is_refused_whole(
+    db: Database, make_user, document: object, field: str
+) -> None:
     alice = make_user("alice")
     with pytest.raises(Invalid) as caught:
         transfer.import_prompts(db, alice, document)
     assert field in caught.value.errors
     assert db.fetchone("SELECT count(*) FROM prompts") == (0,)
+
+
+def test_bad_items_are_refused_with_their_reason_and_the_good_ones_stored(db: Database, make_user) -> None:
+    alice = make_user("alice")
+    bad = [
+        (1, "item: must be an object"),
+        ({"title": "t", "body": "b", "uid": "nope"}, "uid: must be a UUID"),
+        ({"title": "", "body": "b"}, "title: must be 1-200 characters"),
+        ({"title": "t", "body": "b", "tags": "a"}, "tags: must be a list"),
+        ({"title": 5, "body": "b"}, "title: must be a str"),
+        ({"title": "t", "body": "b", "tags": ["a"] * 11}, "tags: at most 10 tags"),
+        ({"title": "t", "body": "x" * 50_001}, "body: must be 1-50000 characters"),
+    ]
+    good = {"title": "Good one", "body": "kept"}, {"title": "Good two", "body": "b"}
+    items = [good[0], *[item for item, _ in bad], good[1]]
+    result = transfer.import_prompts(db, alice, {"format": transfer.EXPORT_FORMAT, "prompts": items})
+    assert (result.created, result.refused) == (2, len(bad))
+    assert [item.outcome for item in result.items] == ["created", *["refused"] * len(bad), "created"]
+    for item, (_, reason) in zip(result.items[1:-1], bad, strict=True):
+        assert item.reason == reason
+        assert (item.id, item.uid, item.row) == (None, None, None)
+    assert [item.index for item in result.items] == list(range(len(items)))
+    assert db.fetchone("SELECT count(*) FROM prompts") == (2,)
 
 
 def test_a_thousand_prompt_import_near_the_body_limit_holds_the_write_lock_briefly(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 
 from composite.library.policies import SITE_POLICY, api_policy, site_policy
 from composite.server.headers import SecurityHeaders
-from composite.server.limits import BodyLimit
+from composite.server.limits import MIB, REPLAY_CHUNK, BodyLimit
 
 
 async def echo_body(scope: dict[str, Any], receive, send) -> None:
@@ -26,9 +26,9 @@ async def echo_body(scope: dict[str, Any], receive, send) -> None:
 
 
 def run(
-    app, headers: list[tuple[bytes, bytes]], chunks: list[bytes]
+    app, headers: list[tuple[bytes, bytes]], chunks: list[bytes], path: str = "/"
 ) -> tuple[int, dict[bytes, bytes], bytes]:
-    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers, "scheme": "http"}
+    scope = {"type": "http", "method": "POST", "path": path, "headers": headers, "scheme": "http"}
     pending = [
         {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
         for i, chunk in enumerate(chunks)
@@ -95,3 +95,72 @@ def test_bodies_buffered_at_once_are_bounded_per_port() -> None:
     assert limit.buffered == limit.max_buffered - 5  # what this request held is given back
     status, _, _ = run(BodyLimit(echo_body, 10), [(b"content-length", b"10")], [b"x" * 10])
     assert status == 200
+
+
+async def count_chunks(scope: dict[str, Any], receive, send) -> None:
+    """Reply with how many chunks the body came in, its length, and the largest chunk."""
+    sizes = []
+    while True:
+        message = await receive()
+        sizes.append(len(message.get("body", b"")))
+        if not message.get("more_body"):
+            break
+    length = dict(scope["headers"]).get(b"content-length", b"-").decode()
+    payload = json.dumps({"length": length, "chunks": len(sizes), "largest": max(sizes)}).encode()
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def test_a_named_path_takes_a_larger_body_spooled_and_replayed_in_chunks() -> None:
+    limit = BodyLimit(count_chunks, 10, large_paths={"/upload": 1000})
+    chunks = [b"x" * 100] * 9  # 900 bytes, chunked, past the ordinary limit
+    status, _, body = run(limit, [(b"transfer-encoding", b"chunked")], chunks, path="/upload")
+    assert status == 200
+    assert json.loads(body)["length"] == "900"
+    assert limit.large == 0  # given back
+    # Other paths keep the ordinary limit.
+    status, _, _ = run(limit, [(b"content-length", b"900")], [b"x" * 900], path="/other")
+    assert status == 413
+
+
+def test_a_spooled_body_reaches_the_application_in_bounded_chunks() -> None:
+    size = 5 * REPLAY_CHUNK + 7
+    limit = BodyLimit(count_chunks, 1024, large_paths={"/upload": size})
+    status, _, body = run(limit, [(b"content-length", str(size).encode())], [b"y" * size], path="/upload")
+    answer = json.loads(body)
+    assert status == 200
+    assert (answer["length"], answer["chunks"], answer["largest"]) == (str(size), 6, REPLAY_CHUNK)
+
+
+def test_a_named_path_refuses_past_its_own_limit_declared_or_chunked() -> None:
+    limit = BodyLimit(echo_body, 10, json_errors=True, large_paths={"/upload": 2 * MIB})
+    status, _, body = run(limit, [(b"content-length", str(2 * MIB + 1).encode())], [b""], path="/upload")
+    assert status == 413
+    assert json.loads(body)["detail"] == "Request body is larger than the limit of 2 MiB."
+    chunks = [b"z" * MIB] * 3
+    status, _, _ = run(limit, [(b"transfer-encoding", b"chunked")], chunks, path="/upload")
+    assert status == 413
+    assert limit.large == 0
+
+
+def test_large_bodies_under_way_at_once_are_bounded_per_port() -> None:
+    limit = BodyLimit(echo_body, 10, large_paths={"/upload": 100}, large_at_once=2)
+    limit.large = 2  # two uploads under way
+    status, headers, body = run(limit, [(b"content-length", b"50")], [b"x" * 50], path="/upload")
+    assert status == 503
+    assert headers[b"retry-after"] == b"1"
+    assert b"Too many large uploads" in body
+    assert limit.large == 2
+    # A body within the ordinary limit on the same path is buffered as usual, not counted.
+    status, _, _ = run(limit, [(b"content-length", b"10")], [b"x" * 10], path="/upload")
+    assert status == 200
+
+
+def test_refusals_can_be_rendered_by_the_site() -> None:
+    def page(scope: dict[str, Any], status: int, message: str) -> tuple[bytes, bytes]:
+        return b"text/html; charset=utf-8", f"<h1>{status}</h1><p>{message} ({scope['path']})</p>".encode()
+
+    limit = BodyLimit(echo_body, 10, refusal=page)
+    status, headers, body = run(limit, [(b"content-length", b"11")], [b"x" * 11], path="/form")
+    assert (status, headers[b"content-type"]) == (413, b"text/html; charset=utf-8")
+    assert body == b"<h1>413</h1><p>Request body is larger than the limit of 10 bytes. (/form)</p>"

@@ -27,6 +27,8 @@ DESCRIPTIONS = {
     403: "The prompt belongs to someone else",
     404: "Not found (someone else's private prompt is not found either)",
     409: "The request clashes with what exists (a taken name, or a limit of things held reached)",
+    413: "The body is larger than the limit: 64 MiB for an import, 1 MiB for any other request",
+    415: "The body's Content-Type is not one this endpoint reads",
     422: "Invalid input",
     429: "Too many attempts from this address or at this account; retry after Retry-After seconds",
     503: "Too busy checking passwords right now; retry after Retry-After seconds",

@@ -459,37 +459,30 @@ class ImportedPrompt(BaseModel):
 
 
 class ImportDocument(BaseModel):
-    """An export document (other keys are ignored)."""
+    """An export document (other keys are ignored); each prompt is checked on its own."""
 
     format: Literal[EXPORT_FORMAT]  # type: ignore[valid-type]
     prompts: list[ImportedPrompt] = Field(max_length=MAX_IMPORT)
-
-    def to_domain(self) -> dict[str, Any]:
-        """The document as composite.library.transfer expects it."""
-        return {
-            "format": self.format,
-            "prompts": [
-                {**item.model_dump(exclude_none=True, exclude={"uid"}), "uid": item.uid and str(item.uid)}
-                for item in self.prompts
-            ],
-        }
 
 
 class ImportedItemOut(BaseModel):
     """What became of one prompt of the document."""
 
-    index: int = Field(description="Its place in the document's prompts, from 0")
-    id: int = Field(description="The stored prompt it created or updated")
-    uid: UUID
-    outcome: Literal["created", "updated", "unchanged"]
+    index: int = Field(description="Its place among the file's prompts (or CSV rows), from 0")
+    row: int | None = Field(None, description="CSV: its row in the file, the header being row 1")
+    id: int | None = Field(description="The stored prompt it created or updated; null when refused")
+    uid: UUID | None
+    outcome: Literal["created", "updated", "unchanged", "refused"]
+    reason: str | None = Field(None, description="Why it was refused")
 
 
 class ImportResultOut(BaseModel):
-    """How an import went: prompts created, changed (a new version) and already up to date."""
+    """How an import went: prompts created, changed (a new version), already up to date, refused."""
 
     created: int
     updated: int
     unchanged: int
+    refused: int
     prompts: list[ImportedItemOut] = Field(description="Each prompt of the document, in its order")
 
     @classmethod
@@ -499,5 +492,6 @@ class ImportResultOut(BaseModel):
             created=result.created,
             updated=result.updated,
             unchanged=result.unchanged,
+            refused=result.refused,
             prompts=[ImportedItemOut(**vars(item)) for item in result.items],
         )

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
-from flask import Flask, Response, g, render_template, request, url_for
+from flask import Flask, Response, current_app, g, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
@@ -47,7 +50,9 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
     app.extensions["composite.limiter"] = limiter or RateLimiter()
     app.url_map.converters["id"] = IdConverter
 
-    # Order matters: bad bytes are refused before the form is read for its CSRF token.
+    # Order matters: an upload's own limit is set before anything reads the form, and bad
+    # bytes are refused before the form is read for its CSRF token.
+    app.before_request(_allow_large_upload)
     app.before_request(security.refuse_malformed_input)
     app.before_request(security.load_user)
     app.before_request(security.check_csrf)
@@ -66,6 +71,7 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
 
     for blueprint in (pages.bp, browse.bp, auth.bp, prompts.bp, history.bp, labels.bp, account.bp):
         app.register_blueprint(blueprint)
+    app.extensions["composite.upload_limits"] = account.UPLOAD_LIMITS
     if settings.test_endpoints:
         from composite.library.frontend.views import echo
 
@@ -106,10 +112,38 @@ _TITLES = {
     403: "Not yours",
     404: "Not found",
     409: "Conflict",
+    413: "Too large",
     422: "Invalid input",
     429: "Too many attempts",
     503: "Busy",
 }
+
+
+def large_uploads(app: Flask) -> dict[str, int]:
+    limits = app.extensions["composite.upload_limits"]
+    return {rule.rule: limits[rule.endpoint] for rule in app.url_map.iter_rules() if rule.endpoint in limits}
+
+
+def _allow_large_upload() -> None:
+    """Give an upload endpoint its own body limit, before anything reads the form."""
+    limit = current_app.extensions["composite.upload_limits"].get(request.endpoint)
+    if limit is not None:
+        request.max_content_length = limit
+
+
+def refusal_page(app: Flask) -> Callable[[dict[str, Any], int, str], tuple[bytes, bytes]]:
+    """The server's own refusals (a body too large, too many at once) as the site's error page."""
+
+    @functools.lru_cache(maxsize=16)
+    def render(status: int, message: str) -> bytes:
+        # Outside any request: the page shows the visitor's layout, without their name.
+        with app.test_request_context("/"):
+            page = render_template(
+                "error.html", code=status, title=_TITLES.get(status, "Error"), message=message
+            )
+        return page.encode()
+
+    return lambda scope, status, message: (b"text/html; charset=utf-8", render(status, message))
 
 
 def format_time(value: datetime | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -79,24 +80,82 @@ def test_import_into_another_account_copies(alice: ApiUser, bob: ApiUser) -> Non
         {"format": "something-else", "prompts": []},
         {"prompts": []},
         {"format": "allucanget-prompts", "prompts": "many"},
-        {"format": "allucanget-prompts", "prompts": [{"title": "no body"}]},
-        {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "uid": "not-a-uuid"}]},
-        {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "tags": ["bad_tag"]}]},
-        {"format": "allucanget-prompts", "prompts": [{"title": "", "body": "b"}]},
-        {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}] * 1001},
+        {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}] * 10_001},
         [],
     ],
 )
-def test_import_refuses_a_bad_document_whole(alice: ApiUser, document: Any) -> None:
+def test_import_refuses_a_file_that_is_not_an_export_whole(alice: ApiUser, document: Any) -> None:
     response = alice.post("/api/import", json=document)
     assert response.status_code == 422
     assert alice.get("/api/prompts").json()["total"] == 0
 
 
-def test_the_api_and_the_website_refuse_the_same_repeated_tags(alice: ApiUser) -> None:
-    document = {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b", "tags": ["a"] * 11}]}
-    response = alice.post("/api/import", json=document)
-    assert response.status_code == 422
+def test_bad_items_are_refused_one_by_one_and_the_others_stored(alice: ApiUser) -> None:
+    items = [
+        {"title": "no body"},
+        {"title": "t", "body": "b", "uid": "not-a-uuid"},
+        {"title": "t", "body": "b", "tags": ["bad tag"]},
+        {"title": "Kept", "body": "b"},
+        {"title": "", "body": "b"},
+        {"title": "t", "body": "b", "tags": ["a"] * 11},
+    ]
+    response = alice.post("/api/import", json={"format": "allucanget-prompts", "prompts": items})
+    assert response.status_code == 200
+    answer = response.json()
+    assert (answer["created"], answer["refused"]) == (1, 5)
+    reasons = [(item["index"], item["outcome"], item["reason"]) for item in answer["prompts"]]
+    assert reasons == [
+        (0, "refused", "body: must be 1-50000 characters"),
+        (1, "refused", "uid: must be a UUID"),
+        (2, "refused", "tags: 'bad tag' is not a tag: use 1-32 of a-z, 0-9 and '-'"),
+        (3, "created", None),
+        (4, "refused", "title: must be 1-200 characters"),
+        (5, "refused", "tags: at most 10 tags"),
+    ]
+    assert [p["title"] for p in alice.get("/api/prompts").json()["items"]] == ["Kept"]
+
+
+def test_a_csv_import_reports_rows_by_their_number_in_the_file(alice: ApiUser) -> None:
+    csv_text = (
+        "\ufeffact,prompt,tags,contributor\n"
+        '"Act as a Linux terminal","I want you to act as a Linux terminal.\nReply in one code block.",'
+        '"shell, Command Line",ada\n'
+        "\n"
+        ",no title,,\n"
+        "Act as a poet,Write a poem about ${Topic:the sea},,\n"
+    )
+    response = alice.post(
+        "/api/import", content=csv_text.encode(), headers={"Content-Type": "text/csv; charset=utf-8"}
+    )
+    assert response.status_code == 200, response.text
+    answer = response.json()
+    assert [(i["index"], i["row"], i["outcome"]) for i in answer["prompts"]] == [
+        (0, 2, "created"),
+        (1, 4, "refused"),
+        (2, 5, "created"),
+    ]
+    assert answer["prompts"][1]["reason"] == "title: must be 1-200 characters"
+    stored = {p["title"]: p for p in alice.get("/api/prompts").json()["items"]}
+    assert stored["Act as a Linux terminal"]["tags"] == ["shell", "command-line"]
+    assert stored["Act as a poet"]["body"] == "Write a poem about ${Topic:the sea}"
+
+
+@pytest.mark.parametrize(
+    ("content", "kind", "status", "detail"),
+    [
+        (b"title,body\n\xff\xfe,x\n", "text/csv", 422, "not UTF-8 text"),
+        (b"name,text\na,b\n", "text/csv", 422, "needs a title and a body column"),
+        (b"", "text/csv", 422, "the file is empty"),
+        (b'"unclosed\n', "text/csv", 422, "not CSV"),
+        (b"{}", "text/plain", 415, "application/json"),
+    ],
+)
+def test_a_file_the_import_cannot_read_is_a_clear_4xx(
+    alice: ApiUser, content: bytes, kind: str, status: int, detail: str
+) -> None:
+    response = alice.post("/api/import", content=content, headers={"Content-Type": kind})
+    assert response.status_code == status, response.text
+    assert detail in json.dumps(response.json()["detail"])
     assert alice.get("/api/prompts").json()["total"] == 0
 
 

@@ -6,7 +6,16 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import Blueprint, Response, make_response, redirect, render_template, request, session, url_for
+from flask import (
+    Blueprint,
+    Response,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from werkzeug.wrappers import Response as BaseResponse
 
 from composite.library import credentials, password_change, transfer
@@ -20,6 +29,9 @@ from composite.library.frontend.security import (
 )
 
 bp = Blueprint("account", __name__, url_prefix="/account")
+
+# The import form's own body limit: the file's, framing included (a few hundred bytes).
+UPLOAD_LIMITS = {"account.import_prompts": transfer.IMPORT_MAX_BYTES}
 
 
 def _page(status: int = 200, **context: Any) -> tuple[str, int]:
@@ -99,16 +111,14 @@ def export_prompts() -> Response:
 @bp.post("/import")
 @login_required
 def import_prompts() -> tuple[str, int]:
-    """Merge an exported file into the user's prompts: same prompt updated, never duplicated."""
+    """Merge an export or a CSV file into the user's prompts, reporting each item; never duplicated."""
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:
-            raise Invalid({"file": "choose an exported .json file"})
-        try:
-            document = json.loads(upload.read())
-        except (ValueError, RecursionError):
-            raise Invalid({"file": "this file is not JSON"}) from None
-        result = transfer.import_prompts(get_db(), current_user(), document)
+            raise Invalid({"file": "choose an exported .json file or a .csv file"})
+        kind = "csv" if upload.filename.lower().endswith(".csv") or upload.mimetype == "text/csv" else "json"
+        # Werkzeug spooled a large file to disk: it is read from there as it is parsed.
+        result = transfer.import_file(get_db(), current_user(), upload.stream, kind)
     except Invalid as exc:
         return _page(422, import_errors=exc.errors)
     return _page(200, imported=result)

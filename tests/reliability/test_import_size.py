@@ -1,0 +1,95 @@
+"""Imports at real size against the real process: large files stream in, too large is a clear 413."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from tests.support import corpus
+from tests.support.client import register
+from tests.support.process import ServerProcess
+from tests.support.web import Browser, csrf_from
+
+MIB = 1024 * 1024
+
+
+def resident_bytes(server: ServerProcess) -> int:
+    """The server process's resident memory now."""
+    assert server.proc is not None
+    status = Path(f"/proc/{server.proc.pid}/status").read_text()
+    line = next(line for line in status.splitlines() if line.startswith("VmRSS:"))
+    return int(line.split()[1]) * 1024
+
+
+def chunks(total: int, size: int = MIB) -> Iterator[bytes]:
+    """A chunked body of ``total`` bytes that the client never holds at once."""
+    sent = 0
+    while sent < total:
+        piece = min(size, total - sent)
+        yield b" " * piece
+        sent += piece
+
+
+def test_large_imports_pass_and_larger_ones_are_refused_without_growing_the_process(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path).start()
+    try:
+        token = register(server, "importer")
+        auth = {"Authorization": f"Bearer {token}"}
+        with httpx.Client(base_url=server.backend, timeout=300, headers=auth) as api:
+            # A 4 MB export, past the 1 MiB limit of every other request.
+            data = corpus.export_bytes(corpus.prompts(1500, seed=8))
+            answer = api.post("/api/import", content=data, headers={"Content-Type": "application/json"})
+            assert answer.status_code == 200, answer.text[:500]
+            assert answer.json()["created"] == 1500
+
+            before = resident_bytes(server)
+            # Declared too large: refused before a byte of it is read.
+            declared = api.post(
+                "/api/import",
+                content=chunks(64 * MIB + 1),
+                headers={"Content-Type": "text/csv", "Content-Length": str(64 * MIB + 1)},
+            )
+            assert declared.status_code == 413
+            assert declared.json() == {"detail": "Request body is larger than the limit of 64 MiB."}
+            # Chunked, so the server reads 64 MiB (spooled to disk) before it can tell.
+            streamed = api.post("/api/import", content=chunks(65 * MIB), headers={"Content-Type": "text/csv"})
+            assert streamed.status_code == 413
+            assert "64 MiB" in streamed.json()["detail"]
+            grown = resident_bytes(server) - before
+            assert grown < 32 * MIB, f"the process grew by {grown / MIB:.0f} MiB"
+
+            # Every other route keeps the 1 MiB limit.
+            big = {"title": "t", "body": "x" * (MIB + 1)}
+            assert api.post("/api/prompts", json=big).status_code == 413
+
+        with Browser(server) as person:
+            person.register("uploader")
+            page = person.client.get("/account")
+            form = {"csrf_token": csrf_from(page.text)}
+            csv_data = corpus.csv_bytes(corpus.prompts(1500, seed=9), style="act")
+            files = {"file": ("prompts.csv", csv_data, "text/csv")}
+            done = person.client.post("/account/import", data=form, files=files, timeout=300)
+            assert done.status_code == 200, done.text[:500]
+            assert "Imported: 1500 new, 0 updated, 0 already up to date." in done.text
+
+            # Too large: the site's own error page, not plain text.
+            huge = person.client.post(
+                "/account/import",
+                content=chunks(65 * MIB),
+                headers={"Content-Type": "multipart/form-data; boundary=x", "Content-Length": str(65 * MIB)},
+            )
+            assert huge.status_code == 413
+            assert huge.headers["content-type"].startswith("text/html")
+            assert "413 · Too large" in huge.text
+            assert "Request body is larger than the limit of 64 MiB." in huge.text
+            assert "/static/style.css" in huge.text  # in the site's layout
+            # Other forms keep the 1 MiB limit, with the same styled page.
+            login = person.client.post("/login", data={"csrf_token": "x", "username": "u" * (MIB + 1)})
+            assert login.status_code == 413
+            assert "413 · Too large" in login.text
+            assert "1 MiB" in login.text
+        assert "Traceback" not in server.log()
+    finally:
+        server.stop()

@@ -1,0 +1,60 @@
+"""The account page's import in a real Chromium: a large file uploads, its report replaces the form."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+from tests.support import corpus
+from tests.test_browser import browser, site  # noqa: F401 (fixtures)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext
+
+    from tests.support.process import ServerProcess
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_person_imports_a_large_csv_and_sees_what_was_refused(
+    browser: BrowserContext,  # noqa: F811
+    site: ServerProcess,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.pages[0] if browser.pages else browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.goto(f"{site.frontend}/register")
+    page.get_by_label("Username").fill("importer")
+    page.get_by_label("Password", exact=True).fill("correct horse battery")
+    page.get_by_label("Password again").fill("correct horse battery")
+    page.get_by_role("button", name="Create account").click()
+    page.goto(f"{site.frontend}/account")
+
+    items = corpus.prompts(1500, seed=11)
+    items[41] = {**items[41], "visibility": "everyone"}  # row 43
+    collection = tmp_path / "collection.csv"
+    corpus.write_csv(items, collection, style="act")
+    page.get_by_label("Export or CSV file").set_input_files(str(collection))
+    page.get_by_role("button", name="Import").click()
+    report = page.locator("#import-report")
+    done = "1499 new, 0 updated, 0 already up to date, 1 not imported"
+    expect(report).to_contain_text(done, timeout=120_000)
+    expect(report).to_contain_text("Row 43: visibility: must be 'public' or 'private'")
+    assert page.url == f"{site.frontend}/account"  # the script sent it: the page never left
+    expect(page.locator(".upload-progress")).to_be_hidden()  # the new form, ready for another file
+
+    # The same form works again without a reload: a JSON export, all of it already there.
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(corpus.export_document([it for n, it in enumerate(items) if n != 41])))
+    page.get_by_label("Export or CSV file").set_input_files(str(export))
+    page.get_by_role("button", name="Import").click()
+    again = "0 new, 0 updated, 1499 already up to date"
+    expect(page.locator("#import-report")).to_contain_text(again, timeout=120_000)
+    assert problems == []
