@@ -61,7 +61,7 @@ def test_a_csv_import_of_1500_prompts_reports_refused_rows_by_their_number(alice
     assert (answer["created"], answer["refused"]) == (1498, 2)
     refused = [(i["row"], i["reason"]) for i in answer["prompts"] if i["outcome"] == "refused"]
     assert refused == [
-        (12, "tags: 'not/a/tag' is not a tag: use 1-32 of a-z, 0-9 and '-'"),
+        (12, "tags: 'not/a/tag' is not a tag: use 1-32 of a-z, 0-9, '-' and spaces"),
         (1001, "visibility: must be 'public' or 'private'"),
     ]
     assert [i["row"] for i in answer["prompts"]] == list(range(2, 1502))

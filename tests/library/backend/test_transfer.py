@@ -94,7 +94,7 @@ def test_bad_items_are_refused_one_by_one_and_the_others_stored(alice: ApiUser) 
     items = [
         {"title": "no body"},
         {"title": "t", "body": "b", "uid": "not-a-uuid"},
-        {"title": "t", "body": "b", "tags": ["bad tag"]},
+        {"title": "t", "body": "b", "tags": ["bad/tag"]},
         {"title": "Kept", "body": "b"},
         {"title": "", "body": "b"},
         {"title": "t", "body": "b", "tags": ["a"] * 11},
@@ -107,7 +107,7 @@ def test_bad_items_are_refused_one_by_one_and_the_others_stored(alice: ApiUser) 
     assert reasons == [
         (0, "refused", "body: must be 1-50000 characters"),
         (1, "refused", "uid: must be a UUID"),
-        (2, "refused", "tags: 'bad tag' is not a tag: use 1-32 of a-z, 0-9 and '-'"),
+        (2, "refused", "tags: 'bad/tag' is not a tag: use 1-32 of a-z, 0-9, '-' and spaces"),
         (3, "created", None),
         (4, "refused", "title: must be 1-200 characters"),
         (5, "refused", "tags: at most 10 tags"),
