@@ -156,3 +156,19 @@ def test_the_migration_adds_fork_columns_to_a_database_with_prompts(tmp_path: Pa
         assert (fork.source_id, prompts.get_prompt(database, old[0]).forks) == (old[0], 1)
     finally:
         database.close()
+
+
+def test_forking_the_largest_body_copies_it_whole_as_one_more_prompt(db: Database, make_user) -> None:
+    from composite.library.rules import BODY_MAX
+
+    alice, bob = make_user("alice"), make_user("bob")
+    body = " ".join(f"word{i}" for i in range(BODY_MAX // 10))[:BODY_MAX]
+    source = prompts.create_prompt(db, alice, title="Long", body=body)
+    before = db.fetchone("SELECT (SELECT count(*) FROM prompts), (SELECT count(*) FROM prompt_versions)")
+    fork = forks.fork_prompt(db, source.id, bob)
+    assert fork.body == body
+    after = db.fetchone("SELECT (SELECT count(*) FROM prompts), (SELECT count(*) FROM prompt_versions)")
+    assert before is not None
+    assert after == (before[0] + 1, before[1] + 1)  # one prompt, one version: nothing else grows
+    terms = "SELECT count(*) FROM search_terms WHERE prompt_id = ?"
+    assert db.fetchone(terms, [fork.id]) == db.fetchone(terms, [source.id])
