@@ -23,7 +23,9 @@ def forks_of(db: Database, prompt_id: int) -> int:
 
 def test_a_fork_is_a_private_copy_of_the_current_content(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
-    source = prompts.create_prompt(db, alice, title="Haiku", body="Write a haiku about {{topic}}.")
+    source = prompts.create_prompt(
+        db, alice, visibility="public", title="Haiku", body="Write a haiku about {{topic}}."
+    )
     source = prompts.update_prompt(
         db, source.id, alice, body="Write a haiku about ${topic:autumn}.", tags=["poetry"], model_hint="any"
     )
@@ -47,7 +49,7 @@ def test_a_fork_is_a_private_copy_of_the_current_content(db: Database, make_user
 
 def test_every_fork_counts_private_ones_too_and_deleting_one_uncounts_it(db: Database, make_user) -> None:
     alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
-    source = prompts.create_prompt(db, alice, title="T", body="B")
+    source = prompts.create_prompt(db, alice, visibility="public", title="T", body="B")
     first = forks.fork_prompt(db, source.id, bob)
     forks.fork_prompt(db, source.id, bob)  # a second copy is a second fork
     third = forks.fork_prompt(db, source.id, carol)
@@ -79,7 +81,7 @@ def test_a_prompt_one_cannot_see_cannot_be_forked(db: Database, make_user) -> No
 
 def test_the_link_back_shows_only_while_the_viewer_may_see_the_source(db: Database, make_user) -> None:
     alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
-    source = prompts.create_prompt(db, alice, title="Secret plans", body="B")
+    source = prompts.create_prompt(db, alice, visibility="public", title="Secret plans", body="B")
     fork = forks.fork_prompt(db, source.id, bob)
     fork = prompts.update_prompt(db, fork.id, bob, visibility="public")
     for viewer in (None, alice.id, bob.id, carol.id):
@@ -102,8 +104,8 @@ def test_deleting_a_user_uncounts_their_forks_and_unlinks_forks_of_their_prompts
     db: Database, make_user
 ) -> None:
     alice, bob = make_user("alice"), make_user("bob")
-    hers = prompts.create_prompt(db, alice, title="Hers", body="B")
-    his = prompts.create_prompt(db, bob, title="His", body="B")
+    hers = prompts.create_prompt(db, alice, visibility="public", title="Hers", body="B")
+    his = prompts.create_prompt(db, bob, visibility="public", title="His", body="B")
     forks.fork_prompt(db, hers.id, bob)
     of_his = forks.fork_prompt(db, his.id, alice)
     useradmin.delete_user(db, "bob")
@@ -113,7 +115,7 @@ def test_deleting_a_user_uncounts_their_forks_and_unlinks_forks_of_their_prompts
 
 def test_a_fork_exports_and_imports_as_an_ordinary_prompt(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
-    source = prompts.create_prompt(db, alice, title="T", body="B", tags=["x"])
+    source = prompts.create_prompt(db, alice, visibility="public", title="T", body="B", tags=["x"])
     stars.star(db, source.id, bob)
     fork = forks.fork_prompt(db, source.id, bob)
     document = transfer.export_prompts(db, bob)
@@ -163,7 +165,7 @@ def test_forking_the_largest_body_copies_it_whole_as_one_more_prompt(db: Databas
 
     alice, bob = make_user("alice"), make_user("bob")
     body = " ".join(f"word{i}" for i in range(BODY_MAX // 10))[:BODY_MAX]
-    source = prompts.create_prompt(db, alice, title="Long", body=body)
+    source = prompts.create_prompt(db, alice, visibility="public", title="Long", body=body)
     before = db.fetchone("SELECT (SELECT count(*) FROM prompts), (SELECT count(*) FROM prompt_versions)")
     fork = forks.fork_prompt(db, source.id, bob)
     assert fork.body == body

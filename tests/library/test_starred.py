@@ -11,7 +11,7 @@ from composite.library.errors import Invalid
 
 def test_starred_prompts_latest_star_first_in_pages(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
-    made = [prompts.create_prompt(db, alice, title=f"P{i}", body="B") for i in range(5)]
+    made = [prompts.create_prompt(db, alice, visibility="public", title=f"P{i}", body="B") for i in range(5)]
     for prompt in (made[3], made[0], made[4], made[1]):
         stars.star(db, prompt.id, bob)
     page = stars.starred_prompts(db, bob, limit=3)
@@ -25,8 +25,8 @@ def test_starred_prompts_latest_star_first_in_pages(db: Database, make_user) -> 
 
 def test_a_starred_prompt_made_private_is_left_out(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
-    shared = prompts.create_prompt(db, alice, title="Shared", body="B")
-    hidden = prompts.create_prompt(db, alice, title="Hidden later", body="B")
+    shared = prompts.create_prompt(db, alice, visibility="public", title="Shared", body="B")
+    hidden = prompts.create_prompt(db, alice, visibility="public", title="Hidden later", body="B")
     mine = prompts.create_prompt(db, bob, title="Mine", body="B", visibility="private")
     for prompt in (shared, hidden, mine):
         stars.star(db, prompt.id, bob)
