@@ -52,6 +52,7 @@ CHECKS = [
     Check("home", "/"),
     Check("login", "/login"),
     Check("register", "/register"),
+    Check("login, star pending", "/login?next=/prompts/{prompt}&then=star:{prompt}"),
     Check("search", "/search?q=trip"),
     Check("all prompts", "/search"),
     Check("prompt, visitor", "/prompts/{prompt}"),
@@ -70,6 +71,7 @@ CHECKS = [
     Check("edit", "/prompts/{prompt}/edit", member=True),
     Check("delete", "/prompts/{prompt}/delete", member=True),
     Check("account", "/account", member=True),
+    Check("starred", "/starred", member=True),
 ]
 
 

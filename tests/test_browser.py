@@ -187,6 +187,18 @@ def test_a_person_writes_fills_finds_edits_compares_and_stars_a_prompt(
     expect(page.locator("#prompt-text")).to_have_value(re.compile("budget of 500 euros"))
     page.screenshot(path=str(shots / "prompt.png"), full_page=True)
 
+    # Copy it to my library: a private fork that links back, and the source counts it.
+    page.goto(prompt_url)
+    page.get_by_role("button", name="Copy to my library").click()
+    forked_from = page.locator(".forked-from")
+    expect(forked_from).to_have_text(re.compile(r"Forked from\s+City break planner\s+by\s+ada"))
+    expect(page.locator(".prompt-head .badge")).to_have_text("Private")
+    assert page.url != prompt_url
+    expect(page.get_by_label("budget")).to_be_visible()  # the content came along
+    forked_from.get_by_role("link", name="City break planner").click()
+    assert page.url == prompt_url
+    expect(page.locator(".forks")).to_have_text("1 fork")
+
     # Back home: the new prompt leads both lists, and its tags are in the cloud.
     page.get_by_role("link", name="ai.allucanget.biz").click()
     newest = page.locator("section", has=page.get_by_role("heading", name="Newest"))
@@ -201,6 +213,25 @@ def test_a_person_writes_fills_finds_edits_compares_and_stars_a_prompt(
     page.goto(f"{prompt_url}?days=3&city=Lisbon&budget=500+euros")
     assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
     page.screenshot(path=str(shots / "prompt-phone.png"), full_page=True)
+    page.set_viewport_size(DESKTOP)
+
+    # Logged out, Star leads to an account and back, and the star is there afterwards.
+    page.get_by_role("button", name="Log out").click()
+    page.goto(prompt_url)
+    page.get_by_role("link", name=re.compile("Star")).click()
+    expect(page.get_by_text("Log in to star the prompt.")).to_be_visible()
+    page.get_by_role("link", name="Create an account").click()
+    expect(page.get_by_text("Create an account to star the prompt.")).to_be_visible()
+    page.get_by_label("Username").fill("grace")
+    page.get_by_label("Password", exact=True).fill("correct horse battery")
+    page.get_by_label("Password again").fill("correct horse battery")
+    page.get_by_role("button", name="Create account").click()
+    assert page.url == prompt_url
+    starred = page.get_by_role("button", name=re.compile("Starred"))
+    expect(starred.locator(".count")).to_have_text("2")
+    page.get_by_role("link", name="Starred", exact=True).click()
+    expect(page.get_by_role("heading", name="Starred")).to_be_visible()
+    expect(page.locator(".card-title a")).to_have_text(["City break planner"])
 
     assert problems == []
 

@@ -27,9 +27,14 @@ def prompt_state(db: Database, prompt_id: int, viewer_id: int | None) -> PromptS
     cur = db.cursor()
     # The whole row rather than chosen columns: version, stars, visibility and any column
     # added later (a fork count) change the hash without this query having to know them.
-    # Only the owner's id of the users table is in it; usernames never change.
+    # Only the owner's id of the users table is in it; usernames never change. A fork also
+    # shows its source's title while the viewer may see the source (composite.library.forks):
+    # that title, or NULL once the source is hidden or gone, is hashed in too.
     row = cur.execute(
-        f"SELECT hash(p), p.owner_id FROM prompts p WHERE p.id = ? AND {VISIBLE_TO}", [prompt_id, viewer_id]
+        f"SELECT hash(p, (SELECT s.title FROM prompts s WHERE s.id = p.source_id"
+        f" AND (s.visibility = 'public' OR s.owner_id = ?))), p.owner_id"
+        f" FROM prompts p WHERE p.id = ? AND {VISIBLE_TO}",
+        [viewer_id, prompt_id, viewer_id],
     ).fetchone()
     if row is None:
         raise NotFound(f"no prompt {prompt_id}")

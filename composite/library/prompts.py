@@ -62,6 +62,10 @@ class Prompt(PromptContent, _PromptKey):
 
     version: int
     stars: int
+    forks: int  # copies made of it, private ones too (composite.library.forks)
+    # The prompt this one was forked from, unchecked: it may since have been made private.
+    # Show it only through composite.library.forks.visible_sources, which asks the viewer.
+    source_id: int | None
     created_at: datetime
     updated_at: datetime
 
@@ -80,6 +84,8 @@ PROMPT_COLUMNS = ", ".join(
         *(f"p.{name}" for name in CONTENT_FIELDS),
         "p.version",
         "p.stars",
+        "p.forks",
+        "p.source_id",
         "p.created_at",
         "p.updated_at",
     ]
@@ -142,14 +148,16 @@ def _snapshot(cur: Cursor, prompt_id: int) -> None:
     )
 
 
-def insert_prompt(cur: Cursor, owner: User, fields: dict[str, Any], uid: UUID | None = None) -> int:
-    """Insert a validated prompt as version 1 and index it; return its id."""
+def insert_prompt(
+    cur: Cursor, owner: User, fields: dict[str, Any], uid: UUID | None = None, source_id: int | None = None
+) -> int:
+    """Insert a validated prompt as version 1 (a fork of ``source_id`` if given), indexed; return its id."""
     content = [fields[name] if name not in CONTENT_DEFAULTS else fields.get(name, CONTENT_DEFAULTS[name])
                for name in CONTENT_FIELDS]  # fmt: skip
     row = cur.execute(
-        f"INSERT INTO prompts (uid, owner_id, {', '.join(CONTENT_FIELDS)})"
-        f" VALUES (coalesce(?, uuid()), ?, {', '.join('?' * len(CONTENT_FIELDS))}) RETURNING id",
-        [uid, owner.id, *content],
+        f"INSERT INTO prompts (uid, owner_id, source_id, {', '.join(CONTENT_FIELDS)})"
+        f" VALUES (coalesce(?, uuid()), ?, ?, {', '.join('?' * len(CONTENT_FIELDS))}) RETURNING id",
+        [uid, owner.id, source_id, *content],
     ).fetchone()
     assert row is not None
     prompt_id = int(row[0])
@@ -315,12 +323,26 @@ def delete_prompt(db: Database, prompt_id: int, user: User) -> None:
 
     def delete(cur: Cursor) -> None:
         load_for_owner(cur, prompt_id, user)
+        unlink_forks(cur, "?", [prompt_id])
         for table in ("prompt_versions", "prompt_labels", "stars"):
             cur.execute(f"DELETE FROM {table} WHERE prompt_id = ?", [prompt_id])
         unindex_prompt(cur, prompt_id)
         cur.execute("DELETE FROM prompts WHERE id = ?", [prompt_id])
 
     db.write(delete)
+
+
+def unlink_forks(cur: Cursor, ids_sql: str, params: list[Any]) -> None:
+    """Before the prompts ``ids_sql`` selects are deleted: their sources lose a fork, their forks the link."""
+    cur.execute(
+        "UPDATE prompts SET forks = prompts.forks - f.n FROM (SELECT source_id, count(*) AS n"
+        f" FROM prompts WHERE id IN ({ids_sql}) AND source_id IS NOT NULL GROUP BY source_id) f"
+        " WHERE prompts.id = f.source_id",
+        params,
+    )
+    # Ids are never reused, so a dangling link could not point at another prompt; cleared
+    # anyway, so that no later reader has to know that.
+    cur.execute(f"UPDATE prompts SET source_id = NULL WHERE source_id IN ({ids_sql})", params)
 
 
 def _reindex(cur: Cursor, prompt_id: int) -> None:

@@ -1,10 +1,12 @@
-"""Stars: a user marks a prompt they like, at most once."""
+"""Stars: a user marks a prompt they like, at most once, and finds their starred prompts again."""
 
 from __future__ import annotations
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, rows_as
 from composite.library.accounts import User
-from composite.library.prompts import load_visible
+from composite.library.catalog import MAX_LIMIT, Page
+from composite.library.errors import Invalid
+from composite.library.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt, load_visible
 
 
 def _set_star(db: Database, prompt_id: int, user: User, starred: bool) -> int:
@@ -49,3 +51,28 @@ def has_starred(db: Database, prompt_id: int, user_id: int | None) -> bool:
         db.fetchone("SELECT 1 FROM stars WHERE user_id = ? AND prompt_id = ?", [user_id, prompt_id])
         is not None
     )
+
+
+def starred_prompts(db: Database, user: User, limit: int = 20, offset: int = 0) -> Page:
+    """The prompts the user starred and may still see, the latest starred first.
+
+    A star outlives its prompt being made private; such a prompt is then left out (and not
+    counted) rather than shown to someone who may no longer see it.
+    """
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid({"limit": f"must be 1-{MAX_LIMIT}"})
+    if offset < 0:
+        raise Invalid({"offset": "must not be negative"})
+    starred = f"FROM stars s JOIN prompts p ON p.id = s.prompt_id WHERE s.user_id = ? AND {VISIBLE_TO}"
+    cur = db.cursor()
+    row = cur.execute(f"SELECT count(*) {starred}", [user.id, user.id]).fetchone()
+    total = int(row[0]) if row else 0
+    # The page's ids are ordered over the narrow star rows; the full rows fetched for them alone.
+    result = cur.execute(
+        f"SELECT {PROMPT_COLUMNS} FROM (SELECT s.prompt_id AS id, s.created_at AS starred_at {starred}"
+        " ORDER BY s.created_at DESC, s.prompt_id DESC LIMIT ? OFFSET ?) page"
+        " JOIN prompts p ON p.id = page.id JOIN users u ON u.id = p.owner_id"
+        " ORDER BY page.starred_at DESC, page.id DESC",
+        [user.id, user.id, limit, offset],
+    )
+    return Page(rows_as(Prompt, result), total, limit, offset)

@@ -9,6 +9,7 @@ from composite.db import Cursor, Database, rows_as
 from composite.library.accounts import User
 from composite.library.errors import NotFound
 from composite.library.passwords import hash_password
+from composite.library.prompts import unlink_forks
 from composite.library.rules import check_password
 
 
@@ -91,6 +92,7 @@ def delete_user(db: Database, username: str) -> int:
             [user_id, user_id],
         )
         cur.execute("DELETE FROM stars WHERE user_id = ?", [user_id])
+        unlink_forks(cur, owned, [user_id])
         for table in ("search_terms", "prompt_versions", "prompt_labels", "stars"):
             cur.execute(f"DELETE FROM {table} WHERE prompt_id IN ({owned})", [user_id])
         row = cur.execute("DELETE FROM prompts WHERE owner_id = ? RETURNING 1", [user_id]).fetchall()

@@ -13,6 +13,7 @@ from composite.db import Database
 from composite.library.backend.docs import docs_router
 from composite.library.backend.errors import install_error_handlers
 from composite.library.backend.routes import (
+    forks,
     health,
     labels,
     prompts,
@@ -50,7 +51,19 @@ def create_backend(settings: Settings, db: Database, limiter: RateLimiter | None
     app.state.db = db
     app.state.limiter = limiter or RateLimiter()
     install_error_handlers(app)
-    for module in (health, users, tokens, prompts, versions, labels, stars, tags, transfer, password_routes):
+    for module in (
+        health,
+        users,
+        tokens,
+        prompts,
+        forks,
+        versions,
+        labels,
+        stars,
+        tags,
+        transfer,
+        password_routes,
+    ):
         app.include_router(module.router, prefix="/api")
     assert app.openapi_url is not None
     app.include_router(docs_router(app.title, app.openapi_url))

@@ -16,6 +16,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from typing_extensions import TypedDict
 
 from composite.library import rules
+from composite.library.forks import ForkSource
 from composite.library.history import PromptVersion, VersionDiff
 from composite.library.labels import LABEL_MAX, LABEL_RE, Label
 from composite.library.placeholders import Placeholder, placeholders
@@ -218,12 +219,25 @@ class _PromptKeyOut(BaseModel):
     owner: str
 
 
+class ForkSourceOut(BaseModel):
+    """The prompt a fork was copied from."""
+
+    id: int
+    title: str
+    owner: str
+
+
 # Bases in this order put the key first, then the content, then the rest (as in the domain).
 class PromptOut(PromptContentOut, _PromptKeyOut):
     """A prompt at its latest version."""
 
     version: int
     stars: int
+    forks: int = Field(description="How many copies were forked from it, private ones included")
+    forked_from: ForkSourceOut | None = Field(
+        description="The prompt it was forked from; null when it is not a fork, or when the caller"
+        " may not see that prompt (made private, or deleted)"
+    )
     created_at: Timestamp
     updated_at: Timestamp
     placeholders: list[PlaceholderOut] = Field(
@@ -232,9 +246,13 @@ class PromptOut(PromptContentOut, _PromptKeyOut):
     )
 
     @classmethod
-    def of(cls, prompt: Prompt) -> PromptOut:
-        """The API view of a domain prompt."""
-        return cls(**vars(prompt), placeholders=[PlaceholderOut.of(p) for p in placeholders(prompt.body)])
+    def of(cls, prompt: Prompt, source: ForkSource | None) -> PromptOut:
+        """The API view of a domain prompt, with its source as the caller may see it (None: not shown)."""
+        return cls(
+            **vars(prompt),
+            forked_from=ForkSourceOut(**vars(source)) if source else None,
+            placeholders=[PlaceholderOut.of(p) for p in placeholders(prompt.body)],
+        )
 
 
 class PromptPage(BaseModel):
@@ -407,10 +425,12 @@ class LabelledPromptOut(PromptOut):
     )
 
     @classmethod
-    def labelled(cls, prompt: Prompt, labels: list[Label], label: str | None) -> LabelledPromptOut:
+    def labelled(
+        cls, prompt: Prompt, source: ForkSource | None, labels: list[Label], label: str | None
+    ) -> LabelledPromptOut:
         """The API view of a prompt (at a label's version when ``label`` is given) and its labels."""
         # Built from the domain's own values: nothing to validate twice.
-        return cls.of(prompt).model_copy(
+        return cls.of(prompt, source).model_copy(
             update={"labels": {item.name: item.version for item in labels}, "label": label}
         )
 

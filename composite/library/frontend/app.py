@@ -15,7 +15,7 @@ from werkzeug.routing import IntegerConverter
 from composite.config import Settings
 from composite.db import Database
 from composite.library.errors import DomainError, TooManyAttempts
-from composite.library.frontend import security, staticfiles
+from composite.library.frontend import intents, security, staticfiles
 from composite.library.markdown import render_body, render_description
 from composite.library.ratelimit import RateLimiter
 
@@ -62,6 +62,7 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
     # Error pages can render before load_user has run, so templates read the user via g.get.
     app.context_processor(lambda: {"current_user": g.get("user")})
     app.jinja_env.globals["page_url"] = page_url
+    app.jinja_env.globals["pending_intent"] = intents.parse_intent
     app.jinja_env.filters["when"] = format_time
     app.jinja_env.globals["view_url"] = view_url
     app.jinja_env.filters["markdown"] = render_body

@@ -10,6 +10,7 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from composite.library.backend.routes import (
+    forks,
     health,
     labels,
     prompts,
@@ -21,7 +22,7 @@ from composite.library.backend.routes import (
     versions,
 )
 
-ROUTERS = (health, users, tokens, prompts, versions, labels, stars, tags, transfer)
+ROUTERS = (health, users, tokens, prompts, forks, versions, labels, stars, tags, transfer)
 ROUTES = [route for module in ROUTERS for route in module.router.routes if isinstance(route, APIRoute)]
 PROTECTED = {
     ("get", "/api/tokens"),
@@ -34,6 +35,8 @@ PROTECTED = {
     ("delete", "/api/prompts/{prompt_id}/labels/{name}"),
     ("put", "/api/prompts/{prompt_id}/star"),
     ("delete", "/api/prompts/{prompt_id}/star"),
+    ("post", "/api/prompts/{prompt_id}/fork"),
+    ("get", "/api/users/{username}/stars"),
     ("get", "/api/export"),
     ("post", "/api/import"),
     ("put", "/api/password"),
@@ -70,7 +73,7 @@ def test_endpoints_run_in_the_thread_pool_and_are_documented(route: APIRoute) ->
 
 
 def test_every_operation_is_described(schema: dict[str, Any]) -> None:
-    assert len(operations(schema)) == 23
+    assert len(operations(schema)) == 25
     for method, path, op in operations(schema):
         assert op.get("description"), (method, path)
 
@@ -106,6 +109,8 @@ def test_error_statuses_are_documented_with_their_shapes(schema: dict[str, Any])
         ("put", "/api/prompts/{prompt_id}/labels/{name}"): {"200", "201", "401", "403", "404", "409", "422"},
         ("delete", "/api/prompts/{prompt_id}/labels/{name}"): {"204", "401", "403", "404", "422"},
         ("get", "/api/export"): {"200", "401"},
+        ("post", "/api/prompts/{prompt_id}/fork"): {"201", "401", "404", "422"},
+        ("get", "/api/users/{username}/stars"): {"200", "401", "403", "422"},
     }
     for (method, path), statuses in expected.items():
         assert set(schema["paths"][path][method]["responses"]) == statuses, (method, path)
@@ -123,6 +128,8 @@ def test_error_statuses_are_documented_with_their_shapes(schema: dict[str, Any])
                 assert "content" not in response
             if status == "304":
                 assert {"ETag", "Cache-Control"} <= set(response["headers"])
+    forked = schema["paths"]["/api/prompts/{prompt_id}/fork"]["post"]["responses"]["201"]
+    assert "Location" in forked["headers"]
     for path in ("/api/users", "/api/tokens"):
         for status in ("429", "503"):
             assert "Retry-After" in schema["paths"][path]["post"]["responses"][status]["headers"]

@@ -12,7 +12,7 @@ from tests.library.backend.conftest import ApiUser
 
 FIELDS = {
     "id", "uid", "owner", "title", "description", "body", "model_hint", "tags", "visibility",
-    "version", "stars", "created_at", "updated_at", "placeholders",
+    "version", "stars", "forks", "forked_from", "created_at", "updated_at", "placeholders",
 }  # fmt: skip
 
 

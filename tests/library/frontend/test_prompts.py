@@ -74,7 +74,7 @@ def test_visitors_see_public_prompts_with_a_login_link_to_star(
     page = visitor.get(f"/prompts/{prompt_id}")
     assert page.status_code == 200
     assert "Open to all" in page.text
-    assert f'href="/login?next=/prompts/{prompt_id}"' in page.text
+    assert f'href="/login?next=/prompts/{prompt_id}&amp;then=star:{prompt_id}"' in page.text
     assert "/edit" not in page.text
 
 

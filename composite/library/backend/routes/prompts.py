@@ -6,7 +6,8 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from composite.library import catalog, freshness, labels, prompts
+from composite.db import Database
+from composite.library import catalog, forks, freshness, labels, prompts
 from composite.library.backend.conditional import CONDITIONAL_RESPONSES, IfNoneMatch, conditional
 from composite.library.backend.deps import OPTIONAL_AUTH, CurrentUser, DatabaseDep, OptionalUser, PromptId
 from composite.library.backend.errors import error_responses
@@ -22,6 +23,24 @@ from composite.library.backend.schemas import (
 )
 
 router = APIRouter(prefix="/prompts", tags=["prompts"])
+
+
+def prompt_out(db: Database, prompt: prompts.Prompt, viewer_id: int | None) -> PromptOut:
+    """The API view of a prompt, linked to its source only if the viewer may see it."""
+    return PromptOut.of(prompt, forks.visible_source(db, prompt, viewer_id))
+
+
+def page_out(db: Database, page: catalog.Page, viewer_id: int | None) -> PromptPage:
+    """The API view of a page of prompts, their sources looked up together."""
+    sources = forks.visible_sources(db, page.items, viewer_id)
+    return PromptPage(
+        items=[PromptOut.of(p, sources.get(p.source_id) if p.source_id else None) for p in page.items],
+        total=page.total,
+        limit=page.limit,
+        offset=page.offset,
+        searched_for=page.searched_for if page.corrected else None,
+        notice=page.notice,
+    )
 
 
 @router.get("", response_model=PromptPage, responses=error_responses(401, 422), openapi_extra=OPTIONAL_AUTH)
@@ -45,30 +64,17 @@ def list_prompts(
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> PromptPage:
     """Public prompts and the caller's own private ones, filtered, searched and sorted."""
+    viewer_id = viewer.id if viewer else None
     page = catalog.list_prompts(
-        db,
-        viewer.id if viewer else None,
-        q=q,
-        tag=tag,
-        author=author,
-        sort=sort,
-        limit=limit,
-        offset=offset,
+        db, viewer_id, q=q, tag=tag, author=author, sort=sort, limit=limit, offset=offset
     )
-    return PromptPage(
-        items=[PromptOut.of(prompt) for prompt in page.items],
-        total=page.total,
-        limit=page.limit,
-        offset=page.offset,
-        searched_for=page.searched_for if page.corrected else None,
-        notice=page.notice,
-    )
+    return page_out(db, page, viewer_id)
 
 
 @router.post("", status_code=201, response_model=PromptOut, responses=error_responses(400, 401, 422))
 def create_prompt(body: PromptCreate, user: CurrentUser, db: DatabaseDep) -> PromptOut:
     """Create a prompt owned by the caller, as version 1."""
-    return PromptOut.of(prompts.create_prompt(db, user, **body.model_dump()))
+    return PromptOut.of(prompts.create_prompt(db, user, **body.model_dump()), None)
 
 
 @router.get(
@@ -99,14 +105,15 @@ def read_prompt(
     prompt = prompts.get_prompt(db, prompt_id, viewer_id)
     if version is not None:
         prompt = labels.at_version(prompt, version, db, viewer_id)
-    return LabelledPromptOut.labelled(prompt, state.labels, label)
+    source = forks.visible_source(db, prompt, viewer_id)
+    return LabelledPromptOut.labelled(prompt, source, state.labels, label)
 
 
 @router.patch("/{prompt_id}", response_model=PromptOut, responses=error_responses(400, 401, 403, 404, 422))
 def update_prompt(prompt_id: PromptId, body: PromptUpdate, user: CurrentUser, db: DatabaseDep) -> PromptOut:
     """Edit the caller's prompt; a change makes a new version, no change makes none."""
     changes = body.model_dump(exclude_none=True)
-    return PromptOut.of(prompts.update_prompt(db, prompt_id, user, **changes))
+    return prompt_out(db, prompts.update_prompt(db, prompt_id, user, **changes), user.id)
 
 
 @router.delete(

@@ -1,24 +1,50 @@
-"""Stars: a user marks a prompt they like, at most once."""
+"""Stars: a user marks a prompt they like, at most once, and lists what they starred."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
 
-from composite.library import stars
+from fastapi import APIRouter, Query
+
+from composite.library import catalog, stars
 from composite.library.backend.deps import CurrentUser, DatabaseDep, PromptId
 from composite.library.backend.errors import error_responses
-from composite.library.backend.schemas import StarsOut
+from composite.library.backend.routes.prompts import page_out
+from composite.library.backend.routes.users import UsernamePath
+from composite.library.backend.schemas import MAX_OFFSET, PromptPage, StarsOut
+from composite.library.errors import Forbidden
 
-router = APIRouter(prefix="/prompts/{prompt_id}/star", tags=["stars"])
+router = APIRouter(tags=["stars"])
 
 
-@router.put("", response_model=StarsOut, responses=error_responses(401, 404, 422))
+@router.put("/prompts/{prompt_id}/star", response_model=StarsOut, responses=error_responses(401, 404, 422))
 def star_prompt(prompt_id: PromptId, user: CurrentUser, db: DatabaseDep) -> StarsOut:
     """Star a prompt the caller can see; starring twice counts once."""
     return StarsOut(stars=stars.star(db, prompt_id, user))
 
 
-@router.delete("", response_model=StarsOut, responses=error_responses(401, 404, 422))
+@router.delete("/prompts/{prompt_id}/star", response_model=StarsOut, responses=error_responses(401, 404, 422))
 def unstar_prompt(prompt_id: PromptId, user: CurrentUser, db: DatabaseDep) -> StarsOut:
     """Remove the caller's star, if any."""
     return StarsOut(stars=stars.unstar(db, prompt_id, user))
+
+
+@router.get(
+    "/users/{username}/stars",
+    response_model=PromptPage,
+    responses=error_responses(401, 403, 422),
+    description="The prompts the caller starred that they may still see, the latest starred first."
+    " Stars are private: a user lists only their own (403 for anyone else's), since nothing"
+    " showed who starred what when those stars were given.",
+)
+def list_stars(
+    username: UsernamePath,
+    user: CurrentUser,
+    db: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=catalog.MAX_LIMIT)] = 20,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> PromptPage:
+    """The caller's own starred prompts, the latest starred first."""
+    if username.lower() != user.username.lower():
+        raise Forbidden("stars are private: you may list only your own")
+    return page_out(db, stars.starred_prompts(db, user, limit, offset), user.id)

@@ -17,6 +17,7 @@ from composite.library.backend.deps import (
     VersionNumber,
 )
 from composite.library.backend.errors import error_responses
+from composite.library.backend.routes.prompts import prompt_out
 from composite.library.backend.schemas import MAX_VERSION, DiffOut, PromptOut, VersionOut
 
 router = APIRouter(prefix="/prompts/{prompt_id}", tags=["versions"])
@@ -114,4 +115,4 @@ def restore_version(
     prompt_id: PromptId, version: VersionNumber, user: CurrentUser, db: DatabaseDep
 ) -> PromptOut:
     """Make an old version's content current again, as a new version; visibility stays as it is."""
-    return PromptOut.of(history.restore_version(db, prompt_id, version, user))
+    return prompt_out(db, history.restore_version(db, prompt_id, version, user), user.id)

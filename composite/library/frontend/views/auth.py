@@ -6,21 +6,32 @@ from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from composite.library import accounts, rules, throttle
+from composite.library.accounts import User
 from composite.library.errors import Conflict, Invalid
 from composite.library.frontend.forms import form_error, text
+from composite.library.frontend.intents import carry_out, parse_intent
 from composite.library.frontend.security import get_db, get_limiter, get_settings, log_in, log_out, safe_next
 
 bp = Blueprint("auth", __name__)
 
 
-def _after_login(target: str | None) -> Response:
-    return redirect(target or url_for("browse.home"))
+def _after_login(user: User, target: str | None) -> Response:
+    # The star or copy asked for before logging in runs now, inside this CSRF-checked POST.
+    intent = parse_intent(text("then"))
+    done = carry_out(intent, user) if intent else None
+    return redirect(done or target or url_for("browse.home"))
+
+
+def _form_values() -> dict[str, str]:
+    """The login and registration forms' hidden fields: where to go next and what to do there."""
+    intent = parse_intent(request.args.get("then"))
+    return {"next": request.args.get("next", ""), "then": str(intent) if intent else ""}
 
 
 @bp.get("/register")
 def register_form() -> str:
     """The registration form."""
-    return render_template("auth/register.html", errors={}, values={"next": request.args.get("next", "")})
+    return render_template("auth/register.html", errors={}, values=_form_values())
 
 
 @bp.post("/register")
@@ -48,13 +59,13 @@ def register() -> Response | tuple[str, int]:
     except Conflict:
         return form_error("auth/register.html", {"username": "this name is taken; choose another"})
     log_in(user)
-    return _after_login(target)
+    return _after_login(user, target)
 
 
 @bp.get("/login")
 def login_form() -> str:
     """The login form."""
-    return render_template("auth/login.html", errors={}, values={"next": request.args.get("next", "")})
+    return render_template("auth/login.html", errors={}, values=_form_values())
 
 
 @bp.post("/login")
@@ -66,7 +77,7 @@ def login() -> Response | tuple[str, int]:
     if user is None:
         return form_error("auth/login.html", {"password": "wrong username or password"})
     log_in(user)
-    return _after_login(target)
+    return _after_login(user, target)
 
 
 @bp.post("/logout")

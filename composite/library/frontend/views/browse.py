@@ -1,4 +1,4 @@
-"""Finding prompts: the home page, search, tags and each user's page."""
+"""Finding prompts: the home page, search, tags, each user's page and one's starred prompts."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from composite.library import accounts, catalog
+from composite.library import accounts, catalog, stars
 from composite.library.errors import Invalid
 from composite.library.frontend.forms import number_arg
-from composite.library.frontend.security import get_db, viewer_id
+from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
 from composite.library.highlight import excerpt, highlight
 from composite.library.rules import TAG_RE, USERNAME_RE, normal_tag
 
@@ -23,11 +23,13 @@ TAGS_PER_PAGE = 200
 SORT_LABELS = {"relevance": "Best match", "new": "Newest", "stars": "Most starred"}
 
 
+def _offset() -> int:
+    """Where the requested page starts (page numbers past 10,001 read as that one)."""
+    return min((number_arg("page", 1) or 1) - 1, 10_000) * PER_PAGE
+
+
 def _page(**filters: Any) -> catalog.Page:
-    page = number_arg("page", 1) or 1
-    return catalog.list_prompts(
-        get_db(), viewer_id(), limit=PER_PAGE, offset=min(page - 1, 10_000) * PER_PAGE, **filters
-    )
+    return catalog.list_prompts(get_db(), viewer_id(), limit=PER_PAGE, offset=_offset(), **filters)
 
 
 def _sort() -> str | None:
@@ -112,3 +114,11 @@ def user_page(username: str) -> str:
     profile = accounts.get_profile(get_db(), username)
     page = _page(author=profile.username, sort="new")
     return render_template("user.html", profile=profile, page=page)
+
+
+@bp.get("/starred")
+@login_required
+def starred() -> str:
+    """The prompts the logged-in user starred, the latest first."""
+    page = stars.starred_prompts(get_db(), current_user(), PER_PAGE, _offset())
+    return render_template("starred.html", page=page)

@@ -1,11 +1,11 @@
-"""A prompt's own pages: create, view with its placeholders filled, edit, delete, star."""
+"""A prompt's own pages: create, view with its placeholders filled, edit, delete, star, copy."""
 
 from __future__ import annotations
 
 from flask import Blueprint, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from composite.library import prompts, stars
+from composite.library import forks, prompts, stars
 from composite.library.errors import Invalid
 from composite.library.frontend.conditional import conditional_prompt_page
 from composite.library.frontend.forms import form_error, prompt_form, raw_view
@@ -84,6 +84,7 @@ def read_prompt(prompt_id: int) -> tuple[str, int]:
         filled=filled,
         fill_error=fill_error,
         starred=stars.has_starred(get_db(), prompt.id, viewer),
+        source=forks.visible_source(get_db(), prompt, viewer),
         # With placeholders the text being filled in is what matters; without, the formatting.
         raw=raw_view(default=bool(fields)),
         # Tall enough for every line where the box cannot grow to its text (no field-sizing, no JS).
@@ -142,3 +143,11 @@ def unstar_prompt(prompt_id: int) -> Response:
     """Take the user's star back."""
     stars.unstar(get_db(), prompt_id, current_user())
     return redirect(url_for("prompts.read_prompt", prompt_id=prompt_id))
+
+
+@bp.post("/<id:prompt_id>/fork")
+@login_required
+def fork_prompt(prompt_id: int) -> Response:
+    """Copy the prompt into the user's library as a private prompt, and show the copy."""
+    fork = forks.fork_prompt(get_db(), prompt_id, current_user())
+    return redirect(url_for("prompts.read_prompt", prompt_id=fork.id))

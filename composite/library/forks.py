@@ -1,0 +1,67 @@
+"""Forks: copy a prompt someone can see into their own library, linked back to where it came from.
+
+A fork is an ordinary prompt of its new owner (private at first, exported and imported like
+any other) that remembers its source's id. The source counts its forks, private ones too:
+a fork starts private, so a count of public forks alone would say almost nothing, and a
+number says how often a prompt was reused without saying by whom. The link back is shown
+only to a viewer who may see the source now: it may since have been made private.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from composite.db import Cursor, Database
+from composite.library.accounts import User
+from composite.library.prompts import CONTENT_FIELDS, VISIBLE_TO, Prompt, insert_prompt, load_visible
+
+
+@dataclass(frozen=True)
+class ForkSource:
+    """The prompt a fork was copied from, as a viewer who may see it is shown it."""
+
+    id: int
+    title: str
+    owner: str
+
+
+def fork_prompt(db: Database, prompt_id: int, user: User) -> Prompt:
+    """Copy a prompt the user can see (their own too) into their library as a private prompt."""
+
+    def fork(cur: Cursor) -> Prompt:
+        source = load_visible(cur, prompt_id, user.id)
+        content = {name: getattr(source, name) for name in CONTENT_FIELDS}
+        fork_id = insert_prompt(cur, user, {**content, "visibility": "private"}, source_id=source.id)
+        # The count lives on the prompt, as stars do, so that it is read with the prompt.
+        cur.execute("UPDATE prompts SET forks = forks + 1 WHERE id = ?", [source.id])
+        return load_visible(cur, fork_id, user.id)
+
+    return db.write(fork)
+
+
+def visible_sources(db: Database, prompts: Iterable[Prompt], viewer_id: int | None) -> dict[int, ForkSource]:
+    """The sources of these prompts that the viewer may see, by id (a page's worth in two queries)."""
+    ids = sorted({p.source_id for p in prompts if p.source_id is not None})
+    if not ids:
+        return {}
+    marks = ", ".join("?" * len(ids))
+    rows = db.fetchall(
+        f"SELECT p.id, p.title, p.owner_id FROM prompts p WHERE p.id IN ({marks}) AND {VISIBLE_TO}",
+        [*ids, viewer_id],
+    )
+    if not rows:
+        return {}
+    # Owners' names looked up apart: a join would build a hash table of every user.
+    owners = sorted({row[2] for row in rows})
+    names = dict(
+        db.fetchall(f"SELECT id, username FROM users WHERE id IN ({', '.join('?' * len(owners))})", owners)
+    )
+    return {pid: ForkSource(pid, title, names.get(owner, "")) for pid, title, owner in rows}
+
+
+def visible_source(db: Database, prompt: Prompt, viewer_id: int | None) -> ForkSource | None:
+    """The prompt's source if it is a fork and the viewer may see the source, else None."""
+    if prompt.source_id is None:
+        return None
+    return visible_sources(db, [prompt], viewer_id).get(prompt.source_id)

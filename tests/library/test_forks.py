@@ -1,0 +1,176 @@
+"""Forks: a private copy that links back to its source only while the viewer may see it."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from composite.db import Database
+from composite.library import accounts, forks, prompts, stars, transfer, useradmin
+from composite.library.errors import NotFound
+from composite.library.migrations import MIGRATIONS_DIR
+from composite.library.prompts import CONTENT_FIELDS
+
+
+def forks_of(db: Database, prompt_id: int) -> int:
+    """The fork count stored on a prompt, read as its owner would."""
+    row = db.fetchone("SELECT forks FROM prompts WHERE id = ?", [prompt_id])
+    assert row is not None
+    return int(row[0])
+
+
+def test_a_fork_is_a_private_copy_of_the_current_content(db: Database, make_user) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    source = prompts.create_prompt(
+        db, alice, visibility="public", title="Haiku", body="Write a haiku about {{topic}}."
+    )
+    source = prompts.update_prompt(
+        db, source.id, alice, body="Write a haiku about ${topic:autumn}.", tags=["poetry"], model_hint="any"
+    )
+    fork = forks.fork_prompt(db, source.id, bob)
+    assert (fork.owner, fork.visibility, fork.version, fork.stars, fork.forks) == ("bob", "private", 1, 0, 0)
+    for name in CONTENT_FIELDS:
+        if name != "visibility":
+            assert getattr(fork, name) == getattr(source, name), name
+    assert (fork.id, fork.uid) != (source.id, source.uid)
+    assert fork.source_id == source.id
+    assert forks.visible_source(db, fork, bob.id) == forks.ForkSource(source.id, "Haiku", "alice")
+    assert prompts.get_prompt(db, source.id).forks == 1
+    # The fork is bob's own prompt: he edits it, and the source stays as it was.
+    prompts.update_prompt(db, fork.id, bob, body="Changed")
+    assert prompts.get_prompt(db, source.id).body == "Write a haiku about ${topic:autumn}."
+    # A fork is found by its owner's search, and by nobody else's while it is private.
+    assert prompts.get_prompt(db, fork.id, bob.id).title == "Haiku"
+    with pytest.raises(NotFound):
+        prompts.get_prompt(db, fork.id, alice.id)
+
+
+def test_every_fork_counts_private_ones_too_and_deleting_one_uncounts_it(db: Database, make_user) -> None:
+    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    source = prompts.create_prompt(db, alice, visibility="public", title="T", body="B")
+    first = forks.fork_prompt(db, source.id, bob)
+    forks.fork_prompt(db, source.id, bob)  # a second copy is a second fork
+    third = forks.fork_prompt(db, source.id, carol)
+    prompts.update_prompt(db, third.id, carol, visibility="public")
+    assert forks_of(db, source.id) == 3
+    prompts.delete_prompt(db, first.id, bob)
+    assert forks_of(db, source.id) == 2
+    assert prompts.get_prompt(db, source.id).stars == 0  # forks are not stars
+
+
+def test_a_fork_of_ones_own_prompt_even_a_private_one(db: Database, make_user) -> None:
+    alice = make_user("alice")
+    secret = prompts.create_prompt(db, alice, title="Mine", body="B", visibility="private")
+    fork = forks.fork_prompt(db, secret.id, alice)
+    assert (fork.owner, fork.visibility) == ("alice", "private")
+    assert forks.visible_source(db, fork, alice.id) == forks.ForkSource(secret.id, "Mine", "alice")
+    assert forks_of(db, secret.id) == 1
+
+
+def test_a_prompt_one_cannot_see_cannot_be_forked(db: Database, make_user) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    secret = prompts.create_prompt(db, alice, title="T", body="B", visibility="private")
+    for prompt_id in (secret.id, 999_999):
+        with pytest.raises(NotFound):
+            forks.fork_prompt(db, prompt_id, bob)
+    assert forks_of(db, secret.id) == 0
+    assert db.fetchone("SELECT count(*) FROM prompts") == (1,)
+
+
+def test_the_link_back_shows_only_while_the_viewer_may_see_the_source(db: Database, make_user) -> None:
+    alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
+    source = prompts.create_prompt(db, alice, visibility="public", title="Secret plans", body="B")
+    fork = forks.fork_prompt(db, source.id, bob)
+    fork = prompts.update_prompt(db, fork.id, bob, visibility="public")
+    for viewer in (None, alice.id, bob.id, carol.id):
+        assert forks.visible_source(db, fork, viewer) is not None
+    # The source becomes private: only its owner still sees where the public fork came from.
+    prompts.update_prompt(db, source.id, alice, visibility="private")
+    hidden = forks.ForkSource(source.id, "Secret plans", "alice")
+    assert forks.visible_sources(db, [fork], alice.id) == {source.id: hidden}
+    for viewer in (None, bob.id, carol.id):
+        assert forks.visible_source(db, fork, viewer) is None
+        assert forks.visible_sources(db, [fork], viewer) == {}
+    # Deleted: the link is gone for everyone, the fork itself stays.
+    prompts.delete_prompt(db, source.id, alice)
+    fork = prompts.get_prompt(db, fork.id)
+    assert fork.source_id is None
+    assert forks.visible_source(db, fork, alice.id) is None
+
+
+def test_deleting_a_user_uncounts_their_forks_and_unlinks_forks_of_their_prompts(
+    db: Database, make_user
+) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    hers = prompts.create_prompt(db, alice, visibility="public", title="Hers", body="B")
+    his = prompts.create_prompt(db, bob, visibility="public", title="His", body="B")
+    forks.fork_prompt(db, hers.id, bob)
+    of_his = forks.fork_prompt(db, his.id, alice)
+    useradmin.delete_user(db, "bob")
+    assert forks_of(db, hers.id) == 0
+    assert prompts.get_prompt(db, of_his.id, alice.id).source_id is None
+
+
+def test_a_fork_exports_and_imports_as_an_ordinary_prompt(db: Database, make_user) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    source = prompts.create_prompt(db, alice, visibility="public", title="T", body="B", tags=["x"])
+    stars.star(db, source.id, bob)
+    fork = forks.fork_prompt(db, source.id, bob)
+    document = transfer.export_prompts(db, bob)
+    (item,) = document["prompts"]
+    assert set(item) == {"uid", *CONTENT_FIELDS, "created_at", "updated_at"}
+    assert (item["uid"], item["title"], item["visibility"]) == (str(fork.uid), "T", "private")
+    carol = accounts.create_user(db, "carol", "password123")
+    assert transfer.import_prompts(db, carol, document).created == 1
+    assert transfer.import_prompts(db, bob, document).unchanged == 1
+    assert forks_of(db, source.id) == 1  # an imported copy is not a fork
+
+
+def test_the_migration_adds_fork_columns_to_a_database_with_prompts(tmp_path: Path) -> None:
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("000[1-6]_*.sql")):
+        shutil.copy(path, before / path.name)
+    database = Database(tmp_path / "old.db").open()
+    try:
+        database.migrate(before)
+        alice = accounts.create_user(database, "alice", "password123")
+        database.write(
+            lambda cur: cur.execute(
+                "INSERT INTO prompts (owner_id, title, body, visibility, stars)"
+                " VALUES (?, 'Old', 'Body', 'public', 2), (?, 'Older', 'Body', 'private', 0)",
+                [alice.id, alice.id],
+            )
+        )
+        assert database.migrate(MIGRATIONS_DIR)[0] == "0007_forks.sql"
+        assert database.fetchall("SELECT title, stars, forks, source_id FROM prompts ORDER BY id") == [
+            ("Old", 2, 0, None),
+            ("Older", 0, 0, None),
+        ]
+        # The indexes dropped around the change are back.
+        names = {row[0] for row in database.fetchall("SELECT index_name FROM duckdb_indexes()")}
+        assert {"prompts_owner", "prompts_uid"} <= names
+        old = database.fetchone("SELECT id FROM prompts WHERE title = 'Old'")
+        assert old is not None
+        fork = forks.fork_prompt(database, old[0], alice)
+        assert (fork.source_id, prompts.get_prompt(database, old[0]).forks) == (old[0], 1)
+    finally:
+        database.close()
+
+
+def test_forking_the_largest_body_copies_it_whole_as_one_more_prompt(db: Database, make_user) -> None:
+    from composite.library.rules import BODY_MAX
+
+    alice, bob = make_user("alice"), make_user("bob")
+    body = " ".join(f"word{i}" for i in range(BODY_MAX // 10))[:BODY_MAX]
+    source = prompts.create_prompt(db, alice, visibility="public", title="Long", body=body)
+    before = db.fetchone("SELECT (SELECT count(*) FROM prompts), (SELECT count(*) FROM prompt_versions)")
+    fork = forks.fork_prompt(db, source.id, bob)
+    assert fork.body == body
+    after = db.fetchone("SELECT (SELECT count(*) FROM prompts), (SELECT count(*) FROM prompt_versions)")
+    assert before is not None
+    assert after == (before[0] + 1, before[1] + 1)  # one prompt, one version: nothing else grows
+    terms = "SELECT count(*) FROM search_terms WHERE prompt_id = ?"
+    assert db.fetchone(terms, [fork.id]) == db.fetchone(terms, [source.id])
