@@ -56,7 +56,7 @@ class Settings:
     body_min_rate: int = BODY_MIN_RATE
     send_timeout: float = SEND_TIMEOUT
     max_body_bytes: int = 1024 * 1024
-    # Whole answers kept for anonymous readers, per application (0: off); exact, see
+    # Whole answers kept per application (0: off), for anonymous and signed-in readers; exact, see
     # composite/server/responsecache.py.
     response_cache_mb: int = 32
     # Per client address, over both applications together ("count/period", see ``limits``).

@@ -67,6 +67,9 @@ def test_reads_on_both_apps_never_see_an_answer_older_than_an_acknowledged_write
         f"{server.backend}/api/prompts?author=writer",
         f"{server.frontend}/users/writer",
     ]
+    # Readers without credentials, with the writer's token, with the writer's website
+    # session: each kind of kept answer (shared, per token, per session) is checked.
+    viewers = [{}, auth, {"Cookie": f"session={website_session(server, 'writer')}"}]
     ledger = Ledger()
 
     def write() -> None:
@@ -89,7 +92,7 @@ def test_reads_on_both_apps_never_see_an_answer_older_than_an_acknowledged_write
 
     def read(seed: int) -> None:
         chance = random.Random(seed)
-        with httpx.Client(timeout=30) as client:
+        with httpx.Client(timeout=30, headers=viewers[seed % len(viewers)]) as client:
             for _ in range(READS_EACH):
                 if ledger.done.is_set():
                     return
@@ -122,6 +125,17 @@ def test_reads_on_both_apps_never_see_an_answer_older_than_an_acknowledged_write
     # The test means something only if the cache answered many of the reads.
     assert min(hits.values()) > 50, hits
     print(f"\n{WRITES} writes, {ledger.reads} reads, cache hits {hits}: none stale")
+
+
+def website_session(server: ServerProcess, username: str) -> str:
+    """Log in on the website and return the session cookie's value."""
+    with httpx.Client(base_url=server.frontend) as browser:
+        login = browser.get("/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
+        assert csrf is not None
+        fields = {"username": username, "password": "password123", "csrf_token": csrf.group(1)}
+        assert browser.post("/login", data=fields).status_code == 302
+        return browser.cookies["session"]
 
 
 def test_answers_to_signed_in_viewers_never_reach_anyone_else(server: ServerProcess) -> None:

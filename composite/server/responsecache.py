@@ -9,13 +9,17 @@ that starts after a write was acknowledged never sees an answer from before it.
 
 What is kept, and for whom:
 
-- requests that carry no credentials: no ``Authorization`` header and none of the
-  application's ``credential_cookies``; every other request goes to the application;
-- ``GET`` answers with status 200 that the application marked ``Cache-Control: public``
-  (its promise that the answer is the same for every anonymous reader and depends on
-  nothing but the database) and that set no cookie;
-- keyed by scheme, host, path and query string; at most ``max_entry_bytes`` each and
-  ``max_bytes`` in all, least recently used out.
+- ``GET`` answers with status 200 that set no cookie, keyed by scheme, host, path, query
+  string and the request's credentials (its ``Authorization`` header or its
+  ``credential_cookies``, as a digest): one viewer's answer is only ever served to a
+  request carrying the very same credentials;
+- for a request without credentials, answers the application marked
+  ``Cache-Control: public`` (its promise that the answer is the same for every anonymous
+  reader and depends on nothing but the database);
+- for a request with credentials, answers marked ``private`` or ``public`` (not
+  ``no-store``), for at most ``private_seconds``: what ends a session or a token
+  without a write (its expiry) ends its kept answers within that time;
+- at most ``max_entry_bytes`` each and ``max_bytes`` in all, least recently used out.
 
 Every kept answer has an ``ETag`` (the application's, or a digest of its body), and a
 request whose ``If-None-Match`` names it is answered ``304 Not Modified`` with no body,
@@ -25,6 +29,7 @@ whether the answer came from the cache or was just made.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -34,6 +39,7 @@ from composite.server.conditional import none_match
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_ENTRY_BYTES = 512 * 1024
+DEFAULT_PRIVATE_SECONDS = 10.0
 # Headers a 304 repeats from the answer it stands for (RFC 9110 section 15.4.5).
 _NOT_MODIFIED_HEADERS = frozenset(
     {b"cache-control", b"content-location", b"date", b"etag", b"expires", b"vary"}
@@ -46,6 +52,7 @@ class _Entry:
     headers: list[tuple[bytes, bytes]]
     body: bytes
     etag: bytes
+    expires: float  # time.monotonic() past which the entry is not served
 
 
 @dataclass
@@ -68,12 +75,17 @@ def _matches(if_none_match: bytes, etag: bytes) -> bool:
     return none_match(if_none_match.decode("latin-1"), etag.decode("latin-1"))
 
 
-def _cache_control_public(headers: list[tuple[bytes, bytes]]) -> bool:
+def _keepable(headers: list[tuple[bytes, bytes]], *, credentialed: bool) -> bool:
+    """Whether the application's Cache-Control lets this answer be kept for this kind of request."""
     directives: set[bytes] = set()
     for name, value in headers:
-        if name.lower() == b"cache-control":
+        if name == b"cache-control":
             directives.update(part.strip().split(b"=")[0].lower() for part in value.split(b","))
-    return b"public" in directives and not directives & {b"private", b"no-store"}
+    if b"no-store" in directives:
+        return False
+    if credentialed:
+        return bool(directives & {b"public", b"private"})
+    return b"public" in directives and b"private" not in directives
 
 
 class ResponseCache:
@@ -87,12 +99,14 @@ class ResponseCache:
         credential_cookies: Collection[str] = (),
         max_bytes: int = DEFAULT_MAX_BYTES,
         max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+        private_seconds: float = DEFAULT_PRIVATE_SECONDS,
     ) -> None:
         self.app = app
         self.version = version
         self.credential_cookies = tuple(name.encode() + b"=" for name in credential_cookies)
         self.max_bytes = max_bytes
         self.max_entry_bytes = min(max_entry_bytes, max_bytes)
+        self.private_seconds = private_seconds
         self.stats = CacheStats()
         # Only the event loop touches this: no lock needed.
         self._entries: OrderedDict[tuple[bytes, ...], _Entry] = OrderedDict()
@@ -103,38 +117,37 @@ class ResponseCache:
         self._entries.clear()
         self.stats.bytes = self.stats.entries = 0
 
-    def _anonymous(self, scope: Scope) -> tuple[bool, bytes, bytes]:
-        """Whether the request carries no credentials; its Host and If-None-Match."""
+    def _read_headers(self, scope: Scope) -> tuple[bytes, bytes, bytes]:
+        """The request's credentials (empty when it has none), its Host and its If-None-Match."""
+        credentials: list[bytes] = []
         host = if_none_match = b""
         for name, value in scope["headers"]:
             if name == b"authorization":
-                return False, host, if_none_match
-            if name == b"cookie" and self.credential_cookies:
-                cookies = [part.strip() for part in value.split(b";")]
-                if any(c.startswith(prefix) for c in cookies for prefix in self.credential_cookies):
-                    return False, host, if_none_match
+                credentials.append(b"authorization " + value)
+            elif name == b"cookie" and self.credential_cookies:
+                cookies = (part.strip() for part in value.split(b";"))
+                credentials += [c for c in cookies if c.startswith(self.credential_cookies)]
             elif name == b"host":
                 host = value
             elif name == b"if-none-match":
                 if_none_match = value
-        return True, host, if_none_match
+        # A digest: the cache holds no usable secret, and keys stay small.
+        digest = hashlib.blake2b(b"\n".join(credentials), digest_size=16).digest() if credentials else b""
+        return digest, host, if_none_match
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        anonymous, host, if_none_match = self._anonymous(scope)
-        if not anonymous:
-            await self.app(scope, receive, send)
-            return
+        credentials, host, if_none_match = self._read_headers(scope)
         path = scope.get("raw_path") or scope["path"].encode()
-        key = (scope.get("scheme", "http").encode(), host, path, scope["query_string"])
+        key = (scope.get("scheme", "http").encode(), host, path, scope["query_string"], credentials)
         version = self.version()
         if version != self._version:  # every answer kept so far may be out of date
             self.clear()
             self._version = version
         entry = self._entries.get(key)
-        if entry is not None and entry.version == version:
+        if entry is not None and entry.version == version and entry.expires > time.monotonic():
             self._entries.move_to_end(key)
             self.stats.hits += 1
             await self._answer(send, entry, if_none_match, head=scope["method"] == "HEAD")
@@ -143,7 +156,7 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         self.stats.misses += 1
-        await self._fill(scope, receive, send, key, version, if_none_match)
+        await self._fill(scope, receive, send, key, version, if_none_match, credentialed=bool(credentials))
 
     async def _answer(self, send: Send, entry: _Entry, if_none_match: bytes, *, head: bool) -> None:
         if if_none_match and _matches(if_none_match, entry.etag):
@@ -163,6 +176,8 @@ class ResponseCache:
         key: tuple[bytes, ...],
         version: int,
         if_none_match: bytes,
+        *,
+        credentialed: bool,
     ) -> None:
         start: Message | None = None
         chunks: list[bytes] = []
@@ -179,7 +194,7 @@ class ResponseCache:
                 start = {**message, "headers": lowered}
                 keepable = (
                     message["status"] == 200
-                    and _cache_control_public(lowered)
+                    and _keepable(lowered, credentialed=credentialed)
                     and not any(n == b"set-cookie" for n, _ in lowered)
                     and not any(n == b"vary" and b"*" in v for n, v in lowered)
                 )
@@ -210,7 +225,8 @@ class ResponseCache:
             # The application's own validator when it gave one, so that its 304s agree.
             etag = given[0] if given else _etag(whole)
             headers = start["headers"] if given else [*start["headers"], (b"etag", etag)]
-            entry = _Entry(version, headers, whole, etag)
+            lifetime = self.private_seconds if credentialed else float("inf")
+            entry = _Entry(version, headers, whole, etag, time.monotonic() + lifetime)
             # A write committed while this answer was made: it may be older than the data.
             if self.version() == version:
                 self._store(key, entry)

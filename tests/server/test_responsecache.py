@@ -73,15 +73,43 @@ async def test_an_anonymous_public_answer_is_kept_until_the_next_write() -> None
     "request_headers",
     [{"Authorization": "Bearer t"}, {"Cookie": "session=abc"}, {"Cookie": "theme=dark; session=abc"}],
 )
-async def test_a_request_with_credentials_always_reaches_the_application(
+async def test_an_answer_to_credentials_is_kept_for_those_credentials_only(
     request_headers: dict[str, str],
 ) -> None:
     backend = Backend()
     _, client = cached(backend)
     async with client:
-        await client.get("/page")
-        answers = [(await client.get("/page", headers=request_headers)).text for _ in range(2)]
-    assert answers == ["/page v0 call 2", "/page v0 call 3"]
+        anonymous = (await client.get("/page")).text
+        mine = [(await client.get("/page", headers=request_headers)).text for _ in range(2)]
+        other = (await client.get("/page", headers={"Authorization": "Bearer someone-else"})).text
+        again = (await client.get("/page")).text
+    assert anonymous == again == "/page v0 call 1"
+    assert mine == ["/page v0 call 2", "/page v0 call 2"]
+    assert other == "/page v0 call 3"
+
+
+async def test_a_private_answer_is_kept_for_its_viewer_only_and_only_briefly() -> None:
+    backend = Backend()
+    _, client = cached(backend, private_seconds=0.2)
+    token = {"Authorization": "Bearer t"}
+    async with client:
+        first = (await client.get("/private", headers=token)).text
+        kept = (await client.get("/private", headers=token)).text
+        anonymous = [(await client.get("/private")).text for _ in range(2)]
+        await asyncio.sleep(0.3)  # past private_seconds: what expires without a write ends too
+        later = (await client.get("/private", headers=token)).text
+    assert first == kept == "/private v0 call 1"
+    assert anonymous == ["/private v0 call 2", "/private v0 call 3"]  # never kept without credentials
+    assert later == "/private v0 call 4"
+
+
+async def test_an_unmarked_answer_is_never_kept_even_for_credentials() -> None:
+    backend = Backend()
+    cache, client = cached(backend)
+    async with client:
+        for _ in range(2):
+            await client.get("/unmarked", headers={"Authorization": "Bearer t"})
+    assert cache.stats.stored == 0
 
 
 async def test_a_cookie_that_is_no_credential_still_gets_the_kept_answer() -> None:
