@@ -2,7 +2,9 @@
 
 The supervisor (watchfiles, from uvicorn[standard]) keeps the listening sockets and
 starts a fresh child process on them after each change, so no port ever stops
-accepting connections; the child rebuilds every application from scratch.
+accepting connections; the child rebuilds every application from scratch. The
+supervisor begins watching once its first child has started (uvicorn's order), so a
+change saved in the first second after start is picked up only with the next one.
 """
 
 from __future__ import annotations

@@ -57,8 +57,8 @@ class Owner:
         )
 
     def create(self, **fields: Any) -> int:
-        """Create a prompt and return its id."""
-        response = self.api.post("/prompts", json={"title": "A prompt", **fields})
+        """Create a prompt (public unless told otherwise: others' requests read it) and return its id."""
+        response = self.api.post("/prompts", json={"title": "A prompt", "visibility": "public", **fields})
         assert response.status_code == 201, response.text
         return response.json()["id"]
 
