@@ -416,7 +416,8 @@ def make_server(
         body_min_rate=body_min_rate,
         send_timeout=send_timeout,
         max_connections=max_connections,
-        refused_connections=router.refused_connections,
+        # A bare ASGI app (no PortRouter) is served too; its refusals are then not counted.
+        refused_connections=getattr(router, "refused_connections", None),
     )
     config = uvicorn.Config(
         router,
