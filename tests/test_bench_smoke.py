@@ -1,4 +1,4 @@
-"""The benchmark harness end to end in its quick mode: the composite and the Flask floor."""
+"""The benchmark harness end to end in its quick mode: the composite, the raw and the Flask floors."""
 
 from __future__ import annotations
 
@@ -17,8 +17,8 @@ def test_quick_bench_writes_the_report(tmp_path: Path) -> None:
     if shutil.which("wrk") is None:
         pytest.skip("wrk is not installed (apt-get install -y wrk)")
     out = tmp_path / "performance.md"
-    command = [sys.executable, "-m", "bench.run", "--quick", "--setups", "composite,flask_floor"]
-    command += ["--workloads", "api_health,site_home,site_home_user,flask_floor"]
+    command = [sys.executable, "-m", "bench.run", "--quick", "--setups", "composite,floor,flask_floor"]
+    command += ["--workloads", "api_health,site_home,site_home_user,floor,flask_floor"]
     command += ["--sizes", "", "--startup-runs", "0", "--out", str(out)]
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -34,6 +34,7 @@ def test_quick_bench_writes_the_report(tmp_path: Path) -> None:
     assert "—" not in (own, floor_rps, share)
     assert goal == "≥ 0.25"
     assert "### GET / (Flask hello, short HTML)" in report
+    assert "### GET / (minimal ASGI app)" in report  # a bare ASGI app on make_server
     # The composite's cache counters were scraped: the repeated anonymous home page hit it.
     cache_row = next(line for line in report.splitlines() if line.startswith("| frontend |"))
     assert int(cache_row.split("|")[2].replace(",", "")) > 0
