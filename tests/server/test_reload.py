@@ -22,11 +22,13 @@ async def app(scope, receive, send):
 
 
 def read(url: str, timeout: float) -> list[str]:
-    """Every answer body until ``timeout``; connection errors recorded as ``"error"``."""
+    """The answer's body; ``"refused"`` for a refused connection, ``"dropped"`` for one closed unanswered."""
     try:
         return [httpx.get(url, timeout=timeout).text]
+    except httpx.ConnectError:
+        return ["refused"]
     except httpx.HTTPError:
-        return ["error"]
+        return ["dropped"]
 
 
 def test_an_edited_module_is_served_after_a_restart_on_the_same_port(tmp_path: Path) -> None:
@@ -73,8 +75,10 @@ def test_an_edited_module_is_served_after_a_restart_on_the_same_port(tmp_path: P
             answers += read(url, 20)  # the new child may take seconds to start on a busy machine
             time.sleep(0.05)
         print(f"served the edit {time.monotonic() - edited:.2f}s after saving; answers: {set(answers)}")
-        # The parent kept the listening socket: a restart never refuses a connection.
-        assert "error" not in answers
+        # The parent kept the listening socket: a restart never refuses a connection. (A
+        # connection the old child had just taken when told to stop can be closed unanswered:
+        # a development restart, not a graceful one.)
+        assert "refused" not in answers
     finally:
         proc.send_signal(signal.SIGTERM)
         status = proc.wait(15)
