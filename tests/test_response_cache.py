@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.client import register
 from tests.support.process import ServerProcess, free_port
+from tests.support.web import Browser
 
 ROUND = re.compile(r"round (\d+)\b")
 WRITES = 300
@@ -129,13 +130,9 @@ def test_reads_on_both_apps_never_see_an_answer_older_than_an_acknowledged_write
 
 def website_session(server: ServerProcess, username: str) -> str:
     """Log in on the website and return the session cookie's value."""
-    with httpx.Client(base_url=server.frontend) as browser:
-        login = browser.get("/login")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
-        assert csrf is not None
-        fields = {"username": username, "password": "password123", "csrf_token": csrf.group(1)}
-        assert browser.post("/login", data=fields).status_code == 302
-        return browser.cookies["session"]
+    with Browser(server) as browser:
+        assert browser.post("/login", {"username": username, "password": "password123"}).status_code == 302
+        return browser.client.cookies["session"]
 
 
 def test_answers_to_signed_in_viewers_never_reach_anyone_else(server: ServerProcess) -> None:
@@ -157,15 +154,10 @@ def test_answers_to_signed_in_viewers_never_reach_anyone_else(server: ServerProc
     assert anonymous.headers["cache-control"] == "public, no-cache"
     assert httpx.get(f"{server.backend}/api/prompts/{secret['id']}").status_code == 404
 
-    with httpx.Client(base_url=server.frontend, follow_redirects=True) as browser:
-        login = browser.get("/login")
-        csrf = re.search(r'name="csrf_token" value="([^"]+)"', login.text)
-        assert csrf is not None
-        browser.post(
-            "/login", data={"username": "owner", "password": "password123", "csrf_token": csrf.group(1)}
-        )
+    with Browser(server) as browser:
+        assert browser.post("/login", {"username": "owner", "password": "password123"}).status_code == 302
         for _ in range(3):
-            home = browser.get("/")
+            home = browser.client.get("/")
             assert "Log out" in home.text
             assert home.headers["cache-control"] == "private, no-cache"
     for _ in range(2):
