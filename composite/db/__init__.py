@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from composite.db.groupcommit import GroupCommit
 from composite.db.memo import ExactMemo
 
 log = logging.getLogger("composite.db")
@@ -106,6 +107,7 @@ class Database:
         self._generation = 0
         # Read results kept until the next commit (composite/db/memo.py).
         self.memo = ExactMemo(lambda: self._generation)
+        self._groups: dict[Callable[..., Any], GroupCommit[Any, Any]] = {}
         self._closed = False
 
     # lifecycle -----------------------------------------------------------------
@@ -211,6 +213,16 @@ class Database:
         """Run work(cursor) in one write transaction and return its result."""
         with self.transaction() as cursor:
             return work(cursor)
+
+    def group_commit(
+        self, apply: Callable[[Cursor, Any], Any], *, max_weight: int | None = None
+    ) -> GroupCommit[Any, Any]:
+        """The batcher that writes items with ``apply`` many per transaction (composite/db/groupcommit.py)."""
+        with self._cursors_lock:
+            group = self._groups.get(apply)
+            if group is None:
+                group = self._groups[apply] = GroupCommit(self, apply, max_weight=max_weight)
+            return group
 
     # schema --------------------------------------------------------------------
 

@@ -168,6 +168,49 @@ def test_concurrent_stars_and_edits_lose_nothing(db: Database, make_user) -> Non
     assert db.fetchone("SELECT count(*) FROM stars") == (8,)
 
 
+def test_concurrent_creates_each_get_their_own_prompt_indexed_and_counted(db: Database, make_user) -> None:
+    # Creates from many threads share transactions (group commit); each caller must still get
+    # its own prompt back, with its own version, postings and dictionary counts.
+    from composite.library import catalog
+
+    authors = [make_user(f"writer{i}") for i in range(4)]
+    made: dict[str, prompts.Prompt] = {}
+    errors: list[BaseException] = []
+    start = threading.Barrier(16)
+
+    def write(thread: int) -> None:
+        start.wait()
+        for n in range(8):
+            word = f"zq{thread}x{n}"
+            try:
+                made[word] = prompts.create_prompt(
+                    db, authors[thread % 4], title=f"Shared {word}", body=f"common body {word}",
+                    tags=["batch"], visibility="public" if n % 2 else "private",
+                )  # fmt: skip
+            except BaseException as exc:
+                errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(16)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(made) == 128
+    assert len({p.id for p in made.values()}) == 128
+    assert db.group_commit(prompts._create_batch).batches < 128  # they did share transactions
+    for word, prompt in made.items():
+        thread = int(word[2:].split("x")[0])
+        assert (prompt.title, prompt.owner, prompt.version) == (f"Shared {word}", f"writer{thread % 4}", 1)
+        found = catalog.list_prompts(
+            db, db.fetchone("SELECT owner_id FROM prompts WHERE id = ?", [prompt.id])[0], q=word
+        )
+        assert [p.id for p in found.items] == [prompt.id]
+    assert db.fetchone("SELECT count(*) FROM prompt_versions WHERE title LIKE 'Shared %'") == (128,)
+    assert db.fetchone("SELECT df FROM search_vocab WHERE term = 'share'") == (128,)
+    assert catalog.list_prompts(db, None, q="common").total == 64  # the private half stays hidden
+
+
 def test_placeholders_are_found_and_filled() -> None:
     body = "Translate {{text}} into {{ language }}; keep {{text}} short. Not {{ 1bad }} or {x}."
     assert [p.name for p in placeholders(body)] == ["text", "language"]
