@@ -32,6 +32,8 @@ _MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # workers on top of that only add hand-offs and contention (measured: about 1.4x the API's
 # requests per second with one, and no slower for a single search at a million prompts).
 SERVER_QUERY_THREADS = 1
+# The scopes each open write transaction has touched, by its cursor (see touch()).
+_TOUCHED: dict[int, set[str]] = {}
 _LOCK_HOLDER = re.compile(r"Conflicting lock is held in (?P<program>.*?) \(PID (?P<pid>\d+)\)")
 
 
@@ -108,6 +110,9 @@ class Database:
         # Read results kept until the next commit (composite/db/memo.py).
         self.memo = ExactMemo(lambda: self._generation)
         self._groups: dict[Callable[..., Any], GroupCommit[Any, Any]] = {}
+        # Commits per scope (see touch()), and the memo kept under each scope's count.
+        self._scopes: dict[str, int] = {}
+        self._scope_memos: dict[str, ExactMemo] = {}
         self._closed = False
 
     # lifecycle -----------------------------------------------------------------
@@ -197,6 +202,7 @@ class Database:
                 if self._closed:
                     raise DatabaseClosedError("database is closed")
                 cursor.execute("BEGIN TRANSACTION")
+                touched = _TOUCHED[id(cursor)] = set()
                 try:
                     yield cursor
                 except BaseException:
@@ -204,7 +210,10 @@ class Database:
                     raise
                 cursor.execute("COMMIT")
                 self._generation += 1
+                for scope in touched:
+                    self._scopes[scope] = self._scopes.get(scope, 0) + 1
             finally:
+                _TOUCHED.pop(id(cursor), None)
                 self.lock_holds.record(
                     time.perf_counter() - acquired, time.thread_time() - acquired_cpu, acquired - asked
                 )
@@ -213,6 +222,14 @@ class Database:
         """Run work(cursor) in one write transaction and return its result."""
         with self.transaction() as cursor:
             return work(cursor)
+
+    def scope_memo(self, scope: str, max_bytes: int = 1024 * 1024) -> ExactMemo:
+        """Results kept until a commit that touched ``scope`` (see touch()), not until any commit."""
+        with self._cursors_lock:
+            memo = self._scope_memos.get(scope)
+            if memo is None:
+                memo = self._scope_memos[scope] = ExactMemo(lambda: self._scopes.get(scope, 0), max_bytes)
+            return memo
 
     def group_commit(
         self, apply: Callable[[Cursor, Any], Any], *, max_weight: int | None = None
@@ -249,6 +266,19 @@ class Database:
         for name in applied:
             log.info("applied migration %s", name)
         return applied
+
+
+def touch(cur: Cursor, scope: str) -> None:
+    """Mark that the write transaction open on ``cur`` changes what readers of ``scope`` see.
+
+    Database.scope_memo(scope) keeps results until such a commit, so a read that is hot
+    under a stream of unrelated writes (who a token belongs to) stays cached; every
+    statement that changes a scope's rows must be followed by this call.
+    """
+    try:
+        _TOUCHED[id(cur)].add(scope)
+    except KeyError:
+        raise RuntimeError("touch() is only meaningful inside Database.transaction") from None
 
 
 def row_maker(cls: type[T], description: Any) -> Callable[[tuple[Any, ...]], T]:

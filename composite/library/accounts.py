@@ -5,11 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from composite.db import Cursor, Database, row_as, row_maker
+from composite.db import Cursor, Database, row_as, row_maker, touch
 from composite.library.errors import Conflict, NotFound
 from composite.library.passwords import DUMMY_HASH, hash_password, verify_password
 from composite.library.ratelimit import RateLimiter
 from composite.library.rules import PASSWORD_MAX, USERNAME_RE, check_password, check_username
+
+# The write scope of users, tokens and sessions: who a credential belongs to (composite.db.touch).
+CREDENTIALS = "credentials"
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,7 @@ def create_user(db: Database, username: str, password: str) -> User:
     password_hash = hash_password(password)  # slow on purpose: outside the write lock
 
     def insert(cur: Cursor) -> User:
+        touch(cur, CREDENTIALS)
         taken = cur.execute("SELECT 1 FROM users WHERE username_key = ?", [username.lower()]).fetchone()
         if taken:
             raise Conflict(f"username {username!r} is taken")

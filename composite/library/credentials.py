@@ -7,8 +7,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from composite.db import Cursor, Database, row_as, rows_as
-from composite.library.accounts import User
+from composite.db import Cursor, Database, row_as, rows_as, touch
+from composite.db.memo import ExactMemo
+from composite.library.accounts import CREDENTIALS, User
 from composite.library.errors import Conflict, NotFound
 from composite.library.ratelimit import RateLimiter
 from composite.library.rules import check_token_name
@@ -50,6 +51,7 @@ def create_token(db: Database, user_id: int, name: str | None = None) -> tuple[s
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
 
     def insert(cur: Cursor) -> TokenInfo | None:
+        touch(cur, CREDENTIALS)
         held = cur.execute("SELECT count(*) FROM tokens WHERE user_id = ?", [user_id]).fetchone()
         if held and held[0] >= MAX_TOKENS:
             raise Conflict(
@@ -83,6 +85,7 @@ def revoke_token(db: Database, user_id: int, token_id: int) -> None:
     """Delete one of the user's tokens; NotFound when it is not theirs."""
 
     def delete(cur: Cursor) -> None:
+        touch(cur, CREDENTIALS)
         gone = cur.execute(
             "DELETE FROM tokens WHERE id = ? AND user_id = ? RETURNING id", [token_id, user_id]
         ).fetchone()
@@ -96,14 +99,25 @@ def user_for_token(db: Database, secret: str) -> User | None:
     """The user a bearer token belongs to, or None."""
     if not secret.startswith(TOKEN_PREFIX):
         return None
+    digest = _digest(secret)
+    # Kept until a write to users, tokens or sessions, however many prompts are written meanwhile.
+    return _credential_memo(db).get(("token", digest), lambda: _token_user(db, digest), lambda _: 256)
+
+
+def _token_user(db: Database, digest: str) -> User | None:
     return row_as(
         User,
         db.cursor().execute(
             "SELECT u.id, u.username, u.created_at FROM tokens t JOIN users u ON u.id = t.user_id"
             " WHERE t.token_hash = ? AND NOT u.disabled",
-            [_digest(secret)],
+            [digest],
         ),
     )
+
+
+def _credential_memo(db: Database) -> ExactMemo:
+    """Lookups of who a credential belongs to, kept until a commit that touches CREDENTIALS."""
+    return db.scope_memo(CREDENTIALS)
 
 
 def start_session(db: Database, user_id: int) -> str:
@@ -112,6 +126,7 @@ def start_session(db: Database, user_id: int) -> str:
     now = datetime.now()
 
     def insert(cur: Cursor) -> None:
+        touch(cur, CREDENTIALS)
         cur.execute(
             "DELETE FROM sessions WHERE session_hash IN"
             " (SELECT session_hash FROM sessions WHERE expires_at <= ? LIMIT ?)",
@@ -129,9 +144,9 @@ def start_session(db: Database, user_id: int) -> str:
 def user_for_session(db: Database, session_id: str) -> User | None:
     """The user of a live session, or None when it ended or expired."""
     digest = _digest(session_id)
-    # Kept until the next write (ending a session or disabling a user is one); the clock
-    # is checked here, since expiry needs no write.
-    found = db.memo.get(("session", digest), lambda: _session_user(db, digest), lambda _: 256)
+    # Kept until a write to users, tokens or sessions (ending a session or disabling a user is
+    # one); the clock is checked here, since expiry needs no write.
+    found = _credential_memo(db).get(("session", digest), lambda: _session_user(db, digest), lambda _: 256)
     if found is None or found[1] <= datetime.now():
         return None
     return found[0]
@@ -148,7 +163,12 @@ def _session_user(db: Database, digest: str) -> tuple[User, datetime] | None:
 
 def end_session(db: Database, session_id: str) -> None:
     """End a website session so that its cookie no longer works anywhere."""
-    db.write(lambda cur: cur.execute("DELETE FROM sessions WHERE session_hash = ?", [_digest(session_id)]))
+
+    def delete(cur: Cursor) -> None:
+        touch(cur, CREDENTIALS)
+        cur.execute("DELETE FROM sessions WHERE session_hash = ?", [_digest(session_id)])
+
+    db.write(delete)
 
 
 def secret_hash(secret: str) -> str:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from composite.db import Cursor, Database
-from composite.library.accounts import User, authenticate
+from composite.db import Cursor, Database, touch
+from composite.library.accounts import CREDENTIALS, User, authenticate
 from composite.library.credentials import secret_hash
 from composite.library.errors import Invalid
 from composite.library.passwords import hash_password
@@ -27,6 +27,7 @@ def change_password(db: Database, user: User, current: str, new: str, keep: str 
     kept = secret_hash(keep) if keep else ""
 
     def change(cur: Cursor) -> None:
+        touch(cur, CREDENTIALS)
         cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user.id])
         cur.execute("DELETE FROM sessions WHERE user_id = ? AND session_hash <> ?", [user.id, kept])
         cur.execute("DELETE FROM tokens WHERE user_id = ? AND token_hash <> ?", [user.id, kept])

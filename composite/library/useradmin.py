@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from composite.db import Cursor, Database, rows_as
-from composite.library.accounts import User
+from composite.db import Cursor, Database, rows_as, touch
+from composite.library.accounts import CREDENTIALS, User
 from composite.library.errors import NotFound
 from composite.library.passwords import hash_password
 from composite.library.prompts import unlink_forks
@@ -50,6 +50,7 @@ def _user_id(cur: Cursor, username: str) -> int:
 
 def end_sessions_and_tokens(cur: Cursor, user_id: int, keep_session: str = "") -> None:
     """End every website session (but ``keep_session``, a hash) and API token of a user."""
+    touch(cur, CREDENTIALS)
     cur.execute("DELETE FROM sessions WHERE user_id = ? AND session_hash <> ?", [user_id, keep_session])
     cur.execute("DELETE FROM tokens WHERE user_id = ?", [user_id])
 
@@ -61,6 +62,7 @@ def reset_password(db: Database, username: str, password: str) -> None:
 
     def reset(cur: Cursor) -> None:
         user_id = _user_id(cur, username)
+        touch(cur, CREDENTIALS)
         cur.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
         end_sessions_and_tokens(cur, user_id)
 
@@ -72,6 +74,7 @@ def set_disabled(db: Database, username: str, disabled: bool) -> None:
 
     def change(cur: Cursor) -> None:
         user_id = _user_id(cur, username)
+        touch(cur, CREDENTIALS)
         cur.execute("UPDATE users SET disabled = ? WHERE id = ?", [disabled, user_id])
         if disabled:
             end_sessions_and_tokens(cur, user_id)
@@ -84,6 +87,7 @@ def delete_user(db: Database, username: str) -> int:
 
     def delete(cur: Cursor) -> int:
         user_id = _user_id(cur, username)
+        touch(cur, CREDENTIALS)
         owned = "SELECT id FROM prompts WHERE owner_id = ?"
         # Stars this user gave to other people's prompts: keep those prompts' counts true.
         cur.execute(

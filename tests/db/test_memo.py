@@ -92,3 +92,43 @@ def test_threads_sharing_a_memo_always_get_the_current_value() -> None:
     for thread in readers:
         thread.join()
     assert wrong == []
+
+
+def test_a_scope_memo_lasts_until_a_commit_that_touches_its_scope(tmp_path: Path) -> None:
+    from composite.db import touch
+
+    db = Database(tmp_path / "memo.db").open()
+    try:
+        db.write(lambda cur: cur.execute("CREATE TABLE t (n INTEGER)"))
+        memo = db.scope_memo("t")
+        calls: list[int] = []
+
+        def count() -> int:
+            calls.append(1)
+            return len(db.fetchall("SELECT n FROM t"))
+
+        assert memo.get("n", count) == 0
+        db.write(lambda cur: cur.execute("CREATE TABLE other (n INTEGER)"))  # touches nothing
+        assert memo.get("n", count) == 0
+        assert len(calls) == 1
+
+        def fail(cur: object) -> None:
+            touch(cur, "t")  # type: ignore[arg-type]
+            raise RuntimeError("rolled back")
+
+        with pytest.raises(RuntimeError):
+            db.write(fail)
+        assert memo.get("n", count) == 0  # a rollback changed nothing
+        assert len(calls) == 1
+
+        def insert(cur: object) -> None:
+            cur.execute("INSERT INTO t VALUES (1)")  # type: ignore[attr-defined]
+            touch(cur, "t")  # type: ignore[arg-type]
+
+        db.write(insert)
+        assert memo.get("n", count) == 1
+        assert len(calls) == 2
+        with pytest.raises(RuntimeError, match=r"inside Database\.transaction"):
+            touch(db.cursor(), "t")
+    finally:
+        db.close()
