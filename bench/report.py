@@ -159,6 +159,10 @@ def targets(data: dict) -> list[tuple[str, str, float | None, str, bool | None]]
     if big:
         add("1M prompts: search p50", "ms", big["latency"]["search"].p50_ms, 20, True)
         add("1M prompts: search p99", "ms", big["latency"]["search"].p99_ms, 80, True)
+        site = big["latency"].get("site_search")
+        if site:
+            gap = site.p50_ms - big["latency"]["search"].p50_ms
+            add("1M prompts: website search p50 − API search p50", "ms", gap, 5, True)
         add("1M prompts: prompt page p50", "ms", big["latency"]["prompt"].p50_ms, 20, True)
     if data.get("startup"):
         median = sorted(data["startup"])[len(data["startup"]) // 2]
@@ -256,11 +260,20 @@ def _memory_table(data: dict) -> list[str]:
 def _growth_table(data: dict) -> list[str]:
     if not data["growth"]:
         return ["(not run)"]
-    heads = " | ".join(f"{k} p50 ms" for k in GROWTH)
-    lines = [f"| prompts | {heads} | file MiB | RSS at rest MiB | RSS after MiB | start-up s |"]
-    lines.append("|--:|" + "--:|" * (len(GROWTH) + 4))
+    heads = " | ".join(f"{k} p50 / p99 ms" for k in GROWTH)
+    lines = [
+        f"| prompts | {heads} | search after a write p50 / p99 ms | postings | index MiB | file MiB"
+        " | RSS at rest MiB | RSS after MiB | start-up s |"
+    ]
+    lines.append("|--:|" + "--:|" * (len(GROWTH) + 7))
     for size, row in data["growth"].items():
-        cells = [f"{row['latency'][k].p50_ms:.1f}" for k in GROWTH]
+        latency = row["latency"]
+        cells = [f"{latency[k].p50_ms:.1f} / {latency[k].p99_ms:.1f}" if k in latency else "—" for k in GROWTH]
+        fresh = row.get("after_write")
+        cells.append(f"{fresh['p50_ms']:.1f} / {fresh['p99_ms']:.1f}" if fresh else "—")
+        index = row.get("index") or {}
+        index_mib = sum(v for k, v in index.items() if k.endswith("_mib"))
+        cells += [f"{index.get('postings', 0):,}", f"{index_mib:,.0f}" if index else "—"]
         cells += [
             f"{row['file_mib']:,.0f}",
             f"{row['rest']['rss_mib']:.0f}",
@@ -324,9 +337,13 @@ def write(data: dict, out: Path) -> None:
         "- anonymous GETs are answered from the composite's exact response cache once seen; the",
         "  split setups have none. Cache counters are scraped from its METRICS_PORT after the rounds.",
         "- all servers log at warning level only (no access log), so logging costs the same nowhere.",
-        f"- growth study: the composite on generated databases of {sizes} prompts, one connection",
+        f"- growth study: the composite with its response cache off (so that the repeated query mix",
+        f"  reaches search itself) on generated databases of {sizes} prompts, one connection",
         "  (the latency of a request on an idle server),"
-        f" {plan['growth_rounds']} rounds of {plan['growth_round_s']:g} s.",
+        f" {plan['growth_rounds']} rounds of {plan['growth_round_s']:g} s; then, per size, each of",
+        "  the 12 queries right after a new prompt is written (so that it ranks afresh), and a check",
+        "  that the next request finds that prompt. Index size: postings, and the blocks of",
+        "  `search_terms` and `search_vocab` in the file.",
         "",
         "## Throughput and latency",
         "",

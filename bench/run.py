@@ -14,7 +14,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from bench import generate, loadgen, machine, report, setups
+from bench import generate, loadgen, machine, report, search, setups
 from bench.loadgen import Result
 from bench.workloads import BOTH, GROWTH, WORKLOADS, api_token, load_for, public_ids, session_cookie
 
@@ -206,12 +206,19 @@ def startup_times(plan: Plan, source: Path, work: Path) -> list[float]:
 
 
 def growth(plan: Plan, work: Path) -> dict:
-    """Latency of search, list, tag and prompt pages through the composite as the library grows."""
+    """Latency of search, list, tag and prompt pages as the library grows, then search after writes.
+
+    The composite runs with its response cache off (the "uncached" setup): the mix repeats
+    a few queries on one connection, so the cache would answer nearly all of them and this
+    would measure the cache. Search's own kept rankings stay on; the writes at the end make
+    each query rank afresh.
+    """
     out: dict = {}
     for size in plan.growth_sizes:
-        database = generate.cached_database(size, log)
-        ids = public_ids(database)
-        running = setups.start(setups.SETUPS["composite"], database, work / "logs")
+        source = generate.cached_database(size, log)
+        ids = public_ids(source)
+        database = generate.copy_database(source, work / f"growth-{size}.db")
+        running = setups.start(setups.SETUPS["uncached"], database, work / "logs")
         try:
             time.sleep(1)
             rest = running.sample()
@@ -224,15 +231,27 @@ def growth(plan: Plan, work: Path) -> dict:
                     rounds=[loadgen.run(url, load, plan.growth_round_s, 1) for _ in range(plan.growth_rounds)]
                 )
                 row["latency"][measure_name] = result
+            url = running.url("backend")
+            latencies, missed = search.after_writes(url, api_token(url), rounds=plan.growth_rounds)
+            row["after_write"] = {"p50_ms": _percentile(latencies, 0.5), "p99_ms": _percentile(latencies, 0.99)}
+            row["after_write"] |= {"writes": len(latencies), "missed": missed}
             row["after"] = asdict(running.sample())
         finally:
             running.stop()
-        row["file_mib"] = sum(p.stat().st_size for p in database.parent.glob(database.name + "*")) / 2**20
+        row["file_mib"] = sum(p.stat().st_size for p in source.parent.glob(source.name + "*")) / 2**20
+        row["index"] = search.index_size(source)
+        for copy in work.glob(f"growth-{size}.db*"):
+            copy.unlink()
         out[size] = row
         latency = ", ".join(f"{k} {v.p50_ms:.1f} ms" for k, v in row["latency"].items())
         sizes = f"{row['file_mib']:.0f} MiB file, {row['after']['rss_mib']:.0f} MiB RSS"
         log(f"{size:,} prompts: {latency}; {sizes}")
     return out
+
+
+def _percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))] if ordered else 0.0
 
 
 def parse_plan(argv: list[str] | None) -> tuple[Plan, Path]:

@@ -82,6 +82,7 @@ BOTH = ("api_list", "site_prompt")
 # The growth study: latency of these as the library grows.
 GROWTH = {
     "search": ("backend", "GET /api/prompts?q=…"),
+    "site_search": ("frontend", "website search /search?q=…"),
     "list": ("backend", "GET /api/prompts"),
     "tag": ("frontend", "website tag page /tags/{tag}"),
     "prompt": ("frontend", "website prompt page /prompts/{id}"),

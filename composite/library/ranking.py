@@ -131,6 +131,8 @@ class Snapshot:
         self.cur = cur
         row = cur.execute("SELECT version FROM search_state").fetchone()
         self.state_version = int(row[0]) if row else 0
+        # What _changed_since found, by version: after a write, every cached list asks the same.
+        self._changes: dict[int, np.ndarray | None] = {}
 
     def versions(self, terms: list[str]) -> dict[str, tuple[int, str]]:
         """Version and word of each term the dictionary holds."""
@@ -226,16 +228,27 @@ class Snapshot:
 
     def _changed_since(self, version: int) -> np.ndarray | None:
         """Prompts written since a search_state version, or None if too many or forgotten."""
-        changed = self.cur.execute(
-            "SELECT DISTINCT prompt_id FROM search_changes WHERE version > ? AND version <= ?",
+        if version in self._changes:
+            return self._changes[version]
+        # One query: the changes, and the oldest version still remembered (0 when none are).
+        arrays = self.cur.execute(
+            "SELECT DISTINCT prompt_id, (SELECT coalesce(min(version), 0) FROM search_changes) AS oldest"
+            " FROM search_changes WHERE version > ? AND version <= ?",
             [version, self.state_version],
-        ).fetchnumpy()["prompt_id"]
-        (oldest,) = self.cur.execute("SELECT coalesce(min(version), 0) FROM search_changes").fetchone() or (
-            0,
-        )
-        if oldest > version + 1 or len(changed) > MAX_CATCH_UP:
-            return None  # the changes it would need are pruned, or reading them costs more
-        return np.asarray(changed, dtype=np.int64)
+        ).fetchnumpy()
+        changed, oldest = arrays["prompt_id"], arrays["oldest"]
+        found: np.ndarray | None = np.asarray(changed, dtype=np.int64)
+        if (len(oldest) and int(oldest[0]) > version + 1) or len(changed) > MAX_CATCH_UP:
+            found = None  # the changes it would need are pruned, or reading them costs more
+        elif not len(changed) and version < self.state_version:
+            # Nothing in range: either nothing was written, or what was is pruned. Ask which.
+            (first,) = self.cur.execute(
+                "SELECT coalesce(min(version), 0) FROM search_changes"
+            ).fetchone() or (0,)
+            if first > version + 1:
+                found = None
+        self._changes[version] = found
+        return found
 
 
 def _blank(size: int) -> tuple[np.ndarray, np.ndarray]:

@@ -168,3 +168,20 @@ def test_the_worst_query_and_the_worst_body_cost_little(db: Database, make_user)
     assert time.process_time() - started < 2
     assert "<b>" not in marked
     assert "&lt;b&gt;<mark>word1x</mark>" in marked
+
+
+def test_cached_postings_behind_pruned_changes_are_read_again(db: Database, make_user, monkeypatch) -> None:
+    from composite.library import ranking, search
+
+    alice = make_user("alice")
+    for i in range(3):
+        prompts.create_prompt(db, alice, title=f"Narwhal {i}", body="narwhal horn", visibility="public")
+    catalog.list_prompts(db, None, q="narwhal")  # cache the lists at this version
+    monkeypatch.setattr(search, "CHANGES_KEPT", 2)  # remember only the last two writes
+    for i in range(6):
+        prompts.create_prompt(db, alice, title=f"Narwhal late {i}", body="narwhal", visibility="public")
+    kept = catalog.list_prompts(db, None, q="narwhal")
+    ranking._caches.pop(db, None)
+    fresh = catalog.list_prompts(db, None, q="narwhal")
+    assert kept.total == fresh.total == 9
+    assert [p.id for p in kept.items] == [p.id for p in fresh.items]
