@@ -80,6 +80,17 @@ def authenticate(db: Database, username: str, password: str) -> User | None:
     return row_maker(User, found.description)(row) if row else None
 
 
+def usernames(cur: Cursor, user_ids: list[int]) -> dict[int, str]:
+    """Each user's name by id, in one lookup (a join from many rows would hash every user)."""
+    if not user_ids:
+        return {}
+    return dict(
+        cur.execute(
+            "SELECT id, username FROM users WHERE id IN (SELECT unnest(?::BIGINT[]))", [user_ids]
+        ).fetchall()
+    )
+
+
 def get_user(db: Database, user_id: int) -> User | None:
     """The user with this id, or None."""
     return row_as(

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from composite.db import Cursor, Database
-from composite.library.accounts import User
+from composite.library.accounts import User, usernames
 from composite.library.prompts import CONTENT_FIELDS, VISIBLE_TO, Prompt, insert_prompt, load_visible
 
 
@@ -52,11 +52,7 @@ def visible_sources(db: Database, prompts: Iterable[Prompt], viewer_id: int | No
     )
     if not rows:
         return {}
-    # Owners' names looked up apart: a join would build a hash table of every user.
-    owners = sorted({row[2] for row in rows})
-    names = dict(
-        db.fetchall(f"SELECT id, username FROM users WHERE id IN ({', '.join('?' * len(owners))})", owners)
-    )
+    names = usernames(db.cursor(), sorted({row[2] for row in rows}))
     return {pid: ForkSource(pid, title, names.get(owner, "")) for pid, title, owner in rows}
 
 

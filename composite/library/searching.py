@@ -10,6 +10,7 @@ import numpy as np
 
 from composite.db import Cursor, Database
 from composite.library import ranking
+from composite.library.accounts import usernames
 from composite.library.prompts import PROMPT_COLUMNS, Prompt
 from composite.library.search import MAX_QUERY_TERMS, typo_candidates
 from composite.library.tokens import fold, only_stop_words, query_words
@@ -220,13 +221,15 @@ _ROW_COLUMNS = PROMPT_COLUMNS.replace("u.username", "p.owner_id")
 def _rows(cur: Cursor, ids: list[int]) -> dict[int, tuple[Any, ...]]:
     """Prompt rows by id, the owner's id in the owner's place.
 
-    Bound one by one: DuckDB then probes the ids instead of joining a list; and no join with
-    users, which would build a hash table of every user for a page of twenty.
+    The ids as one list parameter (measured at 10k to 1M prompts: 1.3-4x faster than one
+    parameter per id, which DuckDB checks against every row of the row groups it reads), and
+    no join with users, which would build a hash table of every user for a page of twenty.
     """
     if not ids:
         return {}
-    marks = ", ".join("?" * len(ids))
-    rows = cur.execute(f"SELECT {_ROW_COLUMNS} FROM prompts p WHERE p.id IN ({marks})", ids).fetchall()
+    rows = cur.execute(
+        f"SELECT {_ROW_COLUMNS} FROM prompts p WHERE p.id IN (SELECT unnest(?::BIGINT[]))", [ids]
+    ).fetchall()
     return {row[0]: row for row in rows}
 
 
@@ -234,11 +237,7 @@ def _prompts(cur: Cursor, ids: list[int], rows: dict[int, tuple[Any, ...]]) -> l
     """Full prompts for ids, in that order, from rows already read or read now."""
     missing = [i for i in ids if i not in rows]
     rows = {**rows, **_rows(cur, missing)}
-    owners = sorted({rows[i][2] for i in ids if i in rows})
-    names = {}
-    if owners:
-        marks = ", ".join("?" * len(owners))
-        names = dict(cur.execute(f"SELECT id, username FROM users WHERE id IN ({marks})", owners).fetchall())
+    names = usernames(cur, sorted({rows[i][2] for i in ids if i in rows}))
     found = []
     for i in ids:
         if i in rows:
