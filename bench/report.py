@@ -162,7 +162,7 @@ def targets(data: dict) -> list[tuple[str, str, float | None, str, bool | None]]
         site = big["latency"].get("site_search")
         if site:
             gap = site.p50_ms - big["latency"]["search"].p50_ms
-            add("1M prompts: website search p50 − API search p50", "ms", gap, 5, True)
+            add("1M prompts: website search p50 minus API search p50", "ms", gap, 5, True)
         add("1M prompts: prompt page p50", "ms", big["latency"]["prompt"].p50_ms, 20, True)
     if data.get("startup"):
         median = sorted(data["startup"])[len(data["startup"]) // 2]
@@ -268,7 +268,8 @@ def _growth_table(data: dict) -> list[str]:
     lines.append("|--:|" + "--:|" * (len(GROWTH) + 7))
     for size, row in data["growth"].items():
         latency = row["latency"]
-        cells = [f"{latency[k].p50_ms:.1f} / {latency[k].p99_ms:.1f}" if k in latency else "—" for k in GROWTH]
+        cells = [f"{latency[k].p50_ms:.1f} / {latency[k].p99_ms:.1f}" if k in latency else "—"
+                 for k in GROWTH]  # fmt: skip
         fresh = row.get("after_write")
         cells.append(f"{fresh['p50_ms']:.1f} / {fresh['p99_ms']:.1f}" if fresh else "—")
         index = row.get("index") or {}
@@ -337,7 +338,7 @@ def write(data: dict, out: Path) -> None:
         "- anonymous GETs are answered from the composite's exact response cache once seen; the",
         "  split setups have none. Cache counters are scraped from its METRICS_PORT after the rounds.",
         "- all servers log at warning level only (no access log), so logging costs the same nowhere.",
-        f"- growth study: the composite with its response cache off (so that the repeated query mix",
+        "- growth study: the composite with its response cache off (so that the repeated query mix",
         f"  reaches search itself) on generated databases of {sizes} prompts, one connection",
         "  (the latency of a request on an idle server),"
         f" {plan['growth_rounds']} rounds of {plan['growth_round_s']:g} s; then, per size, each of",

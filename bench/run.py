@@ -233,8 +233,12 @@ def growth(plan: Plan, work: Path) -> dict:
                 row["latency"][measure_name] = result
             url = running.url("backend")
             latencies, missed = search.after_writes(url, api_token(url), rounds=plan.growth_rounds)
-            row["after_write"] = {"p50_ms": _percentile(latencies, 0.5), "p99_ms": _percentile(latencies, 0.99)}
-            row["after_write"] |= {"writes": len(latencies), "missed": missed}
+            row["after_write"] = {
+                "p50_ms": _percentile(latencies, 0.5),
+                "p99_ms": _percentile(latencies, 0.99),
+                "writes": len(latencies),
+                "missed": missed,
+            }
             row["after"] = asdict(running.sample())
         finally:
             running.stop()

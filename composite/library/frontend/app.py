@@ -16,6 +16,7 @@ from composite.config import Settings
 from composite.db import Database
 from composite.library.errors import DomainError, TooManyAttempts
 from composite.library.frontend import intents, security, staticfiles
+from composite.library.frontend.cards import CardCache
 from composite.library.markdown import render_body, render_description
 from composite.library.ratelimit import RateLimiter
 
@@ -65,6 +66,8 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
     app.jinja_env.globals["pending_intent"] = intents.parse_intent
     app.jinja_env.filters["when"] = format_time
     app.jinja_env.globals["view_url"] = view_url
+    app.extensions["composite.cards"] = cards = CardCache()
+    app.jinja_env.globals["prompt_card"] = cards.card
     app.jinja_env.filters["markdown"] = render_body
     app.jinja_env.filters["markdown_inline"] = render_description
 
