@@ -5,16 +5,46 @@ so a result computed while the count stayed the same is still the answer. It is 
 under that count and served until the count moves; one computed while a write committed
 is returned to its caller but not kept. Each value is weighed (its caller says how, in
 bytes, roughly) and the least recently used go once the total passes ``max_bytes``.
+
+Every caller of a key is handed the same object, so a value must be immutable all the
+way down (tuples, frozen dataclasses, strings, numbers, times): one caller sorting or
+appending to a kept list would change every later answer. A value that is not is
+refused with TypeError before it is kept, whatever the key, so the mistake shows in the
+first test that computes it rather than as a wrong page long after.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
+from uuid import UUID
 
 T = TypeVar("T")
+
+# Values that cannot change once made.
+_ATOMS = (type(None), bool, int, float, str, bytes, Decimal, UUID, date, datetime, time, timedelta)
+
+
+def check_immutable(value: object, path: str = "value") -> None:
+    """Raise TypeError unless nothing reachable from value can be changed in place."""
+    if isinstance(value, _ATOMS):
+        return
+    if isinstance(value, tuple | frozenset):
+        for index, item in enumerate(value):
+            check_immutable(item, f"{path}[{index}]")
+        return
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        if not type(value).__dataclass_params__.frozen:  # type: ignore[attr-defined]
+            raise TypeError(f"{path} is a {type(value).__name__}, not a frozen dataclass")
+        for field in dataclasses.fields(value):
+            check_immutable(getattr(value, field.name), f"{path}.{field.name}")
+        return
+    raise TypeError(f"{path} is a {type(value).__name__}: a kept value must be immutable")
 
 
 class ExactMemo:
@@ -44,6 +74,7 @@ class ExactMemo:
                 return self._values[key][0]
             self.misses += 1
         value = compute()  # outside the lock: other keys are served meanwhile
+        check_immutable(value)  # once per computation, never per hit: 0.1 ms for a page of 20 prompts
         weight = weigh(value)
         with self._lock:
             if self.generation() == generation == self._seen and weight <= self.max_bytes:

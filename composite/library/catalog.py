@@ -53,7 +53,7 @@ def list_prompts(
         try:
             owner_id = get_user_by_name(db, author).id
         except NotFound:
-            return Page([], 0, limit, offset)
+            return Page((), 0, limit, offset)
     tag = tag.strip().lower() if tag else None
     if searching:
         return find(db, viewer_id, q or "", tag=tag, owner_id=owner_id, sort=sort, limit=limit, offset=offset)
@@ -90,7 +90,7 @@ def _listing(
         total = list_prompts(db, viewer_id, tag=tag, author=author, sort=sort, limit=1).total
     else:
         total = 0
-    return Page([as_prompt(row) for row in rows], total, limit, offset)
+    return Page(tuple(as_prompt(row) for row in rows), total, limit, offset)
 
 
 def _page_sql(
@@ -128,13 +128,13 @@ _ORDERS = {
 class TagPage:
     """One page of tags, most used first, and how many tags there are in all."""
 
-    items: list[TagCount]
+    items: tuple[TagCount, ...]  # a tuple: a cached page is shared by every caller
     total: int
     limit: int
     offset: int
 
 
-def list_tags(db: Database, limit: int | None = None, offset: int = 0) -> list[TagCount]:
+def list_tags(db: Database, limit: int | None = None, offset: int = 0) -> tuple[TagCount, ...]:
     """Tags over public prompts, most used first."""
     return tag_page(db, limit, offset).items
 
@@ -162,5 +162,5 @@ def _tag_page(db: Database, limit: int | None, offset: int) -> TagPage:
         total = int(row[0]) if row else 0
     else:
         total = 0
-    items = [TagCount(name, int(count)) for name, count, _ in rows]
+    items = tuple(TagCount(name, int(count)) for name, count, _ in rows)
     return TagPage(items, total, limit or total, offset)

@@ -173,4 +173,4 @@ def diff_versions(old: PromptVersion, new: PromptVersion) -> VersionDiff:
 
 
 def _as_text(value: object) -> str:
-    return ", ".join(value) if isinstance(value, list) else str(value)
+    return ", ".join(value) if isinstance(value, tuple) else str(value)

@@ -29,15 +29,21 @@ class PromptContent:
     """What a prompt says: the fields an owner edits and every version keeps.
 
     The one list of them: ``CONTENT_FIELDS``, the SQL column lists, the API schemas, the
-    export format and the forms are all derived from it.
+    export format and the forms are all derived from it. Immutable, tags included: a
+    cached read hands the same prompt to every caller (composite/db/memo.py).
     """
 
     title: str
     description: str
     body: str
     model_hint: str
-    tags: list[str]
+    tags: tuple[str, ...]
     visibility: str
+
+    def __post_init__(self) -> None:
+        # The database gives a list; a tuple no caller can change under another.
+        if not isinstance(self.tags, tuple):
+            object.__setattr__(self, "tags", tuple(self.tags))
 
 
 CONTENT_FIELDS = tuple(field.name for field in fields(PromptContent))
@@ -45,7 +51,7 @@ INDEXED = frozenset({"title", "description", "body", "tags"})  # the fields sear
 _SQL_TYPES = {"tags": "VARCHAR[]"}  # the content columns that are not VARCHAR
 # What a new prompt gets for the content it was not given (title and body are required).
 # Private until the owner says otherwise: publishing is a choice, never an accident.
-CONTENT_DEFAULTS: dict[str, Any] = {"description": "", "model_hint": "", "tags": [], "visibility": "private"}
+CONTENT_DEFAULTS: dict[str, Any] = {"description": "", "model_hint": "", "tags": (), "visibility": "private"}
 
 
 @dataclass(frozen=True)
@@ -250,9 +256,14 @@ def _create_batch(cur: Cursor, batch: Sequence[tuple[User, NewPrompt]]) -> list[
     return [loaded[ids[new.uid]] for _, new in batch]
 
 
+def _differs(prompt: Prompt, field: str, value: Any) -> bool:
+    """Whether value changes the prompt's field; tags given as a list compare as the tuple a prompt holds."""
+    return getattr(prompt, field) != (tuple(value) if field == "tags" else value)
+
+
 def apply_changes(cur: Cursor, prompt: Prompt, changes: dict[str, Any]) -> bool:
     """Write validated changes as a new version; False (and nothing written) if nothing changes."""
-    changed = {k: v for k, v in changes.items() if getattr(prompt, k) != v}
+    changed = {k: v for k, v in changes.items() if _differs(prompt, k, v)}
     if not changed:
         return False
     assignments = ", ".join(f"{column} = ?" for column in changed)
@@ -279,7 +290,7 @@ def apply_edits(cur: Cursor, edits: list[tuple[Prompt, dict[str, Any], NewPrompt
     changed: list[tuple[Prompt, dict[str, Any], NewPrompt | None]] = []
     outcome = []
     for prompt, changes, weighed in edits:
-        differs = {k: v for k, v in changes.items() if getattr(prompt, k) != v}
+        differs = {k: v for k, v in changes.items() if _differs(prompt, k, v)}
         outcome.append(bool(differs))
         if not differs:
             continue

@@ -29,7 +29,7 @@ NO_WORDS_NOTICE = "The query has no words to search for."
 class Page:
     """One page of prompts, how many match in all, and what the search made of the query."""
 
-    items: list[Prompt]
+    items: tuple[Prompt, ...]  # a tuple: a cached page is shared by every caller
     total: int
     limit: int
     offset: int
@@ -111,7 +111,7 @@ def find(
     words = query_words(q)[:MAX_QUERY_TERMS]
     if not words:
         notice = STOP_WORDS_NOTICE if only_stop_words(q) else NO_WORDS_NOTICE
-        return Page([], 0, limit, offset, searched_for="", notice=notice)
+        return Page((), 0, limit, offset, searched_for="", notice=notice)
     cur, snapshot = ranking.read_snapshot(db)
     try:
         scorer = ranking.Scorer(snapshot, viewer_id)
@@ -149,7 +149,9 @@ def find(
     elif plan.also:
         notice = f"Also showing results for {', '.join(plan.also)}"
     terms = tuple(item.term for item in plan.terms)
-    return Page(items, int(total), limit, offset, " ".join(plan.shown), notice, terms, bool(plan.corrected))
+    return Page(
+        tuple(items), int(total), limit, offset, " ".join(plan.shown), notice, terms, bool(plan.corrected)
+    )
 
 
 def _filtered(

@@ -17,9 +17,11 @@ from composite.config import ConfigError, Settings
 from composite.db import SERVER_QUERY_THREADS, Database
 from composite.library import search
 from composite.library.backend import create_backend
+from composite.library.backend.deps import large_upload_check
 from composite.library.examples import load_examples
 from composite.library.frontend import create_frontend
 from composite.library.frontend.app import large_uploads, refusal_page
+from composite.library.frontend.security import signed_in_check
 from composite.library.migrations import MIGRATIONS_DIR
 from composite.library.observability import operating_mounts, record_flask_routes, start_backup_schedule
 from composite.library.operations import Operations
@@ -64,6 +66,7 @@ def api_app(
         settings.max_body_bytes,
         json_errors=True,
         large_paths={"/api/import": IMPORT_MAX_BYTES},
+        admit_large=large_upload_check(db),  # anonymous clients must not hold the few slots
     )
     cached = _cached("backend", limited, settings, db, caches)
     return SecurityHeaders(cached, api_policy, hsts=settings.production)
@@ -83,6 +86,7 @@ def website_app(
         settings.max_body_bytes,
         large_paths=large_uploads(frontend),
         refusal=refusal_page(frontend),
+        admit_large=signed_in_check(frontend),
     )
     session_cookie = frontend.config["SESSION_COOKIE_NAME"]
     cached = _cached("frontend", limited, settings, db, caches, credential_cookies=[session_cookie])

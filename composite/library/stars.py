@@ -75,4 +75,4 @@ def starred_prompts(db: Database, user: User, limit: int = 20, offset: int = 0) 
         " ORDER BY page.starred_at DESC, page.id DESC",
         [user.id, user.id, limit, offset],
     )
-    return Page(rows_as(Prompt, result), total, limit, offset)
+    return Page(tuple(rows_as(Prompt, result)), total, limit, offset)

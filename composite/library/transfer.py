@@ -132,6 +132,7 @@ def export_prompts(db: Database, user: User) -> dict[str, Any]:
             {
                 "uid": str(p.uid),
                 **{field: getattr(p, field) for field in CONTENT_FIELDS},
+                "tags": list(p.tags),  # a JSON document: its arrays are lists
                 "created_at": p.created_at.isoformat(),
                 "updated_at": p.updated_at.isoformat(),
             }
@@ -178,7 +179,7 @@ def _read(
     return good, refused
 
 
-def check_new_tags(db: Database, user: User, tag_lists: Iterable[list[str]]) -> None:
+def check_new_tags(db: Database, user: User, tag_lists: Iterable[Iterable[str]]) -> None:
     """Refuse an import that would add more than IMPORT_NEW_TAGS_MAX tags new to the user."""
     wanted = {tag for tags in tag_lists for tag in tags}
     if len(wanted) <= IMPORT_NEW_TAGS_MAX:

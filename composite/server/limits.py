@@ -19,12 +19,18 @@ body is spooled to a temporary file as it arrives, never held in memory, and rep
 the application in chunks once complete (one declared within the ordinary limit is
 buffered as usual); at most ``large_at_once`` of them per port are under way together
 (each costs disk and, in the application, the work of a large file), and one more is
-answered 503 with Retry-After.
+answered 503 with Retry-After. So few slots must not be held by just anyone: when the
+application gives ``admit_large``, only a request it admits (one carrying a credential
+it accepts) may send more than the ordinary limit, and any other gets that limit (413);
+and a large body must arrive within ``large_seconds``, whatever its rate, or is answered
+408, so no client keeps a slot for the hours the protocol's minimum rate would allow.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import tempfile
 from collections.abc import Callable, Mapping
 from typing import IO
@@ -37,10 +43,18 @@ BUFFERED_BODIES = 32
 LARGE_BODIES = 2
 # A spooled body is replayed to the application in chunks of this size.
 REPLAY_CHUNK = 64 * 1024
+# The longest a large body may take to arrive: 64 MiB in it is 75 KB/s, slower than any
+# line an upload of that size is sent over, yet a slot is never held for long.
+LARGE_BODY_SECONDS = 15 * 60
 MIB = 1024 * 1024
+
+log = logging.getLogger("composite.server")
 
 # Renders a refusal: (scope, status, message) -> (content type, payload).
 Refusal = Callable[[Scope, int, str], tuple[bytes, bytes]]
+# Says whether a request may send a large body: true when it carries a credential the
+# application accepts. It may read a database, so it runs on a thread, not the loop.
+Admission = Callable[[Scope], bool]
 
 
 def describe_size(limit: int) -> str:
@@ -60,6 +74,8 @@ class BodyLimit:
         large_paths: Mapping[str, int] | None = None,
         large_at_once: int = LARGE_BODIES,
         refusal: Refusal | None = None,
+        admit_large: Admission | None = None,
+        large_seconds: float = LARGE_BODY_SECONDS,
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
@@ -67,6 +83,8 @@ class BodyLimit:
         self.large_paths = dict(large_paths or {})
         self.large_at_once = large_at_once
         self.refusal = refusal
+        self.admit_large = admit_large
+        self.large_seconds = large_seconds
         self.max_buffered = BUFFERED_BODIES * max_bytes
         self.buffered = 0  # bytes held for requests on this port, read and written on the loop
         self.large = 0  # large bodies under way on this port, counted on the loop
@@ -82,20 +100,37 @@ class BodyLimit:
                 length = value
             elif name == b"transfer-encoding" and b"chunked" in value.lower():
                 chunked = True
-        limit = self.large_paths.get(scope["path"], self.max_bytes)
-        if length is not None and int(length) > limit:  # h11 and httptools accept digits only
-            await self._refuse(scope, send, 413, self._too_large_text(limit))
-            return
-        if not chunked and (length is None or int(length) == 0):
+        declared = None if length is None else int(length)  # h11 and httptools accept digits only
+        if not chunked and not declared:
             await self.app(scope, receive, send)
             return
+        limit = self.large_paths.get(scope["path"], self.max_bytes)
         # On a large path, a body declared within the ordinary limit is buffered as any other.
-        if limit > self.max_bytes and (length is None or int(length) > self.max_bytes):
+        large = limit > self.max_bytes and (declared is None or declared > self.max_bytes)
+        if large and not await self._admitted(scope):
+            note = f" ({describe_size(limit)} with valid credentials)"
+            limit, large = self.max_bytes, False
+        else:
+            note = ""
+        if declared is not None and declared > limit:
+            await self._refuse(scope, send, 413, self._too_large_text(limit, note))
+            return
+        if large:
             await self._spooled(scope, receive, send, limit)
         else:
-            await self._buffered(scope, receive, send)
+            await self._buffered(scope, receive, send, note)
 
-    async def _buffered(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _admitted(self, scope: Scope) -> bool:
+        """Whether the application lets this request send a large body (yes, when it did not say)."""
+        if self.admit_large is None:
+            return True
+        try:
+            return await asyncio.to_thread(self.admit_large, scope)
+        except Exception:  # a check that cannot answer admits no one; the request gets the ordinary limit
+            log.exception("the check for a large upload failed")
+            return False
+
+    async def _buffered(self, scope: Scope, receive: Receive, send: Send, note: str = "") -> None:
         body = bytearray()
         try:
             while True:
@@ -106,7 +141,7 @@ class BodyLimit:
                 body += chunk
                 self.buffered += len(chunk)
                 if len(body) > self.max_bytes:
-                    await self._refuse(scope, send, 413, self._too_large_text(self.max_bytes))
+                    await self._refuse(scope, send, 413, self._too_large_text(self.max_bytes, note))
                     return
                 if self.buffered > self.max_buffered:
                     text = "Too many request bodies at once, try again shortly."
@@ -136,26 +171,41 @@ class BodyLimit:
         # chunk to the page cache take microseconds, so they stay on the loop.
         with tempfile.SpooledTemporaryFile(max_size=self.max_bytes) as spool:
             try:
-                size = 0
-                while True:
-                    message = await receive()
-                    if message["type"] == "http.disconnect":
-                        return
-                    chunk = message.get("body", b"")
-                    size += len(chunk)
-                    if size > limit:
-                        await self._refuse(scope, send, 413, self._too_large_text(limit))
-                        return
-                    spool.write(chunk)
-                    if not message.get("more_body", False):
-                        break
+                try:
+                    async with asyncio.timeout(self.large_seconds):
+                        size = await self._spool(scope, receive, send, limit, spool)
+                except TimeoutError:
+                    seconds = self.large_seconds
+                    took = f"{seconds / 60:g} minutes" if seconds >= 60 else f"{seconds:g} seconds"
+                    await self._refuse(scope, send, 408, f"The upload did not arrive within {took}.")
+                    return
+                if size is None:
+                    return
                 spool.seek(0)
                 await self.app(_sized(scope, size), _replay_file(spool, size, receive), send)
             finally:
                 self.large -= 1
 
-    def _too_large_text(self, limit: int) -> str:
-        return f"Request body is larger than the limit of {describe_size(limit)}."
+    async def _spool(
+        self, scope: Scope, receive: Receive, send: Send, limit: int, spool: IO[bytes]
+    ) -> int | None:
+        """Write the body to the spool; its size, or None when the request was answered or gone."""
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return None
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._refuse(scope, send, 413, self._too_large_text(limit))
+                return None
+            spool.write(chunk)
+            if not message.get("more_body", False):
+                return size
+
+    def _too_large_text(self, limit: int, note: str = "") -> str:
+        return f"Request body is larger than the limit of {describe_size(limit)}{note}."
 
     async def _refuse(self, scope: Scope, send: Send, status: int, text: str) -> None:
         if self.refusal is not None:

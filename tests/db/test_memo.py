@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import uuid
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -132,3 +135,40 @@ def test_a_scope_memo_lasts_until_a_commit_that_touches_its_scope(tmp_path: Path
             touch(db.cursor(), "t")
     finally:
         db.close()
+
+
+@dataclasses.dataclass(frozen=True)
+class Frozen:
+    names: tuple[str, ...]
+
+
+@dataclasses.dataclass
+class Loose:
+    name: str
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        [1, 2],
+        {"a": 1},
+        {1},
+        bytearray(b"x"),
+        (1, [2]),
+        Frozen(["a"]),
+        Loose("a"),
+        (Frozen(("a",)), Loose("b")),
+    ],
+)
+def test_a_value_that_could_be_changed_in_place_is_refused_and_not_kept(value: object) -> None:
+    memo = ExactMemo(lambda: 0)
+    with pytest.raises(TypeError, match=r"immutable|frozen"):
+        memo.get("key", lambda: value)
+    assert len(memo) == 0
+
+
+def test_immutable_values_all_the_way_down_are_kept() -> None:
+    memo = ExactMemo(lambda: 0)
+    value = (Frozen(("a", "b")), 1, None, "s", frozenset({2}), datetime(2026, 1, 1), uuid.uuid4())
+    assert memo.get("key", lambda: value) is value
+    assert memo.get("key", lambda: ()) is value  # kept: not computed again

@@ -91,7 +91,7 @@ def test_filters_sorting_and_paging(db: Database, make_user) -> None:
     page = catalog.list_prompts(db, None, limit=2, offset=2)
     assert (titles(page), page.total) == (["P3", "P2"], 6)
     beyond = catalog.list_prompts(db, None, limit=2, offset=50)
-    assert (beyond.items, beyond.total) == ([], 6)
+    assert (beyond.items, beyond.total) == ((), 6)
 
 
 @pytest.mark.parametrize(
@@ -116,3 +116,25 @@ def test_search_treats_sql_and_markup_as_plain_text(db: Database, make_user) -> 
     prompts.create_prompt(db, alice, title=title, body="x", visibility="public")
     assert titles(catalog.list_prompts(db, None, q="drop table script")) == [title]
     assert titles(catalog.list_prompts(db, None, q="'\"%_\\")) == []
+
+
+def test_a_caller_cannot_change_a_kept_listing_under_the_next(db: Database, make_user) -> None:
+    alice = make_user("alice")
+    for title in ("Beta", "Alpha"):
+        prompts.create_prompt(db, alice, title=title, body="x", tags=["b", "a"], visibility="public")
+    page = catalog.list_prompts(db)
+    tags = catalog.tag_page(db, 10)
+    hits = db.memo.hits
+    # What a careless caller might do to the answer it was given: each raises.
+    with pytest.raises(AttributeError):
+        page.items.sort(key=lambda p: p.title)  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):
+        page.items[0].tags.append("mine")  # type: ignore[attr-defined]
+    with pytest.raises(AttributeError):
+        tags.items.reverse()  # type: ignore[attr-defined]
+    # The next caller is handed the kept answer (a hit), as it was.
+    again = catalog.list_prompts(db)
+    assert db.memo.hits == hits + 1
+    assert titles(again) == ["Alpha", "Beta"]
+    assert again.items[0].tags == ("b", "a")
+    assert [t.name for t in catalog.tag_page(db, 10).items] == ["a", "b"]

@@ -25,7 +25,7 @@ def test_create_validates_and_normalises(db: Database, make_user) -> None:
     )
     assert (prompt.title, prompt.tags, prompt.version, prompt.stars) == (
         "Tidy title",
-        ["writing", "ai-2"],
+        ("writing", "ai-2"),
         1,
         0,
     )
@@ -60,7 +60,7 @@ def test_limits_at_the_edges_are_accepted(db: Database, make_user) -> None:
         db, make_user("alice"), title="t" * 200, body="b" * 50_000, tags=tags, visibility="public"
     )
     assert len(prompt.body) == 50_000
-    assert prompt.tags == tags
+    assert prompt.tags == tuple(tags)
 
 
 def test_private_prompts_are_seen_by_their_owner_alone(db: Database, make_user) -> None:

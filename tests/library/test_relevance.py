@@ -300,7 +300,7 @@ def test_exact_matches_rank_above_typo_matches(library: Database) -> None:
 
 def test_a_stop_word_query_says_so(library: Database) -> None:
     page = catalog.list_prompts(library, None, q="the")
-    assert (page.items, page.total) == ([], 0)
+    assert (page.items, page.total) == ((), 0)
     assert page.notice is not None
     assert "common" in page.notice
     plain = catalog.list_prompts(library, None, q="zebraquagga")

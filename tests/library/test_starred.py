@@ -17,7 +17,7 @@ def test_starred_prompts_latest_star_first_in_pages(db: Database, make_user) -> 
     page = stars.starred_prompts(db, bob, limit=3)
     assert ([p.title for p in page.items], page.total) == (["P1", "P4", "P0"], 4)
     assert [p.title for p in stars.starred_prompts(db, bob, limit=3, offset=3).items] == ["P3"]
-    assert stars.starred_prompts(db, bob, limit=3, offset=30).items == []
+    assert stars.starred_prompts(db, bob, limit=3, offset=30).items == ()
     assert stars.starred_prompts(db, alice).total == 0
     stars.unstar(db, made[1].id, bob)
     assert [p.title for p in stars.starred_prompts(db, bob).items] == ["P4", "P0", "P3"]

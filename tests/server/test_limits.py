@@ -164,3 +164,67 @@ def test_refusals_can_be_rendered_by_the_site() -> None:
     status, headers, body = run(limit, [(b"content-length", b"11")], [b"x" * 11], path="/form")
     assert (status, headers[b"content-type"]) == (413, b"text/html; charset=utf-8")
     assert body == b"<h1>413</h1><p>Request body is larger than the limit of 10 bytes. (/form)</p>"
+
+
+def has_key(scope: dict[str, Any]) -> bool:
+    """An application's check of a credential: here, a header with the right value."""
+    return (b"authorization", b"Bearer right") in scope["headers"]
+
+
+def test_a_request_the_application_does_not_admit_gets_the_ordinary_limit_and_no_slot() -> None:
+    limit = BodyLimit(
+        echo_body, 10, json_errors=True, large_paths={"/upload": 1000}, admit_large=has_key, large_at_once=2
+    )
+    limit.large = 2  # both slots taken: a request that asked for one would be told 503
+    declared = [(b"content-length", b"100")]
+    status, _, body = run(limit, declared, [b"x" * 100], path="/upload")
+    assert status == 413
+    detail = json.loads(body)["detail"]
+    assert detail == "Request body is larger than the limit of 10 bytes (1000 bytes with valid credentials)."
+    wrong = [(b"transfer-encoding", b"chunked"), (b"authorization", b"Bearer wrong")]
+    status, _, body = run(limit, wrong, [b"x" * 6] * 3, path="/upload")
+    assert status == 413  # read up to the ordinary limit, like any other body
+    assert "10 bytes" in json.loads(body)["detail"]
+    assert limit.large == 2  # neither took a slot
+    # Within the ordinary limit, it is any other request: the application answers it.
+    assert run(limit, [(b"content-length", b"5")], [b"hello"], path="/upload")[0] == 200
+    # The one with the credential asks for a slot, and gets one when there is one free.
+    admitted = [*declared, (b"authorization", b"Bearer right")]
+    assert run(limit, admitted, [b"x" * 100], path="/upload")[0] == 503
+    limit.large = 0
+    status, _, body = run(limit, admitted, [b"x" * 100], path="/upload")
+    assert (status, json.loads(body)["length"]) == (200, "100")
+    assert limit.large == 0
+
+
+def test_a_check_that_fails_admits_no_one() -> None:
+    def broken(scope: dict[str, Any]) -> bool:
+        raise RuntimeError("database is closed")
+
+    limit = BodyLimit(echo_body, 10, large_paths={"/upload": 1000}, admit_large=broken)
+    assert run(limit, [(b"content-length", b"100")], [b"x" * 100], path="/upload")[0] == 413
+
+
+def test_a_large_body_must_arrive_within_its_deadline_and_gives_its_slot_back() -> None:
+    limit = BodyLimit(echo_body, 10, large_paths={"/upload": 1000}, large_seconds=0.2)
+    scope = {"type": "http", "method": "POST", "path": "/upload", "scheme": "http"}
+    scope["headers"] = [(b"content-length", b"1000")]
+    sent: list[dict[str, Any]] = []
+    given = False
+
+    async def trickle() -> dict[str, Any]:
+        nonlocal given
+        if not given:  # one chunk, then nothing more for as long as anyone waits
+            given = True
+            return {"type": "http.request", "body": b"x" * 20, "more_body": True}
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(asyncio.wait_for(limit(scope, trickle, send), timeout=30))
+    assert sent[0]["status"] == 408
+    assert dict(sent[0]["headers"])[b"connection"] == b"close"
+    assert b"did not arrive within 0.2 seconds" in sent[1]["body"]
+    assert limit.large == 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Response
@@ -15,6 +16,7 @@ from composite.library.credentials import user_for_token
 from composite.library.errors import Unauthorized
 from composite.library.ratelimit import RateLimiter
 from composite.server.conditional import PRIVATE_REVALIDATE, SHARED_REVALIDATE
+from composite.server.router import Scope
 
 bearer = HTTPBearer(
     auto_error=False,  # the dependencies below answer 401 themselves, in the API's error shape
@@ -78,6 +80,17 @@ def optional_user(
     if user is None:
         raise Unauthorized("the token is wrong or has been revoked")
     return user
+
+
+def large_upload_check(db: Database) -> Callable[[Scope], bool]:
+    """A check of a request's bearer token, before the server takes its body: a valid one?"""
+
+    def token_holder(scope: Scope) -> bool:
+        header = next((value for name, value in scope["headers"] if name == b"authorization"), b"")
+        scheme, _, token = header.decode("latin-1").partition(" ")
+        return scheme.lower() == "bearer" and user_for_token(db, token.strip()) is not None
+
+    return token_holder
 
 
 def required_user(user: Annotated[User | None, Depends(optional_user)]) -> User:

@@ -7,7 +7,7 @@ import secrets
 from collections.abc import Callable
 from typing import Any
 
-from flask import current_app, make_response, request, session
+from flask import current_app, g, make_response, request, session
 from werkzeug.wrappers import Response
 
 from composite.library import freshness, stars
@@ -18,6 +18,14 @@ from composite.server.conditional import PRIVATE_REVALIDATE, SHARED_REVALIDATE, 
 def _build() -> str:
     """A token of this application instance: a new process may render the same data differently."""
     return current_app.extensions.setdefault("composite.page_build", secrets.token_hex(8))
+
+
+def viewer_starred(prompt_id: int) -> bool:
+    """Whether the viewer starred the prompt, read once per request: its tag and its page both show it."""
+    starred: dict[int, bool] = g.setdefault("viewer_starred", {})
+    if prompt_id not in starred:
+        starred[prompt_id] = stars.has_starred(get_db(), prompt_id, viewer_id())
+    return starred[prompt_id]
 
 
 def conditional_prompt_page(view: Callable[..., Any]) -> Callable[..., Any]:
@@ -37,7 +45,7 @@ def conditional_prompt_page(view: Callable[..., Any]) -> Callable[..., Any]:
             prompt_id,
             viewer,
             state.parts(),
-            stars.has_starred(get_db(), prompt_id, viewer),
+            viewer_starred(prompt_id),
             sorted(session.items()),
             request.query_string,
         )

@@ -14,13 +14,16 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-from flask import Response, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
+from itsdangerous import BadSignature
+from werkzeug.http import parse_cookie
 
 from composite.config import Settings
 from composite.db import Database
 from composite.library import credentials
 from composite.library.accounts import User
 from composite.library.ratelimit import RateLimiter
+from composite.server.router import Scope
 
 CSRF_FIELD = "csrf_token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -53,6 +56,27 @@ def load_user() -> None:
     g.user = credentials.user_for_session(get_db(), sid)
     if g.user is None:
         session.pop("sid", None)
+
+
+def signed_in_check(app: Flask) -> Callable[[Scope], bool]:
+    """A check of a request's session cookie, before the server takes its body: a live session?"""
+    serializer = app.session_interface.get_signing_serializer(app)  # type: ignore[attr-defined]
+    cookie_name = app.config["SESSION_COOKIE_NAME"]
+    max_age = int(app.permanent_session_lifetime.total_seconds())  # as Flask opens a session
+    db: Database = app.extensions["composite.db"]
+
+    def signed_in(scope: Scope) -> bool:
+        header = b"; ".join(value for name, value in scope["headers"] if name == b"cookie")
+        cookie = parse_cookie(header.decode("latin-1")).get(cookie_name)
+        if not cookie or serializer is None:
+            return False
+        try:
+            sid = serializer.loads(cookie, max_age=max_age).get("sid")
+        except (BadSignature, AttributeError):  # forged, expired, or not a session at all
+            return False
+        return isinstance(sid, str) and credentials.user_for_session(db, sid) is not None
+
+    return signed_in
 
 
 def csrf_token() -> str:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from typing import Any
 
 from flask.testing import FlaskClient
 
 from composite.config import Settings
 from composite.db import Database
 from composite.library.frontend import create_frontend
+from composite.library.migrations import MIGRATIONS_DIR
 from tests.library.frontend.conftest import AuthActions, NewBrowser
 
 
@@ -82,3 +85,33 @@ def test_development_sends_no_tags(settings: Settings, db: Database) -> None:
     page = client.get(f"/prompts/{prompt_id}")
     assert page.status_code == 200
     assert "ETag" not in page.headers
+
+
+class CountingDatabase(Database):
+    """The real database, remembering the SQL run through fetchone (observed, nothing replaced)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fetched: list[str] = []
+
+    def fetchone(self, sql: str, params: Any = None) -> tuple[Any, ...] | None:
+        """Run the query as Database does, after noting it."""
+        self.fetched.append(sql)
+        return super().fetchone(sql, params)
+
+
+def test_the_page_reads_the_viewers_star_once(settings: Settings, tmp_path: Path) -> None:
+    db = CountingDatabase(tmp_path / "counted.db").open()
+    db.migrate(MIGRATIONS_DIR)
+    try:
+        browser = AuthActions(create_frontend(settings, db).test_client())
+        browser.register("alice")
+        prompt_id = browser.create_prompt()
+        browser.post(f"/prompts/{prompt_id}/star")
+        db.fetched.clear()
+        page = browser.client.get(f"/prompts/{prompt_id}")
+        assert page.status_code == 200
+        assert "★ Starred" in page.text
+        assert sum("FROM stars" in sql for sql in db.fetched) == 1
+    finally:
+        db.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, abort, render_template, request
@@ -37,7 +38,7 @@ def _sort() -> str | None:
     return sort if sort in catalog.SORTS else None
 
 
-def tag_cloud(tags: list[catalog.TagCount]) -> list[tuple[str, int, int]]:
+def tag_cloud(tags: Sequence[catalog.TagCount]) -> list[tuple[str, int, int]]:
     """Each tag with its count and a size from 1 to 5 relative to the most used tag."""
     most = max((tag.count for tag in tags), default=1)
     return [(tag.name, tag.count, 1 + (4 * (tag.count - 1)) // max(most - 1, 1)) for tag in tags]

@@ -7,7 +7,7 @@ from werkzeug.wrappers import Response
 
 from composite.library import forks, prompts, stars
 from composite.library.errors import Invalid
-from composite.library.frontend.conditional import conditional_prompt_page
+from composite.library.frontend.conditional import conditional_prompt_page, viewer_starred
 from composite.library.frontend.forms import form_error, prompt_form, raw_view
 from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
 from composite.library.placeholders import FILL_VALUE_MAX, FILLED_MAX, fill, placeholders, template
@@ -83,7 +83,7 @@ def read_prompt(prompt_id: int) -> tuple[str, int]:
         filled_max=FILLED_MAX,
         filled=filled,
         fill_error=fill_error,
-        starred=stars.has_starred(get_db(), prompt.id, viewer),
+        starred=viewer_starred(prompt.id),
         source=forks.visible_source(get_db(), prompt, viewer),
         # With placeholders the text being filled in is what matters; without, the formatting.
         raw=raw_view(default=bool(fields)),
