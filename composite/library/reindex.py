@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 # Prompts a worker tokenises at a time; batches in flight are twice the workers.
 BATCH = 2_000
+# Each worker holds a Python with the site imported (100-200 MB): a large host need not pay for all its cores.
+MAX_WORKERS = 8
 Rows = list[tuple[int, str, str, str, list[str]]]
 
 
@@ -88,14 +90,18 @@ def weigh(rows: Rows) -> Weighed:
 def catch_up(db: Database, workers: int | None = None, batch: int = BATCH) -> int:
     """Rebuild the index if another tokeniser wrote it (or none did); return the prompts indexed.
 
-    ``workers`` tokenising processes (default one per core; 0 or 1 tokenises in this process),
-    each given ``batch`` prompts at a time.
+    ``workers`` tokenising processes (default one per core this process may use, at most
+    MAX_WORKERS; 0 or 1 tokenises in this process), each given ``batch`` prompts at a time.
     """
     row = db.fetchone("SELECT tokeniser FROM search_state")
     if row is not None and row[0] == TOKENISER:
         return 0
     log.info("rebuilding the search index for tokeniser %s", TOKENISER)
-    workers = (os.cpu_count() or 1) if workers is None else workers
+    if workers is None:
+        workers = min(
+            len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1,
+            MAX_WORKERS,
+        )
     with db.transaction() as cur:
         cur.execute("DELETE FROM search_terms")
         cur.execute("DELETE FROM search_vocab")
