@@ -10,12 +10,14 @@ import resource
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from composite.db import Database
 from composite.library import prompts, reindex, search
 from composite.library.accounts import create_user
 from composite.library.migrations import MIGRATIONS_DIR
+from tests.support.process import ServerProcess
 
 # Surface words sharing stems (the dictionary keeps the shortest, the first of equals),
 # programming names, compounds, accents and CJK: each path of the tokeniser.
@@ -140,3 +142,34 @@ def test_an_empty_library_rebuilds_at_once(db: Database) -> None:
     assert rebuild(db) == 0
     assert db.fetchone("SELECT count(*) FROM search_vocab") == (0,)
     assert db.fetchone("SELECT tokeniser FROM search_state") == (search.TOKENISER,)
+
+
+def test_the_server_rebuilds_an_index_another_tokeniser_wrote_before_it_answers(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path)
+    server.database.parent.mkdir(parents=True)
+    db = Database(server.database).open()
+    try:
+        db.migrate(MIGRATIONS_DIR)
+        owner = create_user(db, "alice", "password123")
+        for i in range(30):
+            body = "coding c++ e-mail 翻译成中文 " * (i + 1)
+            prompts.create_prompt(db, owner, title=f"Walrus {i}", body=body, visibility="public")
+        expected = snapshot(db)  # create_prompt indexes each prompt as it writes it
+        # As an upgrade leaves it: no postings yet, and another tokeniser's name.
+        db.write(
+            lambda cur: cur.execute("DELETE FROM search_terms; UPDATE search_state SET tokeniser = 'older'")
+        )
+    finally:
+        db.close()
+    server.start(timeout=120)
+    try:
+        found = httpx.get(f"{server.backend}/api/prompts", params={"q": "code"}, timeout=10).json()
+        assert found["total"] == 30
+    finally:
+        server.stop()
+    assert "search index rebuilt over 30 prompts" in server.log()
+    db = Database(server.database).open()
+    try:
+        assert snapshot(db) == expected
+    finally:
+        db.close()
