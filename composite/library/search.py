@@ -11,7 +11,6 @@ next search without any rebuild step.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Iterable
 
@@ -20,8 +19,6 @@ from composite.library.tokens import MAX_TERM_LENGTH, STOP_WORDS, query_words, s
 
 # Re-exported: the bench's generator and the tests tokenise through this module.
 __all__ = ["MAX_TERM_LENGTH", "STOP_WORDS", "stem", "term_words", "terms"]
-
-log = logging.getLogger(__name__)
 
 # Changes whenever what the tokeniser makes of a text changes: the index is rebuilt at start
 # (composite.library.reindex).
