@@ -11,11 +11,8 @@ next search without any rebuild step.
 
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from collections.abc import Iterable
-
-import numpy as np
 
 from composite.db import Cursor, Database
 from composite.library.tokens import MAX_TERM_LENGTH, STOP_WORDS, query_words, stem, term_words, terms
@@ -23,15 +20,13 @@ from composite.library.tokens import MAX_TERM_LENGTH, STOP_WORDS, query_words, s
 # Re-exported: the bench's generator and the tests tokenise through this module.
 __all__ = ["MAX_TERM_LENGTH", "STOP_WORDS", "stem", "term_words", "terms"]
 
-log = logging.getLogger(__name__)
-
-# Changes whenever what the tokeniser makes of a text changes: the index is rebuilt at start.
+# Changes whenever what the tokeniser makes of a text changes: the index is rebuilt at start
+# (composite.library.reindex).
 TOKENISER = "snowball-en/cjk-bigram/1"
 MAX_QUERY_TERMS = 12
 # Title and tag occurrences count more inside BM25's saturating frequency...
 FIELD_WEIGHTS = {"title": 3.0, "tags": 3.0, "description": 2.0, "body": 1.0}
 HEAD_FIELDS = ("title", "tags")
-REBUILD_BATCH = 2_000
 # How many index writes search_changes remembers (pruned every that many writes).
 CHANGES_KEPT = 1_000
 
@@ -203,76 +198,6 @@ def _bump_state_many(cur: Cursor, prompt_ids: list[int]) -> None:
     cur.execute("INSERT INTO search_changes SELECT ?, unnest(?::BIGINT[])", [version, prompt_ids])
     if version % CHANGES_KEPT < 1 or len(prompt_ids) >= CHANGES_KEPT:
         cur.execute("DELETE FROM search_changes WHERE version <= ?", [version - CHANGES_KEPT])
-
-
-def catch_up(db: Database) -> int:
-    """Rebuild the index if another tokeniser wrote it (or none did); return the prompts indexed."""
-    row = db.fetchone("SELECT tokeniser FROM search_state")
-    if row is not None and row[0] == TOKENISER:
-        return 0
-    log.info("rebuilding the search index for tokeniser %s", TOKENISER)
-    with db.transaction() as cur:
-        cur.execute("DELETE FROM search_terms")
-        cur.execute("DELETE FROM search_vocab")
-        cur.execute("DELETE FROM search_changes")
-        (count,) = cur.execute("SELECT count(*) FROM prompts").fetchone() or (0,)
-        df: Counter[str] = Counter()
-        shortest_word: dict[str, str] = {}
-        last = 0
-        while True:
-            rows = cur.execute(
-                "SELECT id, title, description, body, tags FROM prompts WHERE id > ? ORDER BY id LIMIT ?",
-                [last, REBUILD_BATCH],
-            ).fetchall()
-            if not rows:
-                break
-            ids, term_list, tfs, lens, heads = [], [], [], [], []
-            prompt_lens: list[float] = []
-            for prompt_id, title, description, body, tags in rows:
-                postings, length, words = prompt_postings(title, description, body, tags)
-                ids += [prompt_id] * len(postings)
-                lens += [length] * len(postings)
-                term_list += postings
-                tfs += [tf for tf, _ in postings.values()]
-                heads += [head for _, head in postings.values()]
-                df.update(postings.keys())
-                for term, word in words.items():
-                    if len(word) < len(shortest_word.get(term, word + " ")):
-                        shortest_word[term] = word
-                prompt_lens.append(length)
-            # Arrays handed to DuckDB as a table: some 20 times faster than list parameters.
-            postings_batch = {
-                "prompt_id": np.asarray(ids, dtype=np.int64),
-                "term": np.asarray(term_list, dtype=object),
-                "tf": np.asarray(tfs, dtype=np.float64),
-                "doc_len": np.asarray(lens, dtype=np.float64),
-                "head": np.asarray(heads, dtype=bool),
-            }
-            lens_batch = {
-                "id": np.asarray([r[0] for r in rows], dtype=np.int64),
-                "len": np.asarray(prompt_lens, dtype=np.float64),
-            }
-            cur.register("rebuild_postings", postings_batch)
-            cur.register("rebuild_lens", lens_batch)
-            try:
-                cur.execute(
-                    "INSERT INTO search_terms SELECT prompt_id, term, tf, doc_len, head FROM rebuild_postings"
-                )
-                cur.execute(
-                    "UPDATE prompts SET search_len = l.len FROM rebuild_lens l WHERE prompts.id = l.id"
-                )
-            finally:
-                cur.unregister("rebuild_postings")
-                cur.unregister("rebuild_lens")
-            last = rows[-1][0]
-        if df:
-            cur.execute(
-                "INSERT INTO search_vocab SELECT unnest(?::VARCHAR[]), unnest(?::VARCHAR[]),"
-                " unnest(?::BIGINT[]), 1",
-                [list(df), [shortest_word[t] for t in df], list(df.values())],
-            )
-        cur.execute("UPDATE search_state SET tokeniser = ?, version = version + 1", [TOKENISER])
-    return int(count)
 
 
 def state_version(db: Database) -> int:

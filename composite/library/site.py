@@ -15,7 +15,7 @@ from pathlib import Path
 
 from composite.config import ConfigError, Settings
 from composite.db import SERVER_QUERY_THREADS, Database
-from composite.library import search
+from composite.library import reindex
 from composite.library.backend import create_backend
 from composite.library.backend.deps import large_upload_check
 from composite.library.examples import load_examples
@@ -218,7 +218,7 @@ def prepare_database(db: Database, settings: Settings) -> None:
     db.open()
     try:
         db.migrate(MIGRATIONS_DIR)
-        if indexed := search.catch_up(db):
+        if indexed := reindex.catch_up(db):
             log.info("search index rebuilt over %d prompts", indexed)
         if settings.load_examples and (added := load_examples(db)):
             log.info("loaded %d example prompts into the empty database", added)

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from composite.db import Database
-from composite.library import catalog, prompts, search
+from composite.library import catalog, prompts, reindex
 from composite.library.migrations import MIGRATIONS_DIR
 from composite.library.ranking import HEAD_BOOST
 from composite.library.search import prompt_postings, query_terms
@@ -93,8 +93,8 @@ def test_upgrading_an_existing_database_rebuilds_the_index_with_the_new_tokenise
             )
         )
         database.migrate(MIGRATIONS_DIR)
-        assert search.catch_up(database) == 1
-        assert search.catch_up(database) == 0  # once rebuilt, a start does nothing
+        assert reindex.catch_up(database) == 1
+        assert reindex.catch_up(database) == 0  # once rebuilt, a start does nothing
         for q in ("code", "c++", "email", "mail"):
             assert [p.id for p in catalog.list_prompts(database, None, q=q).items] == [1], q
     finally:
