@@ -17,6 +17,11 @@ in flight and, on a WSGI port, possibly a thread. Here:
 - connections: each listening port has its own cap on open connections, so that one
   port's crowd never turns the other port's users away.
 
+A response's head (status line and headers) waits for its first body bytes and goes out
+with them in one write: uvicorn writes the head as soon as the application starts its
+response, which made two system calls (and often two packets) of every small answer. A
+head with nothing after it in the same turn of the event loop goes out alone then.
+
 A deadline that passes while a response can still be written answers 408 first.
 
 The header and body clocks are one timer each per connection, not per request: a request
@@ -124,6 +129,9 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def _close(self) -> None:
         """Close after flushing what is buffered, but never wait for a client longer than allowed."""
+        held = self.cycle.transport if self.cycle is not None else None
+        if isinstance(held, _HeadWithBody):
+            held.flush()
         self.transport.close()
         self._linger()
 
@@ -234,7 +242,11 @@ class DeadlineProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         """Headers arrived in time: the body's own deadline starts now."""
         self._disarm_header_deadline()
+        existing = self.cycle
         super().on_headers_complete()
+        if self.cycle is not existing and self.cycle is not None:
+            # Its task has not run yet: the cycle writes through the holder from its first byte.
+            self.cycle.transport = _HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
         self._in_body = True
         self._body_started = self.loop.time()
         self._body_bytes = 0
@@ -319,6 +331,44 @@ class DeadlineProtocol(HttpToolsProtocol):
         """Answer a request the parser refused, without waiting for ever to flush it."""
         super().send_400_response(msg)
         self._linger()
+
+
+class _HeadWithBody:
+    """The transport as one response cycle writes to it: its first write (the head) waits for the next."""
+
+    __slots__ = ("_first", "_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        """Hold the head until the body's first write (or the loop's next turn); pass the rest."""
+        if self._first:
+            self._first = False
+            self._held = data
+            self._loop.call_soon(self.flush)  # a head is never kept waiting for a slow body
+            return
+        if self._held is not None:
+            data, self._held = self._held + data, None
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Write the head now if it is still held."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        """Close after the held head (a response to HEAD has no body to carry it)."""
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def deadline_protocol(
