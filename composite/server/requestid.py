@@ -14,7 +14,7 @@ MAX_LENGTH = 128
 _SAFE = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,%d}" % MAX_LENGTH)
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestInfo:
     """One request as the logs and metrics describe it; filled in while it is served."""
 
