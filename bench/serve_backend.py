@@ -37,6 +37,10 @@ def main(argv: list[str]) -> None:
             lifespan="on",
             limit_concurrency=settings.limit_concurrency,
             server_header=False,
+            # As the composite: X-Forwarded-* trusted only from FORWARDED_ALLOW_IPS (none by
+            # default). uvicorn.run's default would add a proxy-headers middleware to every request.
+            proxy_headers=bool(settings.forwarded_allow_ips),
+            forwarded_allow_ips=settings.forwarded_allow_ips or "",
         )
     finally:
         db.close()

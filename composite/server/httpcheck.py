@@ -23,7 +23,10 @@ class HTTPChecks:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        hosts = sum(1 for name, _ in scope["headers"] if name == b"host")
+        hosts = 0
+        for name, _ in scope["headers"]:  # a plain loop: this runs for every request
+            if name == b"host":
+                hosts += 1
         if hosts > 1 or (hosts == 0 and scope.get("http_version") == "1.1"):
             text = "Bad Request: a request needs exactly one Host header\n"
             await plain_response(scope, send, 400, text, (b"connection", b"close"))
@@ -36,9 +39,11 @@ class HTTPChecks:
 
         async def send_checked(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = message.get("headers", [])
-                if any(name.lower() == b"date" for name, _ in headers):
-                    message = {**message, "headers": [(n, v) for n, v in headers if n.lower() != b"date"]}
+                headers = message.get("headers", ())
+                for name, _ in headers:
+                    if name.lower() == b"date":
+                        message = {**message, "headers": [h for h in headers if h[0].lower() != b"date"]}
+                        break
             elif head and message["type"] == "http.response.body" and message.get("body"):
                 message = {**message, "body": b""}
             await send(message)

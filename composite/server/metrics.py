@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.core import GaugeMetricFamily
@@ -40,6 +41,11 @@ class Metrics:
         )
         self._gauges = _Gauges()
         self.registry.register(self._gauges)
+        # The labelled children each request counts in, bound on first use: ``labels()``
+        # (a lock, a tuple of str() calls, a lookup) cost more than the counting. As many
+        # as the metrics have label sets, which route templates and statuses bound.
+        self._counted: dict[tuple[str, str, str | None, int | None], Any] = {}
+        self._timed: dict[str, Any] = {}
 
     def gauge(self, name: str, documentation: str, read: Callable[[], float | None]) -> None:
         """A gauge read at each scrape (None leaves it out, e.g. no backup yet)."""
@@ -53,9 +59,18 @@ class Metrics:
 
     def observe(self, info: RequestInfo) -> None:
         """Count one finished request."""
-        status = str(info.status) if info.status else "none"  # the client left before an answer
-        self.requests.labels(info.app, info.method, info.route or UNMATCHED, status).inc()
-        self.latency.labels(info.app).observe((info.duration_ms or 0.0) / 1000)
+        key = (info.app, info.method, info.route, info.status)
+        counted = self._counted.get(key)
+        if counted is None:
+            status = str(info.status) if info.status else "none"  # the client left before an answer
+            counted = self._counted[key] = self.requests.labels(
+                info.app, info.method, info.route or UNMATCHED, status
+            )
+        counted.inc()
+        timed = self._timed.get(info.app)
+        if timed is None:
+            timed = self._timed[info.app] = self.latency.labels(info.app)
+        timed.observe((info.duration_ms or 0.0) / 1000)
 
     def render(self) -> bytes:
         """Every metric in Prometheus's text format."""

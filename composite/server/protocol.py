@@ -17,7 +17,17 @@ in flight and, on a WSGI port, possibly a thread. Here:
 - connections: each listening port has its own cap on open connections, so that one
   port's crowd never turns the other port's users away.
 
+A response's head (status line and headers) waits for its first body bytes and goes out
+with them in one write: uvicorn writes the head as soon as the application starts its
+response, which made two system calls (and often two packets) of every small answer. A
+head with nothing after it in the same turn of the event loop goes out alone then.
+
 A deadline that passes while a response can still be written answers 408 first.
+
+The header and body clocks are one timer each per connection, not per request: a request
+moves the moment it is due (``_header_due``, ``_body_started``) and a timer that fires
+early schedules itself again for what is left. A keep-alive client sending thousands of
+requests a second would otherwise make and cancel two timers for each of them.
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ class DeadlineProtocol(HttpToolsProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._header_deadline: asyncio.TimerHandle | None = None
+        self._header_due: float | None = None  # headers are awaited until then (None: not awaited)
         self._body_deadline: asyncio.TimerHandle | None = None
         self._write_deadline: asyncio.TimerHandle | None = None
         self._drain_deadline: asyncio.TimerHandle | None = None
@@ -109,6 +120,7 @@ class DeadlineProtocol(HttpToolsProtocol):
             if handle is not None:
                 handle.cancel()
         self._header_deadline = self._body_deadline = self._write_deadline = self._drain_deadline = None
+        self._header_due = None
         if self._port is not None:
             self.open_connections[self._port] -= 1
             if not self.open_connections[self._port]:
@@ -117,6 +129,9 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def _close(self) -> None:
         """Close after flushing what is buffered, but never wait for a client longer than allowed."""
+        held = self.cycle.transport if self.cycle is not None else None
+        if isinstance(held, _HeadWithBody):
+            held.flush()
         self.transport.close()
         self._linger()
 
@@ -179,20 +194,24 @@ class DeadlineProtocol(HttpToolsProtocol):
     # Headers
 
     def _arm_header_deadline(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
         self._header_bytes = 0
-        self._header_deadline = self.loop.call_later(self.header_timeout, self._header_deadline_passed)
+        self._header_due = self.loop.time() + self.header_timeout
+        if self._header_deadline is None:
+            self._header_deadline = self.loop.call_at(self._header_due, self._header_deadline_passed)
 
     def _disarm_header_deadline(self) -> None:
-        if self._header_deadline is not None:
-            self._header_deadline.cancel()
-            self._header_deadline = None
+        # The timer stays: when it fires it finds nothing due, or the next request's deadline.
+        self._header_due = None
 
     def _header_deadline_passed(self) -> None:
         self._header_deadline = None
-        if self.transport.is_closing():
+        due = self._header_due
+        if due is None or self.transport.is_closing():
             return
+        if self.loop.time() < due:  # armed again since this timer was set: wait for the rest
+            self._header_deadline = self.loop.call_at(due, self._header_deadline_passed)
+            return
+        self._header_due = None
         if self._header_bytes:
             self.transport.write(REQUEST_TIMEOUT_RESPONSE)  # part of a request came: say why it ends
             self._close()
@@ -208,7 +227,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         # of a body after an early response is no one's headers), nor one that ended a
         # message (its start was that message's body).
         if (
-            self._header_deadline is not None
+            self._header_due is not None
             and not started_in_body
             and not self._in_body
             and not self._message_ended
@@ -223,11 +242,16 @@ class DeadlineProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         """Headers arrived in time: the body's own deadline starts now."""
         self._disarm_header_deadline()
+        existing = self.cycle
         super().on_headers_complete()
+        if self.cycle is not existing and self.cycle is not None:
+            # Its task has not run yet: the cycle writes through the holder from its first byte.
+            self.cycle.transport = _HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
         self._in_body = True
         self._body_started = self.loop.time()
         self._body_bytes = 0
-        self._body_deadline = self.loop.call_later(self.body_timeout, self._body_deadline_passed)
+        if self._body_deadline is None:
+            self._body_deadline = self.loop.call_later(self.body_timeout, self._body_deadline_passed)
 
     # Body
 
@@ -238,11 +262,8 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def on_message_complete(self) -> None:
         """The body is in: no more deadline until the response has gone."""
-        self._in_body = False
+        self._in_body = False  # the body timer, when it fires, finds nothing to time
         self._message_ended = True
-        if self._body_deadline is not None:
-            self._body_deadline.cancel()
-            self._body_deadline = None
         super().on_message_complete()
         # A response sent before the body was read (a 404 or 413 to a large POST) is
         # already complete: the next request's headers start now.
@@ -251,7 +272,7 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def _body_deadline_passed(self) -> None:
         self._body_deadline = None
-        if self.transport.is_closing():
+        if not self._in_body or self.transport.is_closing():
             return
         allowed = self._body_started + self.body_timeout + self._body_bytes / self.body_min_rate
         now = self.loop.time()
@@ -310,6 +331,44 @@ class DeadlineProtocol(HttpToolsProtocol):
         """Answer a request the parser refused, without waiting for ever to flush it."""
         super().send_400_response(msg)
         self._linger()
+
+
+class _HeadWithBody:
+    """The transport as one response cycle writes to it: its first write (the head) waits for the next."""
+
+    __slots__ = ("_first", "_held", "_loop", "_transport")
+
+    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+        self._transport = transport
+        self._loop = loop
+        self._held: bytes | None = None
+        self._first = True
+
+    def write(self, data: bytes) -> None:
+        """Hold the head until the body's first write (or the loop's next turn); pass the rest."""
+        if self._first:
+            self._first = False
+            self._held = data
+            self._loop.call_soon(self.flush)  # a head is never kept waiting for a slow body
+            return
+        if self._held is not None:
+            data, self._held = self._held + data, None
+        self._transport.write(data)
+
+    def flush(self) -> None:
+        """Write the head now if it is still held."""
+        if self._held is not None:
+            held, self._held = self._held, None
+            if not self._transport.is_closing():
+                self._transport.write(held)
+
+    def close(self) -> None:
+        """Close after the held head (a response to HEAD has no body to carry it)."""
+        self.flush()
+        self._transport.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._transport, name)
 
 
 def deadline_protocol(

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
 from contextvars import ContextVar
 from dataclasses import dataclass
 
@@ -13,7 +14,7 @@ MAX_LENGTH = 128
 _SAFE = re.compile(rb"[A-Za-z0-9._:/+=@-]{1,%d}" % MAX_LENGTH)
 
 
-@dataclass
+@dataclass(slots=True)
 class RequestInfo:
     """One request as the logs and metrics describe it; filled in while it is served."""
 
@@ -42,11 +43,40 @@ def set_current_request(info: RequestInfo) -> None:
     _current.set(info)
 
 
+class _IdMaker:
+    """32 hex digits, never repeated in a process: a random prefix and a scrambled counter.
+
+    A uuid4 per request (16 bytes from the system, a UUID object) cost more than all the
+    rest of what the server adds to a cached answer. Here the prefix (64 random bits, new
+    in every process) keeps processes apart, and the counter is sent through a bijection
+    of 64-bit numbers (an odd multiplier, a random mask) so that ids never repeat but do
+    not show how many requests came before.
+    """
+
+    def __init__(self) -> None:
+        self.reseed()
+        os.register_at_fork(after_in_child=self.reseed)  # a forked child is another process
+
+    def reseed(self) -> None:
+        self.prefix = os.urandom(8).hex()
+        self.mask = int.from_bytes(os.urandom(8))
+        self.counter = itertools.count()
+
+    def __call__(self) -> str:
+        scrambled = (next(self.counter) * _MULTIPLIER & _MASK64) ^ self.mask
+        return f"{self.prefix}{scrambled:016x}"
+
+
+_MULTIPLIER = 0x9E3779B97F4A7C15  # odd, so multiplying modulo 2**64 is a bijection
+_MASK64 = (1 << 64) - 1
+new_request_id = _IdMaker()
+
+
 def request_id_from(value: bytes | None) -> str:
     """The client's request id when it is plain and bounded, otherwise a new one."""
     if value is not None and _SAFE.fullmatch(value):
         return value.decode("ascii")
-    return uuid.uuid4().hex
+    return new_request_id()
 
 
 def set_route(template: str) -> None:

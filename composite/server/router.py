@@ -120,11 +120,15 @@ class PortRouter:
         # (websockets too), each port on its own so that one port's crowd never turns the
         # other port's users away.
         self.max_in_flight = max_in_flight
-        self.in_flight: Counter[Mount] = Counter()
         # Requests each mount turned away at its in-flight cap (503), for the metrics.
         self.refused: Counter[str] = Counter()
         # Connections refused at a port's cap of open connections, by port (make_server).
         self.refused_connections: Counter[int] = Counter()
+
+    @property
+    def in_flight(self) -> Counter[Mount]:
+        """Requests being served now, by mount."""
+        return Counter({m: m.app.in_flight for m in self.mounts if isinstance(m.app, _Served)})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -134,20 +138,23 @@ class PortRouter:
         if mount is None:
             await _not_found(scope, send)
             return
-        if self.max_in_flight is not None and self.in_flight[mount] >= self.max_in_flight:
+        # Counted on the mount's own application object: a Counter keyed by the frozen
+        # Mount hashed all its fields several times per request.
+        served: _Served = mount.app  # type: ignore[assignment]
+        if self.max_in_flight is not None and served.in_flight >= self.max_in_flight:
             self.refused[mount.name] += 1
             await _busy(scope, send)
             return
-        self.in_flight[mount] += 1  # the event loop is one thread: no lock needed
+        served.in_flight += 1  # the event loop is one thread: no lock needed
         try:
             # With the access log off (a level above info) there is nothing to time or record:
             # skip the wrapper that would otherwise sit on every message of every request.
             if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
-                await mount.app(scope, receive, send)
+                await served(scope, receive, send)
             else:
                 await self._serve_http(mount, scope, receive, send)
         finally:
-            self.in_flight[mount] -= 1
+            served.in_flight -= 1
 
     async def _serve_http(self, mount: Mount, scope: Scope, receive: Receive, send: Send) -> None:
         status = 0
@@ -285,14 +292,17 @@ class _Served:
         self.app = app
         self.checked = HTTPChecks(app)
         self.state: dict[str, Any] | None = None  # what the application's lifespan left there
+        self.in_flight = 0  # requests (and websockets) being served now; the router counts them
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
             await self.app(scope, receive, send)
             return
         if self.state is not None:
-            # A shallow copy per request, as uvicorn does for an application on its own.
-            scope = {**scope, "state": self.state.copy()}
+            # A shallow copy per request, as uvicorn does for an application on its own. The
+            # scope is this request's own (uvicorn builds one per request, the router reads
+            # nothing of its state): set in place rather than copying the whole scope.
+            scope["state"] = self.state.copy()
         await (self.checked if scope["type"] == "http" else self.app)(scope, receive, send)
 
 

@@ -101,6 +101,13 @@ def test_metrics_count_every_request_by_route_template_while_requests_run(observ
     assert "composite_database_wal_bytes" in gauges
     assert "composite_request_duration_seconds_bucket" in text
     assert "composite_requests_in_flight" in text
+    in_flight = {
+        sample.labels["app"]: sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == "composite_requests_in_flight"
+        for sample in family.samples
+    }
+    assert in_flight == {"backend": 0, "frontend": 0}  # every request counted in came out again
 
 
 def test_request_id_is_kept_or_made_returned_and_logged_as_json(observed: ServerProcess) -> None:

@@ -234,3 +234,39 @@ def test_a_finished_response_read_very_slowly_is_cut_off_within_its_bound() -> N
             ended_after = time.monotonic() - started
         assert ended_after < 20, f"still reading after {ended_after:.0f}s"
         assert received < 60_000  # cut off, not delivered at 320 bytes a second
+
+
+def test_a_response_head_goes_out_before_a_body_that_is_slow_to_come() -> None:
+    release = threading.Event()
+
+    async def head_then_wait(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"4")]})
+        await asyncio.to_thread(release.wait, 30)  # the body comes only once the client has the head
+        await send({"type": "http.response.body", "body": b"done"})
+
+    with serving([head_then_wait]) as (port,), socket.create_connection(("127.0.0.1", port)) as sock:
+        sock.settimeout(10)
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed before the head"
+            head += chunk
+        assert status_of(head) == 200
+        assert not head.partition(b"\r\n\r\n")[2]  # the body was not sent yet
+        release.set()
+        rest = head.partition(b"\r\n\r\n")[2]
+        while len(rest) < 4:
+            rest += sock.recv(65536)
+        assert rest == b"done"
+        # HEAD writes no body to carry the head: it still arrives, on a connection kept open.
+        sock.sendall(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")
+        release.set()
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed before the HEAD answer"
+            answer += chunk
+        assert status_of(answer) == 200
