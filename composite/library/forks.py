@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from composite.db import Cursor, Database
 from composite.library.accounts import User, usernames
-from composite.library.prompts import CONTENT_FIELDS, VISIBLE_TO, Prompt, insert_prompt, load_visible
+from composite.library.prompts import CONTENT_FIELDS, Prompt, insert_prompt, load_visible, may_see
 
 
 @dataclass(frozen=True)
@@ -45,11 +45,12 @@ def visible_sources(db: Database, prompts: Iterable[Prompt], viewer_id: int | No
     ids = sorted({p.source_id for p in prompts if p.source_id is not None})
     if not ids:
         return {}
-    marks = ", ".join("?" * len(ids))
-    rows = db.fetchall(
-        f"SELECT p.id, p.title, p.owner_id FROM prompts p WHERE p.id IN ({marks}) AND {VISIBLE_TO}",
-        [*ids, viewer_id],
+    found = db.fetchall(
+        "SELECT p.id, p.title, p.owner_id, p.visibility FROM prompts p"
+        " WHERE p.id IN (SELECT unnest(?::BIGINT[]))",
+        [ids],
     )
+    rows = [row[:3] for row in found if may_see(row[3], row[2], viewer_id)]
     if not rows:
         return {}
     names = usernames(db.cursor(), sorted({row[2] for row in rows}))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from composite.db import Database
 from composite.library.errors import NotFound
 from composite.library.labels import Label, visible_labels
-from composite.library.prompts import VISIBLE_TO
+from composite.library.prompts import may_see
 
 
 @dataclass(frozen=True)
@@ -16,10 +16,11 @@ class PromptState:
 
     row: int  # a hash of the prompt's whole row
     labels: list[Label]  # the labels the viewer may see
+    source_title: str | None = None  # a fork's source's title while the viewer may see it
 
     def parts(self) -> tuple[object, ...]:
         """The state as plain values, for an entity tag."""
-        return self.row, tuple((label.name, label.version) for label in self.labels)
+        return self.row, self.source_title, tuple((label.name, label.version) for label in self.labels)
 
 
 def prompt_state(db: Database, prompt_id: int, viewer_id: int | None) -> PromptState:
@@ -29,13 +30,18 @@ def prompt_state(db: Database, prompt_id: int, viewer_id: int | None) -> PromptS
     # added later (a fork count) change the hash without this query having to know them.
     # Only the owner's id of the users table is in it; usernames never change. A fork also
     # shows its source's title while the viewer may see the source (composite.library.forks):
-    # that title, or NULL once the source is hidden or gone, is hashed in too.
+    # that title, or None once the source is hidden or gone, is part of the state too. It is
+    # read apart: as a subquery, DuckDB joined every prompt to find the one source.
     row = cur.execute(
-        f"SELECT hash(p, (SELECT s.title FROM prompts s WHERE s.id = p.source_id"
-        f" AND (s.visibility = 'public' OR s.owner_id = ?))), p.owner_id"
-        f" FROM prompts p WHERE p.id = ? AND {VISIBLE_TO}",
-        [viewer_id, prompt_id, viewer_id],
+        "SELECT hash(p), p.owner_id, p.source_id, p.visibility FROM prompts p WHERE p.id = ?", [prompt_id]
     ).fetchone()
-    if row is None:
+    if row is None or not may_see(row[3], row[1], viewer_id):
         raise NotFound(f"no prompt {prompt_id}")
-    return PromptState(int(row[0]), visible_labels(cur, prompt_id, viewer_id, int(row[1])))
+    source_title = None
+    if row[2] is not None:
+        found = cur.execute(
+            "SELECT p.title, p.visibility, p.owner_id FROM prompts p WHERE p.id = ?", [row[2]]
+        ).fetchone()
+        source_title = found[0] if found and may_see(found[1], found[2], viewer_id) else None
+    labels = visible_labels(cur, prompt_id, viewer_id, int(row[1]))
+    return PromptState(int(row[0]), labels, source_title)

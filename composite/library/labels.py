@@ -10,7 +10,7 @@ from composite.db import Cursor, Database, rows_as
 from composite.library.accounts import User
 from composite.library.errors import Conflict, Invalid, NotFound
 from composite.library.history import RESTORED, get_version
-from composite.library.prompts import VISIBLE_TO, Prompt, get_prompt, load_for_owner
+from composite.library.prompts import Prompt, get_prompt, load_for_owner, may_see
 
 LABEL_MAX = 32
 LABEL_RE = re.compile(rf"^[a-z0-9-]{{1,{LABEL_MAX}}}$")
@@ -65,10 +65,8 @@ def visible_labels(cur: Cursor, prompt_id: int, viewer_id: int | None, owner_id:
 
 def visible_owner(cur: Cursor, prompt_id: int, viewer_id: int | None) -> int:
     """The owner's id of a prompt the viewer may see; NotFound otherwise."""
-    row = cur.execute(
-        f"SELECT owner_id FROM prompts p WHERE p.id = ? AND {VISIBLE_TO}", [prompt_id, viewer_id]
-    ).fetchone()
-    if row is None:
+    row = cur.execute("SELECT owner_id, visibility FROM prompts p WHERE p.id = ?", [prompt_id]).fetchone()
+    if row is None or not may_see(row[1], row[0], viewer_id):
         raise NotFound(f"no prompt {prompt_id}")  # as load_visible says it
     return int(row[0])
 

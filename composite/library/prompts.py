@@ -8,8 +8,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from composite.db import Cursor, Database, row_as, rows_as
-from composite.library.accounts import User
+from composite.db import Cursor, Database, rows_as
+from composite.library.accounts import User, usernames
 from composite.library.errors import Forbidden, NotFound
 from composite.library.rules import check_prompt_fields, check_tags
 from composite.library.search import (
@@ -97,24 +97,38 @@ PROMPT_COLUMNS = ", ".join(
         "p.updated_at",
     ]
 )
+# The same columns with the owner's id where PROMPT_COLUMNS has the name, for reads by id
+# that look the name up apart: a join would build a hash table of every user per read.
+ROW_COLUMNS = PROMPT_COLUMNS.replace("u.username AS owner", "p.owner_id")
 # Which rows a viewer may see: public ones and their own. Parameter: the viewer's id.
 VISIBLE_TO = "(p.visibility = 'public' OR p.owner_id = ?)"
 
 
+def may_see(visibility: str, owner_id: int, viewer_id: int | None) -> bool:
+    """VISIBLE_TO for one row already read.
+
+    A read of one prompt by id filters on the id alone and asks this: with the visibility
+    test in the WHERE clause too, DuckDB scans the table instead of probing the id (1 ms
+    against 6 ms at 1M prompts).
+    """
+    return visibility == "public" or owner_id == viewer_id
+
+
 def load_visible(cur: Cursor, prompt_id: int, viewer_id: int | None) -> Prompt:
     """The prompt if the viewer may see it, read on ``cur`` (inside a write when one is open)."""
-    prompt = row_as(
-        Prompt,
-        cur.execute(
-            f"SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.owner_id"
-            f" WHERE p.id = ? AND {VISIBLE_TO}",
-            [prompt_id, viewer_id],
-        ),
-    )
-    if prompt is None:
+    row = cur.execute(f"SELECT {ROW_COLUMNS} FROM prompts p WHERE p.id = ?", [prompt_id]).fetchone()
+    if row is None or not may_see(row[_VISIBILITY], row[2], viewer_id):
         # Someone else's private prompt is indistinguishable from a missing one.
         raise NotFound(f"no prompt {prompt_id}")
-    return prompt
+    return with_owner_name(row, usernames(cur, [row[2]]))
+
+
+_VISIBILITY = ROW_COLUMNS.split(", ").index("p.visibility")
+
+
+def with_owner_name(row: tuple[Any, ...], names: dict[int, str]) -> Prompt:
+    """A Prompt from a row of ROW_COLUMNS, its owner's id replaced by the name."""
+    return Prompt(*row[:2], names.get(row[2], ""), *row[3:])
 
 
 def _owner_id(cur: Cursor, prompt_id: int) -> int | None:

@@ -11,7 +11,7 @@ import numpy as np
 from composite.db import Cursor, Database
 from composite.library import ranking
 from composite.library.accounts import usernames
-from composite.library.prompts import PROMPT_COLUMNS, Prompt
+from composite.library.prompts import ROW_COLUMNS, Prompt, with_owner_name
 from composite.library.search import MAX_QUERY_TERMS, typo_candidates
 from composite.library.tokens import fold, only_stop_words, query_words
 
@@ -216,10 +216,6 @@ def _content(body: str) -> str:
     return " ".join(body.lower().split())
 
 
-# The prompt's columns with the owner's id where PROMPT_COLUMNS has the name (looked up apart).
-_ROW_COLUMNS = PROMPT_COLUMNS.replace("u.username", "p.owner_id")
-
-
 def _rows(cur: Cursor, ids: list[int]) -> dict[int, tuple[Any, ...]]:
     """Prompt rows by id, the owner's id in the owner's place.
 
@@ -230,7 +226,7 @@ def _rows(cur: Cursor, ids: list[int]) -> dict[int, tuple[Any, ...]]:
     if not ids:
         return {}
     rows = cur.execute(
-        f"SELECT {_ROW_COLUMNS} FROM prompts p WHERE p.id IN (SELECT unnest(?::BIGINT[]))", [ids]
+        f"SELECT {ROW_COLUMNS} FROM prompts p WHERE p.id IN (SELECT unnest(?::BIGINT[]))", [ids]
     ).fetchall()
     return {row[0]: row for row in rows}
 
@@ -240,9 +236,4 @@ def _prompts(cur: Cursor, ids: list[int], rows: dict[int, tuple[Any, ...]]) -> l
     missing = [i for i in ids if i not in rows]
     rows = {**rows, **_rows(cur, missing)}
     names = usernames(cur, sorted({rows[i][2] for i in ids if i in rows}))
-    found = []
-    for i in ids:
-        if i in rows:
-            row = rows[i]
-            found.append(Prompt(*row[:2], names.get(row[2], ""), *row[3:]))
-    return found
+    return [with_owner_name(rows[i], names) for i in ids if i in rows]
