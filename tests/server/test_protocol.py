@@ -236,6 +236,16 @@ def test_a_finished_response_read_very_slowly_is_cut_off_within_its_bound() -> N
         assert received < 60_000  # cut off, not delivered at 320 bytes a second
 
 
+def read_head(sock: socket.socket) -> bytes:
+    """Bytes from the socket up to at least the end of a response head."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        assert chunk, "connection closed before the head"
+        data += chunk
+    return data
+
+
 def test_a_response_head_goes_out_before_a_body_that_is_slow_to_come() -> None:
     release = threading.Event()
 
@@ -249,11 +259,7 @@ def test_a_response_head_goes_out_before_a_body_that_is_slow_to_come() -> None:
     with serving([head_then_wait]) as (port,), socket.create_connection(("127.0.0.1", port)) as sock:
         sock.settimeout(10)
         sock.sendall(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
-        head = b""
-        while b"\r\n\r\n" not in head:
-            chunk = sock.recv(65536)
-            assert chunk, "connection closed before the head"
-            head += chunk
+        head = read_head(sock)
         assert status_of(head) == 200
         assert not head.partition(b"\r\n\r\n")[2]  # the body was not sent yet
         release.set()
@@ -264,9 +270,5 @@ def test_a_response_head_goes_out_before_a_body_that_is_slow_to_come() -> None:
         # HEAD writes no body to carry the head: it still arrives, on a connection kept open.
         sock.sendall(b"HEAD / HTTP/1.1\r\nHost: t\r\n\r\n")
         release.set()
-        answer = b""
-        while b"\r\n\r\n" not in answer:
-            chunk = sock.recv(65536)
-            assert chunk, "connection closed before the HEAD answer"
-            answer += chunk
+        answer = read_head(sock)
         assert status_of(answer) == 200
