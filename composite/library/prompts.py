@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from composite.db import Cursor, Database, rows_as
+from composite.db import Cursor, Database
 from composite.library.accounts import User, usernames
 from composite.library.errors import Forbidden, NotFound
 from composite.library.rules import check_prompt_fields, check_tags
@@ -256,17 +256,12 @@ def _create_batch(cur: Cursor, batch: Sequence[tuple[User, NewPrompt]]) -> list[
     owners = {owner.id: owner for owner, _ in batch}
     for owner_id, owner in owners.items():
         ids |= insert_prompts(cur, owner, [new for who, new in batch if who.id == owner_id])
-    loaded = {
-        prompt.id: prompt
-        for prompt in rows_as(
-            Prompt,
-            cur.execute(
-                f"SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.owner_id"
-                " WHERE p.id IN (SELECT unnest(?::BIGINT[]))",
-                [list(ids.values())],
-            ),
-        )
-    }
+    rows = cur.execute(
+        f"SELECT {ROW_COLUMNS} FROM prompts p WHERE p.id IN (SELECT unnest(?::BIGINT[]))",
+        [list(ids.values())],
+    ).fetchall()
+    names = {owner_id: owner.username for owner_id, owner in owners.items()}
+    loaded = {row[0]: with_owner_name(row, names) for row in rows}
     return [loaded[ids[new.uid]] for _, new in batch]
 
 
