@@ -68,8 +68,9 @@ def api_app(
         large_paths={"/api/import": IMPORT_MAX_BYTES},
         admit_large=large_upload_check(db),  # anonymous clients must not hold the few slots
     )
-    cached = _cached("backend", limited, settings, db, caches)
-    return SecurityHeaders(cached, api_policy, hsts=settings.production)
+    # The cache outside the security headers: a kept answer carries them, early or not.
+    secured = SecurityHeaders(limited, api_policy, hsts=settings.production)
+    return _cached("backend", secured, settings, db, caches)
 
 
 def website_app(
@@ -89,8 +90,8 @@ def website_app(
         admit_large=signed_in_check(frontend),
     )
     session_cookie = frontend.config["SESSION_COOKIE_NAME"]
-    cached = _cached("frontend", limited, settings, db, caches, credential_cookies=[session_cookie])
-    return SecurityHeaders(cached, site_policy, hsts=settings.production)
+    secured = SecurityHeaders(limited, site_policy, hsts=settings.production)
+    return _cached("frontend", secured, settings, db, caches, credential_cookies=[session_cookie])
 
 
 def _cached(

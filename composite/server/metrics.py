@@ -59,18 +59,20 @@ class Metrics:
 
     def observe(self, info: RequestInfo) -> None:
         """Count one finished request."""
-        key = (info.app, info.method, info.route, info.status)
+        self.count(info.app, info.method, info.route, info.status, (info.duration_ms or 0.0) / 1000)
+
+    def count(self, app: str, method: str, route: str | None, status: int | None, seconds: float) -> None:
+        """Count one finished request of ``app`` that took ``seconds``."""
+        key = (app, method, route, status)
         counted = self._counted.get(key)
         if counted is None:
-            status = str(info.status) if info.status else "none"  # the client left before an answer
-            counted = self._counted[key] = self.requests.labels(
-                info.app, info.method, info.route or UNMATCHED, status
-            )
+            shown = str(status) if status else "none"  # the client left before an answer
+            counted = self._counted[key] = self.requests.labels(app, method, route or UNMATCHED, shown)
         counted.inc()
-        timed = self._timed.get(info.app)
+        timed = self._timed.get(app)
         if timed is None:
-            timed = self._timed[info.app] = self.latency.labels(info.app)
-        timed.observe((info.duration_ms or 0.0) / 1000)
+            timed = self._timed[app] = self.latency.labels(app)
+        timed.observe(seconds)
 
     def render(self) -> bytes:
         """Every metric in Prometheus's text format."""

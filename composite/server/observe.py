@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from composite.server.asgi import ASGIApp, Message, Receive, Scope, Send
+from composite.server.early import EarlyAnswer, early_of
 from composite.server.metrics import Metrics
 from composite.server.requestid import HEADER, RequestInfo, request_id_from, set_current_request
 
@@ -20,6 +21,28 @@ class Observe:
         if metrics is not None:
             # Read at each scrape: a locked inc() and dec() per request cost more than the count.
             metrics.in_flight.labels(name).set_function(lambda: self.in_flight)
+        # Early answers pass through only when the application inside offers them.
+        inner = early_of(app)
+        if inner is not None:
+            self._inner_early = inner
+            self.early = self._early
+
+    def _early(self, scope: Scope) -> EarlyAnswer | None:
+        """The application's early answer with the request id added and counted as any other."""
+        started = time.perf_counter()
+        answer = self._inner_early(scope)
+        if answer is None:
+            return None
+        given = None
+        for name, value in scope["headers"]:
+            if name == HEADER:
+                given = value
+                break
+        answer.headers += HEADER + b": " + request_id_from(given).encode() + b"\r\n"
+        if self.metrics is not None:
+            seconds = time.perf_counter() - started
+            self.metrics.count(self.name, scope["method"], answer.route, answer.status, seconds)
+        return answer
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

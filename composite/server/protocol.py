@@ -24,6 +24,11 @@ head with nothing after it in the same turn of the event loop goes out alone the
 
 A deadline that passes while a response can still be written answers 408 first.
 
+A request whose answer the port's application already has (an early answer, see
+``composite.server.early``) is answered as soon as its headers are parsed, in one write,
+without starting a task; with the client not reading (writing paused) or requests queued
+behind a slow one, it takes the normal path, which waits for the client.
+
 The header and body clocks are one timer each per connection, not per request: a request
 moves the moment it is due (``_header_due``, ``_body_started``) and a timer that fires
 early schedules itself again for what is left. A keep-alive client sending thousands of
@@ -39,9 +44,13 @@ import socket
 import struct
 import termios
 from collections import Counter
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
+
+from composite.server.asgi import ASGIApp, Scope
+from composite.server.early import Early, EarlyAnswer, header_lines
 
 HEADER_TIMEOUT = 10.0
 MAX_HEADER_BYTES = 64 * 1024
@@ -67,6 +76,10 @@ class DeadlineProtocol(HttpToolsProtocol):
     open_connections: ClassVar[Counter[int]] = Counter()
     # Connections refused (503) at the cap, by local port: for metrics.
     refused_connections: ClassVar[Counter[int]] = Counter()
+    # What answers early on each local port (the router's ``early_for``), and the trusted
+    # proxies' X-Forwarded-* applied to a request before it is answered early.
+    early_for: ClassVar[Callable[[int], Early | None] | None] = None
+    forwarded: ClassVar[ASGIApp | None] = None
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -81,6 +94,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._body_started = 0.0
         self._body_bytes = 0
         self._port: int | None = None
+        self._early: Early | None = None
 
     # Connection
 
@@ -98,6 +112,8 @@ class DeadlineProtocol(HttpToolsProtocol):
             # uvicorn answers 503 to a request whose connection finds the count at or over
             # its limit; a limit of 0 makes that true for this connection only.
             self.limit_concurrency = 0 if over_cap else None
+            early_for = type(self).early_for
+            self._early = early_for(self._port) if early_for is not None else None
         self._arm_header_deadline()
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -244,7 +260,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._disarm_header_deadline()
         existing = self.cycle
         super().on_headers_complete()
-        if self.cycle is not existing and self.cycle is not None:
+        if self.cycle is not existing and self.cycle is not None and not self.cycle.response_complete:
             # Its task has not run yet: the cycle writes through the holder from its first byte.
             self.cycle.transport = _HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
         self._in_body = True
@@ -252,6 +268,45 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._body_bytes = 0
         if self._body_deadline is None:
             self._body_deadline = self.loop.call_later(self.body_timeout, self._body_deadline_passed)
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        """Answer early when the port's application can; otherwise start the request's task."""
+        early = self._early
+        # Not at the cap (uvicorn passes its 503 app then), nor past a client not reading.
+        if early is not None and app is self.app and not self.flow.write_paused and not self.pipeline:
+            answer = early(self._forwarded(cycle.scope))
+            if answer is not None:
+                self._answer_early(cycle, answer)
+                return
+        super()._start_asgi_task(cycle, app)
+
+    def _forwarded(self, scope: Scope) -> Scope:
+        """The scope as the application would see it: scheme and client from a trusted proxy."""
+        if self.forwarded is None:
+            return scope
+        scope = dict(scope)  # the normal path must still get the scope as it came
+        # uvicorn's own middleware, over an application that returns at once: it rewrites the
+        # scope in place and never waits, so the coroutine ends on its first step.
+        step = self.forwarded(scope, None, None)
+        try:
+            step.send(None)
+        except StopIteration:
+            pass
+        else:  # pragma: no cover - the middleware waited for something
+            step.close()
+        return scope
+
+    def _answer_early(self, cycle: RequestResponseCycle, answer: EarlyAnswer) -> None:
+        """Write a whole answer in one go and finish the cycle as a response sent by a task would."""
+        cycle.response_started = True
+        close = b"" if cycle.keep_alive else b"connection: close\r\n"
+        date = header_lines(self.server_state.default_headers)
+        status = STATUS_LINE[answer.status]
+        self.transport.write(b"".join((status, date, answer.headers, close, b"\r\n", answer.body)))
+        cycle.response_complete = True
+        if not cycle.keep_alive:
+            self.transport.close()
+        cycle.on_response()
 
     # Body
 
@@ -379,6 +434,8 @@ def deadline_protocol(
     send_timeout: float = SEND_TIMEOUT,
     max_connections: int | None = None,
     refused_connections: Counter[int] | None = None,
+    early_for: Callable[[int], Early | None] | None = None,
+    forwarded: ASGIApp | None = None,
 ) -> type[DeadlineProtocol]:
     """A DeadlineProtocol class with these bounds and its own count of connections per port."""
     return type(
@@ -392,5 +449,7 @@ def deadline_protocol(
             "max_connections": max_connections,
             "open_connections": Counter(),
             "refused_connections": Counter() if refused_connections is None else refused_connections,
+            "early_for": staticmethod(early_for) if early_for is not None else None,
+            "forwarded": forwarded,
         },
     )

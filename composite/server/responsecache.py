@@ -24,6 +24,10 @@ What is kept, and for whom:
 Every kept answer has an ``ETag`` (the application's, or a digest of its body), and a
 request whose ``If-None-Match`` names it is answered ``304 Not Modified`` with no body,
 whether the answer came from the cache or was just made.
+
+A kept answer is also offered as an early answer (``early``, see ``composite.server.early``):
+the server writes it the moment the request's headers are parsed, without an ASGI cycle.
+Its header lines are serialised once, when it is kept.
 """
 
 from __future__ import annotations
@@ -32,10 +36,12 @@ import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from composite.server.asgi import ASGIApp, Message, Receive, Scope, Send
+from composite.server.asgi import ASGIApp, Header, Message, Receive, Scope, Send
 from composite.server.conditional import none_match
+from composite.server.early import EarlyAnswer, header_lines
+from composite.server.requestid import current_request
 
 DEFAULT_MAX_BYTES = 32 * 1024 * 1024
 DEFAULT_MAX_ENTRY_BYTES = 512 * 1024
@@ -49,10 +55,24 @@ _NOT_MODIFIED_HEADERS = frozenset(
 @dataclass(frozen=True)
 class _Entry:
     version: int
-    headers: list[tuple[bytes, bytes]]
+    headers: list[Header]
     body: bytes
     etag: bytes
     expires: float  # time.monotonic() past which the entry is not served
+    route: str | None = None  # the route template that made it, for metrics
+    wire: bytes = b""  # the header lines of its 200, as an early answer writes them
+    wire_not_modified: bytes = b""  # the header lines of its 304
+
+
+def _kept(entry: _Entry, route: str | None) -> _Entry:
+    """The entry as it is kept: its header lines serialised once for early answers."""
+    # The server adds its own Date; a length is always given, so no answer is ever chunked.
+    headers = [(n, v) for n, v in entry.headers if n != b"date"]
+    if not any(n == b"content-length" for n, _ in headers):
+        headers.append((b"content-length", str(len(entry.body)).encode()))
+    not_modified = [(n, v) for n, v in headers if n in _NOT_MODIFIED_HEADERS]
+    wire, wire_not_modified = header_lines(headers), header_lines(not_modified)
+    return replace(entry, route=route, wire=wire, wire_not_modified=wire_not_modified)
 
 
 @dataclass
@@ -135,10 +155,8 @@ class ResponseCache:
         digest = hashlib.blake2b(b"\n".join(credentials), digest_size=16).digest() if credentials else b""
         return digest, host, if_none_match
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
-            await self.app(scope, receive, send)
-            return
+    def _lookup(self, scope: Scope) -> tuple[tuple[bytes, ...], int, _Entry | None, bytes, bool]:
+        """The request's key, the version now, the entry to serve or None, If-None-Match, credentials."""
         credentials, host, if_none_match = self._read_headers(scope)
         path = scope.get("raw_path") or scope["path"].encode()
         key = (scope.get("scheme", "http").encode(), host, path, scope["query_string"], credentials)
@@ -150,13 +168,36 @@ class ResponseCache:
         if entry is not None and entry.version == version and entry.expires > time.monotonic():
             self._entries.move_to_end(key)
             self.stats.hits += 1
+        else:
+            entry = None
+        return key, version, entry, if_none_match, bool(credentials)
+
+    def early(self, scope: Scope) -> EarlyAnswer | None:
+        """A kept answer to this GET or HEAD, written by the server without an ASGI cycle; else None."""
+        if scope["method"] not in ("GET", "HEAD"):
+            return None
+        _, _, entry, if_none_match, _ = self._lookup(scope)
+        if entry is None:
+            return None
+        if if_none_match and _matches(if_none_match, entry.etag):
+            self.stats.not_modified += 1
+            return EarlyAnswer(304, entry.wire_not_modified, b"", entry.route)
+        body = b"" if scope["method"] == "HEAD" else entry.body
+        return EarlyAnswer(200, entry.wire, body, entry.route)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
+            await self.app(scope, receive, send)
+            return
+        key, version, entry, if_none_match, credentialed = self._lookup(scope)
+        if entry is not None:
             await self._answer(send, entry, if_none_match, head=scope["method"] == "HEAD")
             return
         if scope["method"] == "HEAD":
             await self.app(scope, receive, send)
             return
         self.stats.misses += 1
-        await self._fill(scope, receive, send, key, version, if_none_match, credentialed=bool(credentials))
+        await self._fill(scope, receive, send, key, version, if_none_match, credentialed=credentialed)
 
     async def _answer(self, send: Send, entry: _Entry, if_none_match: bytes, *, head: bool) -> None:
         if if_none_match and _matches(if_none_match, entry.etag):
@@ -185,7 +226,7 @@ class ResponseCache:
         passing = False  # the answer is not kept: everything goes straight to the client
 
         async def capture(message: Message) -> None:
-            nonlocal start, size, passing
+            nonlocal start, size, passing, made
             if passing:
                 await send(message)
                 return
@@ -226,13 +267,16 @@ class ResponseCache:
             etag = given[0] if given else _etag(whole)
             headers = start["headers"] if given else [*start["headers"], (b"etag", etag)]
             lifetime = self.private_seconds if credentialed else float("inf")
-            entry = _Entry(version, headers, whole, etag, time.monotonic() + lifetime)
-            # A write committed while this answer was made: it may be older than the data.
-            if self.version() == version:
-                self._store(key, entry)
-            await self._answer(send, entry, if_none_match, head=False)
+            made = _Entry(version, headers, whole, etag, time.monotonic() + lifetime)
+            await self._answer(send, made, if_none_match, head=False)
 
+        made: _Entry | None = None
         await self.app(scope, receive, capture)
+        # Kept once the application has returned, so that the route it matched is known. A
+        # write committed while this answer was made: it may be older than the data.
+        if made is not None and self.version() == version:
+            info = current_request()
+            self._store(key, _kept(made, info.route if info is not None else None))
 
     def _store(self, key: tuple[bytes, ...], entry: _Entry) -> None:
         old = self._entries.pop(key, None)

@@ -22,9 +22,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import uvicorn
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from composite.server.asgi import ASGIApp, Message, Receive, Scope, Send
 from composite.server.asgi import plain_response as _plain_response
+from composite.server.early import Early, EarlyAnswer, early_of
 from composite.server.httpcheck import HTTPChecks
 from composite.server.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT, deadline_protocol
 from composite.server.redaction import redact_query
@@ -170,25 +172,20 @@ class PortRouter:
             await mount.app(scope, receive, send_logged)
         finally:
             if access_log.isEnabledFor(logging.INFO):
-                client = scope.get("client")
-                query = redact_query(scope.get("query_string", b""))
-                target = scope.get("raw_path") or scope["path"].encode()
-                if query:
-                    target += b"?" + query
-                access_log.info(
-                    '%s %s "%s %s HTTP/%s" %s %.1fms',
-                    mount.name,
-                    f"{client[0]}:{client[1]}" if client else "-",
-                    scope["method"],
-                    target.decode("latin-1"),
-                    scope.get("http_version", "1.1"),
-                    status or "-",
-                    (time.perf_counter() - started) * 1000,
-                )
+                _log_access(mount.name, scope, status, started)
 
     def _index(self) -> None:
         self.by_port: Mapping[int, Mount] = {m.port: m for m in self.mounts if m.path is None}
         self.by_path: Mapping[str, Mount] = {m.path: m for m in self.mounts if m.path is not None}
+        self._early: dict[int, Early] = {}
+        for port, mount in self.by_port.items():
+            early = early_of(mount.app)
+            if early is not None:
+                self._early[port] = _logged(mount.name, early)
+
+    def early_for(self, port: int) -> Early | None:
+        """What answers requests on this port early (see ``composite.server.early``), if anything."""
+        return self._early.get(port)
 
     def _mount_for(self, server: tuple[str, int | None] | None) -> Mount | None:
         """The mount that owns the socket a connection came in on: uvicorn gives (path, None) for Unix."""
@@ -285,6 +282,38 @@ class _NoLifespan(contextlib.AbstractAsyncContextManager[None]):
         return None
 
 
+def _log_access(name: str, scope: Scope, status: int, started: float) -> None:
+    """One access line: the application, client, request line, status and time taken."""
+    client = scope.get("client")
+    query = redact_query(scope.get("query_string", b""))
+    target = scope.get("raw_path") or scope["path"].encode()
+    if query:
+        target += b"?" + query
+    access_log.info(
+        '%s %s "%s %s HTTP/%s" %s %.1fms',
+        name,
+        f"{client[0]}:{client[1]}" if client else "-",
+        scope["method"],
+        target.decode("latin-1"),
+        scope.get("http_version", "1.1"),
+        status or "-",
+        (time.perf_counter() - started) * 1000,
+    )
+
+
+def _logged(name: str, early: Early) -> Early:
+    """Early answers of one mount, with the access line every other answer gets."""
+
+    def answer(scope: Scope) -> EarlyAnswer | None:
+        started = time.perf_counter()
+        given = early(scope)
+        if given is not None and access_log.isEnabledFor(logging.INFO):
+            _log_access(name, scope, given.status, started)
+        return given
+
+    return answer
+
+
 class _Served:
     """A mounted application as the router calls it: its own lifespan state, the HTTP checks."""
 
@@ -293,6 +322,19 @@ class _Served:
         self.checked = HTTPChecks(app)
         self.state: dict[str, Any] | None = None  # what the application's lifespan left there
         self.in_flight = 0  # requests (and websockets) being served now; the router counts them
+        inner = early_of(app)
+        if inner is not None:
+            self._inner_early = inner
+            self.early = self._early
+
+    def _early(self, scope: Scope) -> EarlyAnswer | None:
+        """The application's early answer, for a request the HTTP checks would let through."""
+        hosts = 0
+        for name, _ in scope["headers"]:
+            if name == b"host":
+                hosts += 1
+        # Anything else (no Host, two of them) takes the normal path and its 400.
+        return self._inner_early(scope) if hosts == 1 else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -403,6 +445,10 @@ async def _busy(scope: Scope, send: Send) -> None:
     await _plain_response(scope, send, 503, text, (b"retry-after", b"1"))
 
 
+async def _returns(scope: Scope, receive: Receive, send: Send) -> None:
+    """An application that does nothing: what the early path's proxy-header step wraps."""
+
+
 def make_server(
     router: PortRouter,
     *,
@@ -428,6 +474,9 @@ def make_server(
         max_connections=max_connections,
         # A bare ASGI app (no PortRouter) is served too; its refusals are then not counted.
         refused_connections=getattr(router, "refused_connections", None),
+        # At trace level uvicorn logs every ASGI message: every answer then takes the normal path.
+        early_for=getattr(router, "early_for", None) if log_level != "trace" else None,
+        forwarded=ProxyHeadersMiddleware(_returns, forwarded_allow_ips) if forwarded_allow_ips else None,
     )
     config = uvicorn.Config(
         router,

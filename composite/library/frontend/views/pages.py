@@ -8,6 +8,7 @@ bp = Blueprint("pages", __name__)
 
 
 @bp.get("/healthz")
-def healthz() -> tuple[dict[str, str], int]:
+def healthz() -> tuple[dict[str, str], int, dict[str, str]]:
     """Answer 200 while the website can serve requests."""
-    return {"status": "ok", "app": "frontend"}, 200
+    # Never kept: a kept answer would say 200 even with every website thread stuck.
+    return {"status": "ok", "app": "frontend"}, 200, {"Cache-Control": "no-store"}
