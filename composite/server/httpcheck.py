@@ -13,6 +13,15 @@ from __future__ import annotations
 from composite.server.asgi import ASGIApp, Message, Receive, Scope, Send, plain_response
 
 
+def has_one_host(scope: Scope) -> bool:
+    """Whether the request's Host headers are as HTTP requires: one (or none before HTTP/1.1)."""
+    hosts = 0
+    for name, _ in scope["headers"]:  # a plain loop: this runs for every request
+        if name == b"host":
+            hosts += 1
+    return hosts == 1 or (hosts == 0 and scope.get("http_version") != "1.1")
+
+
 class HTTPChecks:
     """ASGI middleware: one Host per request, HEAD as GET without a body, one Date header."""
 
@@ -23,11 +32,7 @@ class HTTPChecks:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        hosts = 0
-        for name, _ in scope["headers"]:  # a plain loop: this runs for every request
-            if name == b"host":
-                hosts += 1
-        if hosts > 1 or (hosts == 0 and scope.get("http_version") == "1.1"):
+        if not has_one_host(scope):
             text = "Bad Request: a request needs exactly one Host header\n"
             await plain_response(scope, send, 400, text, (b"connection", b"close"))
             return

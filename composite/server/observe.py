@@ -33,12 +33,7 @@ class Observe:
         answer = self._inner_early(scope)
         if answer is None:
             return None
-        given = None
-        for name, value in scope["headers"]:
-            if name == HEADER:
-                given = value
-                break
-        answer.headers += HEADER + b": " + request_id_from(given).encode() + b"\r\n"
+        answer.headers += HEADER + b": " + request_id_from(_given_id(scope["headers"])).encode() + b"\r\n"
         if self.metrics is not None:
             seconds = time.perf_counter() - started
             self.metrics.count(self.name, scope["method"], answer.route, answer.status, seconds)
@@ -48,12 +43,8 @@ class Observe:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        given = None
         headers = scope["headers"]
-        for name, value in headers:
-            if name == HEADER:
-                given = value
-                break
+        given = _given_id(headers)
         request_id = request_id_from(given)
         id_header = (HEADER, request_id.encode())
         # Both applications see the id that is logged and returned, never an unchecked one.
@@ -92,3 +83,11 @@ class Observe:
             self.in_flight -= 1
             if self.metrics is not None:
                 self.metrics.observe(info)
+
+
+def _given_id(headers: list[tuple[bytes, bytes]]) -> bytes | None:
+    """The client's X-Request-ID, unchecked, or None."""
+    for name, value in headers:
+        if name == HEADER:
+            return value
+    return None

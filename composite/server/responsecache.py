@@ -179,8 +179,7 @@ class ResponseCache:
         _, _, entry, if_none_match, _ = self._lookup(scope)
         if entry is None:
             return None
-        if if_none_match and _matches(if_none_match, entry.etag):
-            self.stats.not_modified += 1
+        if self._not_modified(entry, if_none_match):
             return EarlyAnswer(304, entry.wire_not_modified, b"", entry.route)
         body = b"" if scope["method"] == "HEAD" else entry.body
         return EarlyAnswer(200, entry.wire, body, entry.route)
@@ -199,9 +198,15 @@ class ResponseCache:
         self.stats.misses += 1
         await self._fill(scope, receive, send, key, version, if_none_match, credentialed=credentialed)
 
-    async def _answer(self, send: Send, entry: _Entry, if_none_match: bytes, *, head: bool) -> None:
+    def _not_modified(self, entry: _Entry, if_none_match: bytes) -> bool:
+        """Whether the request already holds this answer (a 304 is due), counted when it does."""
         if if_none_match and _matches(if_none_match, entry.etag):
             self.stats.not_modified += 1
+            return True
+        return False
+
+    async def _answer(self, send: Send, entry: _Entry, if_none_match: bytes, *, head: bool) -> None:
+        if self._not_modified(entry, if_none_match):
             headers = [(n, v) for n, v in entry.headers if n in _NOT_MODIFIED_HEADERS]
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})

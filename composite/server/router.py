@@ -27,7 +27,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from composite.server.asgi import ASGIApp, Message, Receive, Scope, Send
 from composite.server.asgi import plain_response as _plain_response
 from composite.server.early import Early, EarlyAnswer, early_of
-from composite.server.httpcheck import HTTPChecks
+from composite.server.httpcheck import HTTPChecks, has_one_host
 from composite.server.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT, deadline_protocol
 from composite.server.redaction import redact_query
 from composite.server.unix import bind_unix
@@ -329,12 +329,8 @@ class _Served:
 
     def _early(self, scope: Scope) -> EarlyAnswer | None:
         """The application's early answer, for a request the HTTP checks would let through."""
-        hosts = 0
-        for name, _ in scope["headers"]:
-            if name == b"host":
-                hosts += 1
-        # Anything else (no Host, two of them) takes the normal path and its 400.
-        return self._inner_early(scope) if hosts == 1 else None
+        # Anything else takes the normal path and its 400.
+        return self._inner_early(scope) if has_one_host(scope) else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
