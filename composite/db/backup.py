@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from composite.db import Database
+from composite.db import Database, first
 
 TEMPORARY_PREFIX = ".backup-"  # partial copies; never the final name
 
@@ -69,7 +69,7 @@ def backup_database(db: Database, target: Path | str) -> BackupReport:
 
 def _copy(cursor: duckdb.DuckDBPyConnection, alias: str, temporary: Path) -> dict[str, int]:
     """Copy every table in one snapshot; return the rows per table as that snapshot saw them."""
-    source = cursor.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+    source = first(cursor.execute("SELECT current_database()"))[0]  # type: ignore[index]
     cursor.execute(f"ATTACH '{_quoted(temporary)}' AS {alias}")
     try:
         cursor.execute("BEGIN TRANSACTION")
@@ -83,7 +83,7 @@ def _copy(cursor: duckdb.DuckDBPyConnection, alias: str, temporary: Path) -> dic
                 ).fetchall()
             ]
             rows = {
-                name: cursor.execute(f'SELECT count(*) FROM "{source}".main."{name}"').fetchone()[0]  # type: ignore[index]
+                name: first(cursor.execute(f'SELECT count(*) FROM "{source}".main."{name}"'))[0]  # type: ignore[index]
                 for name in tables
             }
             cursor.execute(f'COPY FROM DATABASE "{source}" TO {alias}')
@@ -107,7 +107,7 @@ def _verify(path: Path, expected: dict[str, int]) -> None:
         raise BackupError(f"the copy does not open: {exc}") from None
     try:
         for name, count in expected.items():
-            found = copy.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]  # type: ignore[index]
+            found = first(copy.execute(f'SELECT count(*) FROM "{name}"'))[0]  # type: ignore[index]
             if found != count:
                 raise BackupError(f"the copy of {name} has {found} rows, expected {count}")
     finally:
@@ -122,7 +122,7 @@ def verify_backup(path: Path | str) -> dict[str, int]:
         raise BackupError(f"{path} is not a readable database: {exc}") from None
     try:
         tables = [row[0] for row in copy.execute("SELECT table_name FROM duckdb_tables()").fetchall()]
-        return {name: copy.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in tables}  # type: ignore[index]
+        return {name: first(copy.execute(f'SELECT count(*) FROM "{name}"'))[0] for name in tables}  # type: ignore[index]
     finally:
         copy.close()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from composite.db import Cursor, Database, row_as, row_maker, touch
+from composite.db import Cursor, Database, first, row_as, row_maker, touch
 from composite.library.errors import Conflict, NotFound
 from composite.library.passwords import DUMMY_HASH, hash_password, verify_password
 from composite.library.ratelimit import RateLimiter
@@ -47,7 +47,7 @@ def create_user(db: Database, username: str, password: str) -> User:
 
     def insert(cur: Cursor) -> User:
         touch(cur, CREDENTIALS)
-        taken = cur.execute("SELECT 1 FROM users WHERE username_key = ?", [username.lower()]).fetchone()
+        taken = first(cur.execute("SELECT 1 FROM users WHERE username_key = ?", [username.lower()]))
         if taken:
             raise Conflict(f"username {username!r} is taken")
         user = row_as(
@@ -74,7 +74,7 @@ def authenticate(db: Database, username: str, password: str) -> User | None:
         "SELECT id, username, created_at, password_hash FROM users WHERE username_key = ? AND NOT disabled",
         [username.lower()],
     )
-    row = found.fetchone()
+    row = first(found)
     if not verify_password(row[-1] if row else DUMMY_HASH, password):
         return None
     return row_maker(User, found.description)(row) if row else None

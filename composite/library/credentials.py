@@ -7,7 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from composite.db import Cursor, Database, row_as, rows_as, touch
+from composite.db import Cursor, Database, first, row_as, rows_as, touch
 from composite.db.memo import ExactMemo
 from composite.library.accounts import CREDENTIALS, User
 from composite.library.errors import Conflict, NotFound
@@ -52,7 +52,7 @@ def create_token(db: Database, user_id: int, name: str | None = None) -> tuple[s
 
     def insert(cur: Cursor) -> TokenInfo | None:
         touch(cur, CREDENTIALS)
-        held = cur.execute("SELECT count(*) FROM tokens WHERE user_id = ?", [user_id]).fetchone()
+        held = first(cur.execute("SELECT count(*) FROM tokens WHERE user_id = ?", [user_id]))
         if held and held[0] >= MAX_TOKENS:
             raise Conflict(
                 f"you hold {MAX_TOKENS} tokens, the most allowed: revoke one before creating another"
@@ -86,9 +86,9 @@ def revoke_token(db: Database, user_id: int, token_id: int) -> None:
 
     def delete(cur: Cursor) -> None:
         touch(cur, CREDENTIALS)
-        gone = cur.execute(
-            "DELETE FROM tokens WHERE id = ? AND user_id = ? RETURNING id", [token_id, user_id]
-        ).fetchone()
+        gone = first(
+            cur.execute("DELETE FROM tokens WHERE id = ? AND user_id = ? RETURNING id", [token_id, user_id])
+        )
         if gone is None:
             raise NotFound("no such token")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from composite.db import Database
+from composite.db import Database, first
 from composite.library.errors import NotFound
 from composite.library.labels import Label, visible_labels
 from composite.library.prompts import may_see
@@ -32,16 +32,18 @@ def prompt_state(db: Database, prompt_id: int, viewer_id: int | None) -> PromptS
     # shows its source's title while the viewer may see the source (composite.library.forks):
     # that title, or None once the source is hidden or gone, is part of the state too. It is
     # read apart: as a subquery, DuckDB joined every prompt to find the one source.
-    row = cur.execute(
-        "SELECT hash(p), p.owner_id, p.source_id, p.visibility FROM prompts p WHERE p.id = ?", [prompt_id]
-    ).fetchone()
+    row = first(
+        cur.execute(
+            "SELECT hash(p), p.owner_id, p.source_id, p.visibility FROM prompts p WHERE p.id = ?", [prompt_id]
+        )
+    )
     if row is None or not may_see(row[3], row[1], viewer_id):
         raise NotFound(f"no prompt {prompt_id}")
     source_title = None
     if row[2] is not None:
-        found = cur.execute(
-            "SELECT p.title, p.visibility, p.owner_id FROM prompts p WHERE p.id = ?", [row[2]]
-        ).fetchone()
+        found = first(
+            cur.execute("SELECT p.title, p.visibility, p.owner_id FROM prompts p WHERE p.id = ?", [row[2]])
+        )
         source_title = found[0] if found and may_see(found[1], found[2], viewer_id) else None
     labels = visible_labels(cur, prompt_id, viewer_id, int(row[1]))
     return PromptState(int(row[0]), labels, source_title)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from composite.db import Cursor, Database, row_as, rows_as
+from composite.db import Cursor, Database, first, row_as, rows_as
 from composite.library.accounts import User
 from composite.library.diff import LineDiff, diff_lines
 from composite.library.errors import NotFound
@@ -92,10 +92,12 @@ def list_versions(
             [prompt_id, viewer_id, limit, offset],
         ),
     )
-    total = cur.execute(
-        f"SELECT count(*) FROM {_VERSIONS} WHERE v.prompt_id = ? AND {VERSION_VISIBLE_TO}",
-        [prompt_id, viewer_id],
-    ).fetchone()
+    total = first(
+        cur.execute(
+            f"SELECT count(*) FROM {_VERSIONS} WHERE v.prompt_id = ? AND {VERSION_VISIBLE_TO}",
+            [prompt_id, viewer_id],
+        )
+    )
     return VersionPage(versions, int(total[0]) if total else 0, limit, offset)
 
 
@@ -131,14 +133,12 @@ def get_version(db: Database, prompt_id: int, version: int, viewer_id: int | Non
 
 def previous_version(db: Database, prompt_id: int, version: int, viewer_id: int | None = None) -> int | None:
     """The number of the latest version before ``version`` that the viewer may see, if any."""
-    row = (
-        db.cursor()
-        .execute(
+    row = first(
+        db.cursor().execute(
             f"SELECT max(v.version) FROM {_VERSIONS} WHERE v.prompt_id = ? AND v.version < ?"
             f" AND {VISIBLE_TO} AND {VERSION_VISIBLE_TO}",
             [prompt_id, version, viewer_id, viewer_id],
         )
-        .fetchone()
     )
     return row[0] if row else None
 
@@ -148,10 +148,12 @@ def restore_version(db: Database, prompt_id: int, version: int, user: User) -> P
 
     def restore(cur: Cursor) -> Prompt:
         prompt = load_for_owner(cur, prompt_id, user)
-        row = cur.execute(
-            f"SELECT {', '.join(RESTORED)} FROM prompt_versions WHERE prompt_id = ? AND version = ?",
-            [prompt_id, version],
-        ).fetchone()
+        row = first(
+            cur.execute(
+                f"SELECT {', '.join(RESTORED)} FROM prompt_versions WHERE prompt_id = ? AND version = ?",
+                [prompt_id, version],
+            )
+        )
         if row is None:
             raise NotFound(f"prompt {prompt_id} has no version {version}")
         fields = dict(zip(RESTORED, row, strict=True))

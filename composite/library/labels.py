@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from composite.db import Cursor, Database, rows_as
+from composite.db import Cursor, Database, first, rows_as
 from composite.library.accounts import User
 from composite.library.errors import Conflict, Invalid, NotFound
 from composite.library.history import RESTORED, get_version
@@ -65,7 +65,7 @@ def visible_labels(cur: Cursor, prompt_id: int, viewer_id: int | None, owner_id:
 
 def visible_owner(cur: Cursor, prompt_id: int, viewer_id: int | None) -> int:
     """The owner's id of a prompt the viewer may see; NotFound otherwise."""
-    row = cur.execute("SELECT owner_id, visibility FROM prompts p WHERE p.id = ?", [prompt_id]).fetchone()
+    row = first(cur.execute("SELECT owner_id, visibility FROM prompts p WHERE p.id = ?", [prompt_id]))
     if row is None or not may_see(row[1], row[0], viewer_id):
         raise NotFound(f"no prompt {prompt_id}")  # as load_visible says it
     return int(row[0])
@@ -113,9 +113,11 @@ def set_label(db: Database, prompt_id: int, name: str, version: int, user: User)
 
     def point(cur: Cursor) -> tuple[Label, bool]:
         load_for_owner(cur, prompt_id, user)
-        exists = cur.execute(
-            "SELECT 1 FROM prompt_versions WHERE prompt_id = ? AND version = ?", [prompt_id, version]
-        ).fetchone()
+        exists = first(
+            cur.execute(
+                "SELECT 1 FROM prompt_versions WHERE prompt_id = ? AND version = ?", [prompt_id, version]
+            )
+        )
         if exists is None:
             raise NotFound(f"prompt {prompt_id} has no version {version}")
         names = [row[0] for row in cur.execute(

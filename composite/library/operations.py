@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from composite.db import Database
+from composite.db import Database, first
 from composite.db.backup import TEMPORARY_PREFIX, BackupError, BackupReport, backup_database
 from composite.library.errors import Conflict
 
@@ -97,8 +97,8 @@ class Operations:
                 " AND NOT temporary ORDER BY table_name"
             ).fetchall()
         ]
-        rows = {name: cursor.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0] for name in tables}  # type: ignore[index]
-        memory = cursor.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()").fetchone()
+        rows = {name: first(cursor.execute(f'SELECT count(*) FROM "{name}"'))[0] for name in tables}  # type: ignore[index]
+        memory = first(cursor.execute("SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory()"))
         age = self.newest_backup_age()
         return {
             "database": str(self.db.path),

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, first
 from composite.library.accounts import User, usernames
 from composite.library.errors import Forbidden, NotFound
 from composite.library.rules import check_prompt_fields, check_tags
@@ -116,7 +116,7 @@ def may_see(visibility: str, owner_id: int, viewer_id: int | None) -> bool:
 
 def load_visible(cur: Cursor, prompt_id: int, viewer_id: int | None) -> Prompt:
     """The prompt if the viewer may see it, read on ``cur`` (inside a write when one is open)."""
-    row = cur.execute(f"SELECT {ROW_COLUMNS} FROM prompts p WHERE p.id = ?", [prompt_id]).fetchone()
+    row = first(cur.execute(f"SELECT {ROW_COLUMNS} FROM prompts p WHERE p.id = ?", [prompt_id]))
     if row is None or not may_see(row[_VISIBILITY], row[2], viewer_id):
         # Someone else's private prompt is indistinguishable from a missing one.
         raise NotFound(f"no prompt {prompt_id}")
@@ -132,7 +132,7 @@ def with_owner_name(row: tuple[Any, ...], names: dict[int, str]) -> Prompt:
 
 
 def _owner_id(cur: Cursor, prompt_id: int) -> int | None:
-    row = cur.execute("SELECT owner_id FROM prompts WHERE id = ?", [prompt_id]).fetchone()
+    row = first(cur.execute("SELECT owner_id FROM prompts WHERE id = ?", [prompt_id]))
     return row[0] if row else None
 
 
@@ -175,11 +175,13 @@ def insert_prompt(
     """Insert a validated prompt as version 1 (a fork of ``source_id`` if given), indexed; return its id."""
     content = [fields[name] if name not in CONTENT_DEFAULTS else fields.get(name, CONTENT_DEFAULTS[name])
                for name in CONTENT_FIELDS]  # fmt: skip
-    row = cur.execute(
-        f"INSERT INTO prompts (uid, owner_id, source_id, {', '.join(CONTENT_FIELDS)})"
-        f" VALUES (coalesce(?, uuid()), ?, ?, {', '.join('?' * len(CONTENT_FIELDS))}) RETURNING id",
-        [uid, owner.id, source_id, *content],
-    ).fetchone()
+    row = first(
+        cur.execute(
+            f"INSERT INTO prompts (uid, owner_id, source_id, {', '.join(CONTENT_FIELDS)})"
+            f" VALUES (coalesce(?, uuid()), ?, ?, {', '.join('?' * len(CONTENT_FIELDS))}) RETURNING id",
+            [uid, owner.id, source_id, *content],
+        )
+    )
     assert row is not None
     prompt_id = int(row[0])
     _snapshot(cur, prompt_id)
@@ -392,8 +394,6 @@ def unlink_forks(cur: Cursor, ids_sql: str, params: list[Any]) -> None:
 
 
 def _reindex(cur: Cursor, prompt_id: int) -> None:
-    row = cur.execute(
-        "SELECT title, description, body, tags FROM prompts WHERE id = ?", [prompt_id]
-    ).fetchone()
+    row = first(cur.execute("SELECT title, description, body, tags FROM prompts WHERE id = ?", [prompt_id]))
     assert row is not None
     index_prompt(cur, prompt_id, *row)

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, first
 
 K1, B = 1.2, 0.75
 # A title or tag match adds more than any number of body occurrences can (BM25's part of a
@@ -129,7 +129,7 @@ class Snapshot:
     def __init__(self, db: Database, cur: Cursor) -> None:
         self.cache = _cache(db)
         self.cur = cur
-        row = cur.execute("SELECT version FROM search_state").fetchone()
+        row = first(cur.execute("SELECT version FROM search_state"))
         self.state_version = int(row[0]) if row else 0
         # What _changed_since found, by version: after a write, every cached list asks the same.
         self._changes: dict[int, np.ndarray | None] = {}
@@ -242,10 +242,9 @@ class Snapshot:
             found = None  # the changes it would need are pruned, or reading them costs more
         elif not len(changed) and version < self.state_version:
             # Nothing in range: either nothing was written, or what was is pruned. Ask which.
-            (first,) = self.cur.execute(
-                "SELECT coalesce(min(version), 0) FROM search_changes"
-            ).fetchone() or (0,)
-            if first > version + 1:
+            oldest_sql = "SELECT coalesce(min(version), 0) FROM search_changes"
+            (oldest_kept,) = first(self.cur.execute(oldest_sql)) or (0,)
+            if oldest_kept > version + 1:
                 found = None
         self._changes[version] = found
         return found

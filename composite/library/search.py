@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, first
 from composite.library.tokens import MAX_TERM_LENGTH, STOP_WORDS, query_words, stem, term_words, terms
 
 # Re-exported: the bench's generator and the tests tokenise through this module.
@@ -72,7 +72,7 @@ def index_prompt(
     """Replace a prompt's index rows; call inside the transaction that writes the prompt."""
     postings, length, words = prompt_postings(title, description, body, tags)
     # A prompt never indexed (search_len 0) has no rows: skip the delete, a scan of every posting.
-    row = cur.execute("SELECT search_len FROM prompts WHERE id = ?", [prompt_id]).fetchone()
+    row = first(cur.execute("SELECT search_len FROM prompts WHERE id = ?", [prompt_id]))
     if row is None or row[0]:
         unindex_prompt(cur, prompt_id)
     else:
@@ -184,7 +184,7 @@ def visibility_changed(cur: Cursor, prompt_id: int) -> None:
 
 def _bump_state(cur: Cursor, prompt_id: int | None = None) -> None:
     # Visibility, ownership and the prompt count live outside the postings: one version for them.
-    (version,) = cur.execute("UPDATE search_state SET version = version + 1 RETURNING version").fetchone()
+    (version,) = first(cur.execute("UPDATE search_state SET version = version + 1 RETURNING version"))
     if prompt_id is not None:
         cur.execute("INSERT INTO search_changes VALUES (?, ?)", [version, prompt_id])
         # Older changes only serve caches that far behind; those read their lists again.
@@ -194,7 +194,7 @@ def _bump_state(cur: Cursor, prompt_id: int | None = None) -> None:
 
 def _bump_state_many(cur: Cursor, prompt_ids: list[int]) -> None:
     # One version for a batch of prompts: a cache that far behind reads each of them again.
-    (version,) = cur.execute("UPDATE search_state SET version = version + 1 RETURNING version").fetchone()
+    (version,) = first(cur.execute("UPDATE search_state SET version = version + 1 RETURNING version"))
     cur.execute("INSERT INTO search_changes SELECT ?, unnest(?::BIGINT[])", [version, prompt_ids])
     if version % CHANGES_KEPT < 1 or len(prompt_ids) >= CHANGES_KEPT:
         cur.execute("DELETE FROM search_changes WHERE version <= ?", [version - CHANGES_KEPT])

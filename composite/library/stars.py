@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from composite.db import Cursor, Database, rows_as
+from composite.db import Cursor, Database, first, rows_as
 from composite.library.accounts import User
 from composite.library.catalog import MAX_LIMIT, Page
 from composite.library.errors import Invalid
@@ -24,9 +24,11 @@ def _set_star(db: Database, prompt_id: int, user: User, starred: bool) -> int:
             ).fetchall()
             delta = -len(removed)
         # The count lives on the prompt so lists sort by it without a join.
-        row = cur.execute(
-            "UPDATE prompts SET stars = stars + ? WHERE id = ? RETURNING stars", [delta, prompt_id]
-        ).fetchone()
+        row = first(
+            cur.execute(
+                "UPDATE prompts SET stars = stars + ? WHERE id = ? RETURNING stars", [delta, prompt_id]
+            )
+        )
         assert row is not None
         return int(row[0])
 
@@ -65,7 +67,7 @@ def starred_prompts(db: Database, user: User, limit: int = 20, offset: int = 0) 
         raise Invalid({"offset": "must not be negative"})
     starred = f"FROM stars s JOIN prompts p ON p.id = s.prompt_id WHERE s.user_id = ? AND {VISIBLE_TO}"
     cur = db.cursor()
-    row = cur.execute(f"SELECT count(*) {starred}", [user.id, user.id]).fetchone()
+    row = first(cur.execute(f"SELECT count(*) {starred}", [user.id, user.id]))
     total = int(row[0]) if row else 0
     # The page's ids are ordered over the narrow star rows; the full rows fetched for them alone.
     result = cur.execute(

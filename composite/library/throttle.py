@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, first
 from composite.library.accounts import User, authenticate
 from composite.library.errors import Busy, TooManyAttempts
 from composite.library.rules import USERNAME_RE
@@ -52,11 +52,13 @@ def reserve_attempt(db: Database, username: str, address: str | None) -> datetim
             [since, PURGE_BATCH],
         )
         for key, limit in keys.items():
-            row = cur.execute(
-                "SELECT count(*), min(failed_at) FROM (SELECT failed_at FROM login_failures"
-                " WHERE key = ? AND failed_at > ? ORDER BY failed_at DESC LIMIT ?)",
-                [key, since, limit],
-            ).fetchone()
+            row = first(
+                cur.execute(
+                    "SELECT count(*), min(failed_at) FROM (SELECT failed_at FROM login_failures"
+                    " WHERE key = ? AND failed_at > ? ORDER BY failed_at DESC LIMIT ?)",
+                    [key, since, limit],
+                )
+            )
             if row and row[0] >= limit:
                 retry_after = max(1, int((row[1] + WINDOW - now).total_seconds()) + 1)
                 raise TooManyAttempts("too many failed logins; try again later", retry_after)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from composite.db import Cursor, Database, rows_as, touch
+from composite.db import Cursor, Database, first, rows_as, touch
 from composite.library.accounts import CREDENTIALS, User
 from composite.library.errors import NotFound
 from composite.library.passwords import hash_password
@@ -42,7 +42,7 @@ def list_users(db: Database, limit: int = 1000) -> list[UserRow]:
 
 
 def _user_id(cur: Cursor, username: str) -> int:
-    row = cur.execute("SELECT id FROM users WHERE username_key = ?", [(username or "").lower()]).fetchone()
+    row = first(cur.execute("SELECT id FROM users WHERE username_key = ?", [(username or "").lower()]))
     if row is None:
         raise NotFound(f"no user named {username!r}")
     return int(row[0])

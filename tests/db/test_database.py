@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,69 @@ def test_rows_become_objects_by_column_name_not_position(db: Database) -> None:
     assert row_as(Pair, cur.execute("SELECT 1 AS num, 'x' AS word WHERE false")) is None
     with pytest.raises(DatabaseError, match="no column for a field of Pair"):
         row_as(Pair, cur.execute("SELECT 1 AS num"))
+
+
+def _undo_bytes(database: Database) -> int:
+    """What DuckDB holds for transactions: old versions that an open reader may still need."""
+    sql = "SELECT coalesce(sum(memory_usage_bytes), 0) FROM duckdb_memory() WHERE tag = 'TRANSACTION'"
+    row = database.fetchone(sql)
+    assert row is not None
+    return int(row[0])
+
+
+def test_an_idle_thread_s_last_read_keeps_no_old_versions_and_blocks_no_checkpoint(scratch: Database) -> None:
+    from composite.db import first, row_as
+
+    @dataclass(frozen=True)
+    class Body:
+        body: str
+
+    wide = "CREATE TABLE wide AS SELECT range AS id, repeat('x', 200) AS body FROM range(100000)"
+    scratch.write(lambda cur: cur.execute(wide))
+    scratch.write(lambda cur: cur.execute("CREATE SEQUENCE ticket"))
+    reads = (
+        lambda: scratch.fetchone("SELECT body FROM wide WHERE id = 5"),
+        lambda: row_as(Body, scratch.cursor().execute("SELECT body FROM wide WHERE id = 6")),
+        # A read that wrote (a sequence): left open, it makes every CHECKPOINT fail.
+        lambda: first(scratch.cursor().execute("SELECT nextval('ticket')")),
+    )
+    done = threading.Event()
+    started = threading.Barrier(len(reads) + 1)
+
+    def read_then_idle(read) -> None:
+        read()
+        started.wait()
+        done.wait(60)  # idle with its cursor, as a pool's thread between requests
+
+    threads = [threading.Thread(target=read_then_idle, args=(read,)) for read in reads]
+    for thread in threads:
+        thread.start()
+    try:
+        started.wait(30)
+        update = "UPDATE wide SET body = body || 'y' WHERE id = ?"
+        for k in range(1000):
+            scratch.write(lambda cur, k=k: cur.execute(update, [k]))
+        # With one read left open DuckDB kept about 250 MiB of old versions here.
+        assert _undo_bytes(scratch) < 32 * 2**20
+        scratch.cursor().execute("CHECKPOINT")
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join()
+
+
+def test_no_module_leaves_a_query_result_open() -> None:
+    """fetchone() leaves the rest of a result, and with it its transaction, open (see db.first)."""
+    import ast
+
+    package = Path(__file__).resolve().parents[2] / "composite"
+    found = [
+        f"{path.relative_to(package.parent)}:{node.lineno}"
+        for path in sorted(package.rglob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Attribute)
+        # A result's fetchone() or fetchmany(n); Database.fetchone(sql) reads to the end.
+        and (node.func.attr == "fetchmany" or (node.func.attr == "fetchone" and not node.args))
+    ]
+    assert found == [], "read results with composite.db.first() instead"
