@@ -20,6 +20,8 @@ log = logging.getLogger("composite.db.backup")
 
 # Scheduled backups are named by their UTC time, so names sort by age.
 SCHEDULED_NAME = re.compile(r"^app-\d{8}T\d{6}Z\.db$")
+# How stale the newest backup found in the directory may be in a health check's answer.
+DIRECTORY_LIST_SECONDS = 1.0
 
 
 class Operations:
@@ -34,6 +36,8 @@ class Operations:
         self.last_backup_at: float | None = None
         # One copy at a time: two would only compete for the disk.
         self._backup_lock = threading.Lock()
+        self._newest_listed: float | None = None
+        self._listed_at = -DIRECTORY_LIST_SECONDS
 
     def backup(self, target: Path) -> BackupReport:
         """Take one verified backup to ``target``; Conflict when one is already running."""
@@ -73,9 +77,26 @@ class Operations:
     def newest_backup_age(self) -> float | None:
         """Seconds since the newest backup (this process's or one in the backup directory), or None."""
         times = [self.last_backup_at] if self.last_backup_at is not None else []
-        if self.backup_dir.is_dir():
-            times += [p.stat().st_mtime for p in self.backup_dir.iterdir() if SCHEDULED_NAME.match(p.name)]
+        found = self._newest_in_directory()
+        times += [found] if found is not None else []
         return max(0.0, time.time() - max(times)) if times else None
+
+    def _newest_in_directory(self) -> float | None:
+        """The newest scheduled backup's mtime, listed at most once a second.
+
+        Every health check reports the age; listing a directory that an operator may have
+        filled with files on each of them would make a flood of checks cost that much.
+        """
+        now = time.monotonic()
+        if now - self._listed_at >= DIRECTORY_LIST_SECONDS:
+            found = None
+            if self.backup_dir.is_dir():
+                found = max(
+                    (p.stat().st_mtime for p in self.backup_dir.iterdir() if SCHEDULED_NAME.match(p.name)),
+                    default=None,
+                )
+            self._newest_listed, self._listed_at = found, now
+        return self._newest_listed
 
     def uptime(self) -> float:
         """Seconds since the process started serving."""

@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from composite.config import Settings
 from composite.db import Database
+from composite.db.probe import Probe
 from composite.library.backend.docs import docs_router
 from composite.library.backend.errors import install_error_handlers
 from composite.library.backend.routes import (
@@ -49,6 +50,8 @@ def create_backend(settings: Settings, db: Database, limiter: RateLimiter | None
     )
     app.state.settings = settings
     app.state.db = db
+    # Health checks share one probe query at a time (composite/db/probe.py).
+    app.state.probe = Probe(lambda: db.fetchone("SELECT 1"))
     app.state.limiter = limiter or RateLimiter()
     install_error_handlers(app)
     for module in (

@@ -7,7 +7,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from composite.db import DatabaseError, QueryError
-from composite.library.backend.deps import DatabaseDep
+from composite.db.probe import ProbeTimeoutError
 
 router = APIRouter(tags=["health"])
 
@@ -26,11 +26,11 @@ class HealthOut(BaseModel):
     response_model=HealthOut,
     responses={503: {"model": HealthOut, "description": "The database cannot answer"}},
 )
-def read_health(db: DatabaseDep, request: Request) -> HealthOut | JSONResponse:
-    """Report whether the API is up and the database answers a query."""
+async def read_health(request: Request) -> HealthOut | JSONResponse:
+    """Report whether the API is up and the database answers a query started after the request."""
     try:
-        db.fetchone("SELECT 1")
-    except (DatabaseError, QueryError) as exc:
+        await request.app.state.probe.check()
+    except (DatabaseError, QueryError, ProbeTimeoutError) as exc:
         body = HealthOut(status="unavailable", database=f"error: {exc}")
         return JSONResponse(body.model_dump(), status_code=503)
     operations = getattr(request.app.state, "operations", None)
