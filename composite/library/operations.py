@@ -8,6 +8,7 @@ import os
 import re
 import threading
 import time
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -89,13 +90,13 @@ class Operations:
         """
         now = time.monotonic()
         if now - self._listed_at >= DIRECTORY_LIST_SECONDS:
-            found = None
+            times: list[float] = []
             if self.backup_dir.is_dir():
-                found = max(
-                    (p.stat().st_mtime for p in self.backup_dir.iterdir() if SCHEDULED_NAME.match(p.name)),
-                    default=None,
-                )
-            self._newest_listed, self._listed_at = found, now
+                for path in self.backup_dir.iterdir():
+                    if SCHEDULED_NAME.match(path.name):
+                        with suppress(OSError):  # pruned since it was listed
+                            times.append(path.stat().st_mtime)
+            self._newest_listed, self._listed_at = max(times, default=None), now
         return self._newest_listed
 
     def uptime(self) -> float:
