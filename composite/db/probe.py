@@ -31,15 +31,14 @@ class Probe:
         self.timeout = timeout
         self._loop: asyncio.AbstractEventLoop | None = None
         self._next: asyncio.Future[BaseException | None] | None = None  # the round not yet started
-        self._running = False
+        self._runner: asyncio.Task[None] | None = None  # runs rounds while checks wait for one
         self.rounds = 0  # queries run so far
-        self._task: asyncio.Task[None] | None = None
 
     async def check(self) -> None:
         """Return when a query started after this call has succeeded; raise what it raised."""
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (a test's): nothing of the old one is valid
-            self._loop, self._next, self._running = loop, None, False
+            self._loop, self._next, self._runner = loop, None, None
         if self._next is None:
             self._next = loop.create_future()
             # One timer per round, not per check: a stuck query fails its waiters, and the
@@ -47,9 +46,8 @@ class Probe:
             timer = loop.call_later(self.timeout, _expire, self._next, self.timeout)
             self._next.add_done_callback(lambda _: timer.cancel())
         waiting = self._next
-        if not self._running:
-            self._running = True
-            self._task = loop.create_task(self._run())  # referenced, so it is never collected early
+        if self._runner is None or self._runner.done():
+            self._runner = loop.create_task(self._run())
         # Shielded: a check whose client went away must not cancel the others' answer.
         failure = await asyncio.shield(waiting)
         if failure is not None:
@@ -57,20 +55,17 @@ class Probe:
 
     async def _run(self) -> None:
         """Run rounds while checks are waiting for one; each round answers every check before it."""
-        try:
-            while self._next is not None:
-                round_, self._next = self._next, None
-                self.rounds += 1
-                try:
-                    await anyio.to_thread.run_sync(self.query)
-                except Exception as exc:  # the checks report it; the probe goes on
-                    failure: Exception | None = exc
-                else:
-                    failure = None
-                if not round_.done():
-                    round_.set_result(failure)
-        finally:
-            self._running = False
+        while self._next is not None:
+            round_, self._next = self._next, None
+            self.rounds += 1
+            try:
+                await anyio.to_thread.run_sync(self.query)
+            except Exception as exc:  # the checks report it; the probe goes on
+                failure: Exception | None = exc
+            else:
+                failure = None
+            if not round_.done():
+                round_.set_result(failure)
 
 
 def _expire(waiting: asyncio.Future[BaseException | None], timeout: float) -> None:

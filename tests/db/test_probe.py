@@ -18,15 +18,27 @@ class Gate:
         self.runs = 0
         self.running = threading.Event()
         self.opened = threading.Event()
-        self.opened.set()
+        self.open()
 
     def __call__(self) -> None:
         self.runs += 1
         self.running.set()
         assert self.opened.wait(10)
 
+    def close(self) -> None:
+        """Make the next query block until open() (it may not have started yet)."""
+        self.opened.clear()
 
-def test_two_hundred_checks_at_once_run_one_query_on_the_real_database(db: Database) -> None:
+    def open(self) -> None:
+        """Let every blocked query return."""
+        self.opened.set()
+
+    async def started(self) -> None:
+        """Wait, without blocking the event loop, until a query has started."""
+        assert await asyncio.to_thread(self.running.wait, 10)
+
+
+def test_two_hundred_checks_at_once_share_their_queries_on_the_real_database(db: Database) -> None:
     probe = Probe(lambda: db.fetchone("SELECT 1"))
 
     async def flood() -> None:
@@ -41,13 +53,13 @@ def test_a_check_that_arrives_while_a_query_runs_waits_for_the_next_one() -> Non
     probe = Probe(gate)
 
     async def scenario() -> None:
-        gate.opened.clear()
+        gate.close()
         first = asyncio.create_task(probe.check())
-        await asyncio.to_thread(gate.running.wait, 10)  # the first query has started
+        await gate.started()
         later = asyncio.create_task(probe.check())
         await asyncio.sleep(0.05)
         assert not later.done()
-        gate.opened.set()
+        gate.open()
         await first
         await later
         # The later check's answer is from a query that started after it: the second one.
@@ -80,10 +92,10 @@ def test_a_stuck_query_times_out_its_checks_and_the_probe_recovers() -> None:
     probe = Probe(gate, timeout=0.2)
 
     async def scenario() -> None:
-        gate.opened.clear()
+        gate.close()
         with pytest.raises(ProbeTimeoutError, match=r"did not answer within 0\.2 s"):
             await probe.check()
-        gate.opened.set()
+        gate.open()
         await probe.check()  # after the stuck one returns, a new query answers
 
     asyncio.run(scenario())
@@ -94,12 +106,12 @@ def test_a_check_whose_client_left_does_not_cancel_the_others() -> None:
     probe = Probe(gate)
 
     async def scenario() -> None:
-        gate.opened.clear()
+        gate.close()
         leaving = asyncio.create_task(probe.check())
         staying = asyncio.create_task(probe.check())
-        await asyncio.to_thread(gate.running.wait, 10)
+        await gate.started()
         leaving.cancel()
-        gate.opened.set()
+        gate.open()
         await staying
         assert leaving.cancelled()
 
