@@ -45,58 +45,129 @@ def document_items(document: Any) -> Iterator[RawItem]:
         yield RawItem(index, None, item)
 
 
+# An export nests at most four levels (the document, its list, an item, an item's tags);
+# nothing a prompt tool writes comes near this, and refusing deeper input before building
+# anything keeps a hostile file from costing more than its own size.
+MAX_DEPTH = 32
+# What one item may hold once read: its strings' characters plus a few bytes per value.
+# A prompt's own fields come to about 52,000 characters at most (rules.py); an item far
+# past that is refused alone, never built, so no single item holds memory of the body's size.
+ITEM_MAX_WEIGHT = 1024 * 1024
+_OPENS = frozenset({"start_map", "start_array"})
+_CLOSES = frozenset({"end_map", "end_array"})
+
+
+@dataclass(frozen=True)
+class Oversize:
+    """An item not built because it holds more than ITEM_MAX_WEIGHT: refused on its own."""
+
+    weight: int
+
+
+class _Events:
+    """ijson's basic events, with the nesting depth counted here: Invalid past MAX_DEPTH.
+
+    ``ijson.parse`` would give each event its dotted path ("prompts.item.item..."), built
+    anew per event, which costs time and memory with the square of the depth; the reader
+    needs only the depth and its own place in the outline.
+    """
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self._events = ijson.basic_parse(stream, use_float=True)
+        self.depth = 0
+
+    def __iter__(self) -> _Events:
+        return self
+
+    def __next__(self) -> tuple[str, Any]:
+        event, value = next(self._events)
+        if event in _OPENS:
+            self.depth += 1
+            if self.depth > MAX_DEPTH:
+                deep = f"the JSON nests at least {self.depth} levels deep; at most {MAX_DEPTH}"
+                raise Invalid({"file": deep})
+        elif event in _CLOSES:
+            self.depth -= 1
+        return event, value
+
+
 def read_json(stream: IO[bytes]) -> Iterator[RawItem]:
     """The items of an export file (a seekable stream), each built as read: memory follows one item."""
-    seen: set[str] = set()
-    index = 0
+    events = _Events(_without_bom(stream))
     try:
-        events = ijson.parse(_without_bom(stream), use_float=True)
-        for prefix, event, value in events:
-            if prefix == "prompts.item":
-                yield RawItem(index, None, _build(event, value, events))
-                index += 1
-            else:
-                _check_outline(prefix, event, value, seen)
+        yield from _export_items(events)
     except ijson.JSONError as exc:
         # The parser's message quotes the input around the error: not worth showing.
         problem = "not UTF-8 text" if "UTF8" in str(exc) else "not JSON"
         raise Invalid({"file": f"this file is {problem}"}) from None
     except UnicodeDecodeError:
         raise Invalid({"file": "this file is not UTF-8 text"}) from None
+
+
+def _export_items(events: _Events) -> Iterator[RawItem]:
+    """The items of the document's "prompts" list; Invalid unless the outline is an export's."""
+    if next(events, (None, None))[0] != "start_map":
+        raise _not_an_export()
+    seen: set[str] = set()
+    for event, key in events:
+        if event == "end_map":
+            break
+        kind, value = next(events)
+        if key == "format":
+            if kind in _OPENS or value != EXPORT_FORMAT:
+                raise _not_an_export()
+            seen.add("format")
+        elif key == "prompts":
+            if kind != "start_array":
+                raise Invalid({"prompts": "must be a list"})
+            seen.add("prompts")
+            yield from _list_items(events)
+        else:
+            _skip(kind, events)  # other keys are ignored, read without building
+    if next(events, None) is not None:  # the parser raises on anything after the document
+        raise _not_an_export()
     if "format" not in seen:
         raise _not_an_export()
     if "prompts" not in seen:
         raise Invalid({"prompts": "must be a list"})
 
 
-def _build(event: str, value: Any, events: Iterator[tuple[str, str, Any]]) -> Any:
-    """The value that starts with this event, built from the events that follow."""
-    if event not in ("start_map", "start_array"):
+def _list_items(events: _Events) -> Iterator[RawItem]:
+    """Each item of the list just opened, built one at a time."""
+    for index, (event, value) in enumerate(events):
+        if event == "end_array":
+            return
+        yield RawItem(index, None, _build(event, value, events))
+
+
+def _build(event: str, value: Any, events: _Events) -> Any:
+    """The value that starts with this event, built from the events that follow, or Oversize."""
+    if event not in _OPENS:
         return value
     builder = ijson.ObjectBuilder()
     builder.event(event, value)
-    depth = 1
-    while depth:
-        _, event, value = next(events)
+    bottom = events.depth - 1
+    weight = 0
+    while events.depth > bottom:
+        event, value = next(events)
+        weight += 8 + (len(value) if isinstance(value, str) else 0)
+        if weight > ITEM_MAX_WEIGHT:
+            _skip_to(bottom, events)
+            return Oversize(weight)
         builder.event(event, value)
-        depth += event in ("start_map", "start_array")
-        depth -= event in ("end_map", "end_array")
     return builder.value
 
 
-def _check_outline(prefix: str, event: str, value: Any, seen: set[str]) -> None:
-    """Refuse a document that is not an object with the export's format and a list of prompts."""
-    if prefix == "":
-        if event not in ("start_map", "end_map", "map_key"):
-            raise _not_an_export()
-    elif prefix == "format" and event != "map_key":
-        if value != EXPORT_FORMAT:
-            raise _not_an_export()
-        seen.add("format")
-    elif prefix == "prompts":
-        if event not in ("start_array", "end_array"):
-            raise Invalid({"prompts": "must be a list"})
-        seen.add("prompts")
+def _skip(event: str, events: _Events) -> None:
+    """Read past the value that starts with this event, building nothing."""
+    if event in _OPENS:
+        _skip_to(events.depth - 1, events)
+
+
+def _skip_to(depth: int, events: _Events) -> None:
+    """Read events until the nesting is back at depth."""
+    while events.depth > depth:
+        next(events)
 
 
 def read_csv(stream: IO[bytes]) -> Iterator[RawItem]:

@@ -26,7 +26,15 @@ from uuid import UUID
 from composite.db import Cursor, Database, row_maker, rows_as
 from composite.library.accounts import User
 from composite.library.errors import DomainError, Invalid
-from composite.library.import_files import EXPORT_FORMAT, RawItem, document_items, read_csv, read_json
+from composite.library.import_files import (
+    EXPORT_FORMAT,
+    ITEM_MAX_WEIGHT,
+    Oversize,
+    RawItem,
+    document_items,
+    read_csv,
+    read_json,
+)
 from composite.library.prompts import (
     CONTENT_FIELDS,
     INDEXED,
@@ -144,6 +152,8 @@ def export_prompts(db: Database, user: User) -> dict[str, Any]:
 def _check_item(raw: RawItem) -> tuple[UUID | None, dict[str, Any]]:
     """One item's uid and cleaned fields; Invalid says what is wrong with it."""
     item = raw.item
+    if isinstance(item, Oversize):
+        raise Invalid({"item": f"holds more than {ITEM_MAX_WEIGHT // 1024} KiB; a prompt is far smaller"})
     if not isinstance(item, dict):
         raise Invalid({"item": "must be an object"})
     try:
