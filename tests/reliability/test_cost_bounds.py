@@ -3,6 +3,7 @@ and a version saved while private is never shown to anyone but its owner."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import shutil
@@ -16,6 +17,10 @@ from typing import Any
 import httpx
 import pytest
 
+from composite.config import Settings
+from composite.db import Database
+from composite.db.probe import Probe
+from composite.library.backend import create_backend
 from composite.library.placeholders import FILL_VALUE_MAX
 from composite.library.rules import BODY_MAX
 from tests.reliability.test_overload import rss_kib
@@ -219,11 +224,15 @@ def test_a_version_saved_private_stays_private_through_every_route(
     assert alice.api.get(f"/prompts/{prompt_id}/versions/1").json()["body"] == "the secret is 42"
 
 
-HEALTH_CPU_LIMIT = 0.5e-3  # seconds per check: measured 1.1 ms when each ran its own query, 0.2 ms now
+# Seconds of server CPU per check, with a margin of ten over the 0.19 ms measured on a quiet
+# machine: a loaded one stretches CPU time too (558 µs was seen on a busy CI machine), so the
+# load-independent bound is the count of probe queries in the test below; this one only
+# catches a check growing a thread hop and a query of its own again under wrk's real load.
+HEALTH_CPU_LIMIT = 2e-3
 
 
 def test_a_flood_of_health_checks_costs_little_cpu_each(tmp_path: Path) -> None:
-    """32 checks in flight share probe queries: no thread and no query of their own each."""
+    """32 checks in flight on the real process: every one answered, at a small CPU cost each."""
     wrk = shutil.which("wrk")
     if wrk is None:
         pytest.skip("wrk is not installed (apt-get install -y wrk)")
@@ -245,5 +254,29 @@ def test_a_flood_of_health_checks_costs_little_cpu_each(tmp_path: Path) -> None:
     answered = int(re.search(r"(\d+) requests in", done.stdout).group(1))  # type: ignore[union-attr]
     assert "Non-2xx" not in done.stdout, done.stdout
     print(f"\nhealth check: {answered} answered, {cpu / answered * 1e6:.0f} µs server CPU each")
-    assert answered > 1000
+    assert answered > 200
     assert cpu / answered < HEALTH_CPU_LIMIT
+
+
+def test_concurrent_health_checks_share_probe_queries(settings: Settings, db: Database) -> None:
+    """What a flood costs, counted rather than timed: far fewer queries than checks."""
+    app = create_backend(settings, db)
+    probe: Probe = app.state.probe
+    checks, in_flight = 640, 32
+
+    async def flood() -> list[int]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            gate = asyncio.Semaphore(in_flight)
+
+            async def check() -> int:
+                async with gate:
+                    return (await client.get("/api/health")).status_code
+
+            return await asyncio.gather(*(check() for _ in range(checks)))
+
+    statuses = asyncio.run(flood())
+    assert statuses == [200] * checks
+    # Each round answers every check that arrived before it began: with 32 in flight a round
+    # serves many. A query per check (the old design) would make rounds equal checks.
+    assert probe.rounds <= checks / 4, f"{probe.rounds} probe queries for {checks} checks"
