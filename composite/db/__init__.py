@@ -9,8 +9,8 @@ import re
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import AbstractContextManager, contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -19,6 +19,7 @@ import duckdb
 
 from composite.db.groupcommit import GroupCommit
 from composite.db.memo import ExactMemo
+from composite.db.scopes import Scopes, note_query
 
 log = logging.getLogger("composite.db")
 
@@ -110,14 +111,13 @@ class Database:
         self._write_lock = threading.Lock()
         # Every write holds the one lock; how long it does bounds every other writer's wait.
         self.lock_holds = LockHolds()
-        # Bumped after every commit, under the write lock: this process is the database's
-        # only writer, so an answer computed while it stayed the same is still exact.
-        self._generation = 0
-        # Read results kept until the next commit (composite/db/memo.py).
-        self.memo = ExactMemo(lambda: self._generation)
+        # Commits in all and per scope, counted after COMMIT under the write lock: this
+        # process is the database's only writer, so an answer whose scopes did not move is
+        # still exact (composite/db/scopes.py).
+        self.scopes = Scopes()
+        # Read results kept until a write to what they read (composite/db/memo.py).
+        self.memo = ExactMemo(self.scopes)
         self._groups: dict[Callable[..., Any], GroupCommit[Any, Any]] = {}
-        # Commits per scope (see touch()), and the memo kept under each scope's count.
-        self._scopes: dict[str, int] = {}
         self._scope_memos: dict[str, ExactMemo] = {}
         self._closed = False
 
@@ -171,7 +171,11 @@ class Database:
     @property
     def generation(self) -> int:
         """How many write transactions have committed since the database was opened."""
-        return self._generation
+        return self.scopes.generation
+
+    def reading(self, *scopes: str) -> AbstractContextManager[Callable[[Iterable[str]], None]]:
+        """A block whose queries read only these scopes, recorded for the answer being made."""
+        return self.scopes.reading(scopes)
 
     # access --------------------------------------------------------------------
 
@@ -180,6 +184,7 @@ class Database:
         connection = self._connection
         if connection is None or self._closed:
             raise DatabaseClosedError("database is closed" if self._closed else "database is not open")
+        note_query()
         cursor: Cursor | None = getattr(self._local, "cursor", None)
         if cursor is None or getattr(self._local, "owner", None) is not connection:
             cursor = connection.cursor()
@@ -215,9 +220,7 @@ class Database:
                     cursor.execute("ROLLBACK")
                     raise
                 cursor.execute("COMMIT")
-                self._generation += 1
-                for scope in touched:
-                    self._scopes[scope] = self._scopes.get(scope, 0) + 1
+                self.scopes.committed(touched)
             finally:
                 _TOUCHED.pop(id(cursor), None)
                 self.lock_holds.record(
@@ -234,7 +237,7 @@ class Database:
         with self._cursors_lock:
             memo = self._scope_memos.get(scope)
             if memo is None:
-                memo = self._scope_memos[scope] = ExactMemo(lambda: self._scopes.get(scope, 0), max_bytes)
+                memo = self._scope_memos[scope] = ExactMemo(self.scopes, max_bytes, scope)
             return memo
 
     def group_commit(
@@ -274,15 +277,16 @@ class Database:
         return applied
 
 
-def touch(cur: Cursor, scope: str) -> None:
-    """Mark that the write transaction open on ``cur`` changes what readers of ``scope`` see.
+def touch(cur: Cursor, *scopes: str) -> None:
+    """Mark that the write transaction open on ``cur`` changes what readers of these scopes see.
 
-    Database.scope_memo(scope) keeps results until such a commit, so a read that is hot
-    under a stream of unrelated writes (who a token belongs to) stays cached; every
-    statement that changes a scope's rows must be followed by this call.
+    Kept values and answers that read ``scope`` are dropped at such a commit and only then
+    (composite/db/scopes.py), so a read that is hot under a stream of unrelated writes
+    stays cached; every statement that changes a scope's rows must be followed by this
+    call. A transaction that touches no scope moves every one (``EVERYTHING``).
     """
     try:
-        _TOUCHED[id(cur)].add(scope)
+        _TOUCHED[id(cur)].update(scopes)
     except KeyError:
         raise RuntimeError("touch() is only meaningful inside Database.transaction") from None
 

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from composite.db import Database, row_maker
+from composite.library import scopes
 from composite.library.accounts import get_user_by_name
 from composite.library.errors import Invalid, NotFound
 from composite.library.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt
+from composite.library.scopes import BY_STARS, LISTED
 from composite.library.searching import Page, filters_sql, find
 
 __all__ = ["MAX_LIMIT", "MAX_QUERY_LENGTH", "SORTS", "Page", "TagCount", "list_prompts", "list_tags"]
@@ -51,7 +53,8 @@ def list_prompts(
     owner_id = None
     if author:
         try:
-            owner_id = get_user_by_name(db, author).id
+            with db.reading(LISTED):  # a name, once taken, names the same user until they go
+                owner_id = get_user_by_name(db, author).id
         except NotFound:
             return Page((), 0, limit, offset)
     tag = tag.strip().lower() if tag else None
@@ -81,9 +84,11 @@ def _listing(
 ) -> Page:
     """One page of prompts without words to search, and how many there are in all."""
     sql, params = _page_sql(viewer_id, tag, owner_id, sort, limit, offset)
-    result = db.cursor().execute(sql, params)
-    as_prompt = row_maker(Prompt, result.description)
-    rows = result.fetchall()
+    with db.reading(LISTED, *([BY_STARS] if sort == "stars" else [])) as also:
+        result = db.cursor().execute(sql, params)
+        as_prompt = row_maker(Prompt, result.description)
+        rows = result.fetchall()
+        also(scopes.prompts(row[0] for row in rows))
     if rows:
         total = int(rows[0][-1])
     elif offset:
@@ -141,8 +146,13 @@ def list_tags(db: Database, limit: int | None = None, offset: int = 0) -> tuple[
 
 def tag_page(db: Database, limit: int | None, offset: int = 0) -> TagPage:
     """A page of the tags over public prompts, most used first, with the number of tags in all."""
-    # Counting tags reads every public prompt's tags: once per write is enough.
-    return db.memo.get(("tags", limit, offset), lambda: _tag_page(db, limit, offset))
+
+    # Counting tags reads every public prompt's tags: once per change of what is listed.
+    def compute() -> TagPage:
+        with db.reading(LISTED):
+            return _tag_page(db, limit, offset)
+
+    return db.memo.get(("tags", limit, offset), compute)
 
 
 def _tag_page(db: Database, limit: int | None, offset: int) -> TagPage:

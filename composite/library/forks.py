@@ -12,7 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, touch
+from composite.library import scopes
 from composite.library.accounts import User, usernames
 from composite.library.prompts import CONTENT_FIELDS, Prompt, insert_prompt, load_visible, may_see
 
@@ -34,6 +35,7 @@ def fork_prompt(db: Database, prompt_id: int, user: User) -> Prompt:
         content = {name: getattr(source, name) for name in CONTENT_FIELDS}
         fork_id = insert_prompt(cur, user, {**content, "visibility": "private"}, source_id=source.id)
         # The count lives on the prompt, as stars do, so that it is read with the prompt.
+        touch(cur, scopes.prompt(source.id))
         cur.execute("UPDATE prompts SET forks = forks + 1 WHERE id = ?", [source.id])
         return load_visible(cur, fork_id, user.id)
 
@@ -45,15 +47,17 @@ def visible_sources(db: Database, prompts: Iterable[Prompt], viewer_id: int | No
     ids = sorted({p.source_id for p in prompts if p.source_id is not None})
     if not ids:
         return {}
-    found = db.fetchall(
-        "SELECT p.id, p.title, p.owner_id, p.visibility FROM prompts p"
-        " WHERE p.id IN (SELECT unnest(?::BIGINT[]))",
-        [ids],
-    )
-    rows = [row[:3] for row in found if may_see(row[3], row[2], viewer_id)]
-    if not rows:
-        return {}
-    names = usernames(db.cursor(), sorted({row[2] for row in rows}))
+    # Usernames never change, and a user's deletion moves every scope: the sources' own do.
+    with db.reading(*scopes.prompts(ids)):
+        found = db.fetchall(
+            "SELECT p.id, p.title, p.owner_id, p.visibility FROM prompts p"
+            " WHERE p.id IN (SELECT unnest(?::BIGINT[]))",
+            [ids],
+        )
+        rows = [row[:3] for row in found if may_see(row[3], row[2], viewer_id)]
+        if not rows:
+            return {}
+        names = usernames(db.cursor(), sorted({row[2] for row in rows}))
     return {pid: ForkSource(pid, title, names.get(owner, "")) for pid, title, owner in rows}
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from composite.db import Database, first
+from composite.library import scopes
 from composite.library.errors import NotFound
 from composite.library.labels import Label, visible_labels
 from composite.library.prompts import may_see
@@ -25,6 +27,13 @@ class PromptState:
 
 def prompt_state(db: Database, prompt_id: int, viewer_id: int | None) -> PromptState:
     """The state of a prompt the viewer may see (NotFound otherwise), in two or three lookups by key."""
+    with db.reading(scopes.prompt(prompt_id)) as also:
+        return _state(db, prompt_id, viewer_id, also)
+
+
+def _state(
+    db: Database, prompt_id: int, viewer_id: int | None, also: Callable[[list[str]], None]
+) -> PromptState:
     cur = db.cursor()
     # The whole row rather than chosen columns: version, stars, visibility and any column
     # added later (a fork count) change the hash without this query having to know them.
@@ -41,6 +50,7 @@ def prompt_state(db: Database, prompt_id: int, viewer_id: int | None) -> PromptS
         raise NotFound(f"no prompt {prompt_id}")
     source_title = None
     if row[2] is not None:
+        also(scopes.prompts([row[2]]))
         found = first(
             cur.execute("SELECT p.title, p.visibility, p.owner_id FROM prompts p WHERE p.id = ?", [row[2]])
         )

@@ -6,7 +6,8 @@ import re
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from composite.db import Cursor, Database, first, rows_as
+from composite.db import Cursor, Database, first, rows_as, touch
+from composite.library import scopes
 from composite.library.accounts import User
 from composite.library.errors import Conflict, Invalid, NotFound
 from composite.library.history import RESTORED, get_version
@@ -113,6 +114,7 @@ def set_label(db: Database, prompt_id: int, name: str, version: int, user: User)
 
     def point(cur: Cursor) -> tuple[Label, bool]:
         load_for_owner(cur, prompt_id, user)
+        touch(cur, scopes.prompt(prompt_id))
         exists = first(
             cur.execute(
                 "SELECT 1 FROM prompt_versions WHERE prompt_id = ? AND version = ?", [prompt_id, version]
@@ -142,6 +144,7 @@ def remove_label(db: Database, prompt_id: int, name: str, user: User) -> None:
 
     def remove(cur: Cursor) -> None:
         load_for_owner(cur, prompt_id, user)
+        touch(cur, scopes.prompt(prompt_id))
         removed = cur.execute(
             "DELETE FROM prompt_labels WHERE prompt_id = ? AND name = ? RETURNING 1", [prompt_id, name]
         ).fetchall()

@@ -8,10 +8,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from composite.db import Cursor, Database, first
+from composite.db import Cursor, Database, first, touch
+from composite.library import scopes
 from composite.library.accounts import User, usernames
 from composite.library.errors import Forbidden, NotFound
 from composite.library.rules import check_prompt_fields, check_tags
+from composite.library.scopes import BY_STARS, LISTED
 from composite.library.search import (
     Postings,
     index_new_prompts,
@@ -146,7 +148,8 @@ def load_for_owner(cur: Cursor, prompt_id: int, user: User) -> Prompt:
 
 def get_prompt(db: Database, prompt_id: int, viewer_id: int | None = None) -> Prompt:
     """A prompt the viewer may see; NotFound otherwise."""
-    return load_visible(db.cursor(), prompt_id, viewer_id)
+    with db.reading(scopes.prompt(prompt_id)):  # usernames never change
+        return load_visible(db.cursor(), prompt_id, viewer_id)
 
 
 def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -184,6 +187,7 @@ def insert_prompt(
     )
     assert row is not None
     prompt_id = int(row[0])
+    touch(cur, LISTED, scopes.prompt(prompt_id), *scopes.prompts([source_id]))
     _snapshot(cur, prompt_id)
     _reindex(cur, prompt_id)
     return prompt_id
@@ -228,6 +232,7 @@ def insert_prompts(cur: Cursor, owner: User, new: list[NewPrompt]) -> dict[UUID,
         f" RETURNING id, uid, version, {content}, updated_at",
         [[str(item.uid) for item in new], owner.id, *values, [item.length for item in new]],
     ).fetchall()
+    touch(cur, LISTED, *scopes.prompts(row[0] for row in rows))
     # The first version is the row as inserted (what _snapshot would copy back out of it).
     _insert_versions(cur, [row[:1] + row[2:] for row in rows])
     ids = {row[1]: int(row[0]) for row in rows}
@@ -278,6 +283,7 @@ def apply_changes(cur: Cursor, prompt: Prompt, changes: dict[str, Any]) -> bool:
     if not changed:
         return False
     assignments = ", ".join(f"{column} = ?" for column in changed)
+    touch(cur, *_edit_scopes(prompt.id, changed))
     cur.execute(
         f"UPDATE prompts SET {assignments}, version = version + 1, updated_at = current_timestamp"
         " WHERE id = ?",
@@ -312,6 +318,8 @@ def apply_edits(cur: Cursor, edits: list[tuple[Prompt, dict[str, Any], NewPrompt
             changed.append((prompt, merged, weighed or weigh(prompt.uid, merged)))
     if not changed:
         return outcome
+    for prompt, merged, _ in changed:
+        touch(cur, *_edit_scopes(prompt.id, {k: v for k, v in merged.items() if _differs(prompt, k, v)}))
     columns = [[merged[field] for _, merged, _ in changed] for field in CONTENT_FIELDS]
     rows = cur.execute(
         "UPDATE prompts SET title = e.title, description = e.description, body = e.body,"
@@ -343,6 +351,11 @@ def apply_edits(cur: Cursor, edits: list[tuple[Prompt, dict[str, Any], NewPrompt
     return outcome
 
 
+def _edit_scopes(prompt_id: int, changed: dict[str, Any]) -> list[str]:
+    """What an edit changes: the prompt, and which listings hold it if its tags or visibility moved."""
+    return [scopes.prompt(prompt_id), *([LISTED] if changed.keys() & {"tags", "visibility"} else [])]
+
+
 def _insert_versions(cur: Cursor, rows: list[tuple[Any, ...]]) -> None:
     """Record rows (id, version, title, description, body, model_hint, tags, visibility, updated_at)."""
     cur.execute(
@@ -371,6 +384,10 @@ def delete_prompt(db: Database, prompt_id: int, user: User) -> None:
 
     def delete(cur: Cursor) -> None:
         load_for_owner(cur, prompt_id, user)
+        touch(cur, LISTED, BY_STARS, scopes.prompt(prompt_id))
+        # Who starred it no longer finds it among their stars.
+        starrers = cur.execute("SELECT user_id FROM stars WHERE prompt_id = ?", [prompt_id]).fetchall()
+        touch(cur, *(scopes.starred(user_id) for (user_id,) in starrers))
         unlink_forks(cur, "?", [prompt_id])
         for table in ("prompt_versions", "prompt_labels", "stars"):
             cur.execute(f"DELETE FROM {table} WHERE prompt_id = ?", [prompt_id])
@@ -382,6 +399,12 @@ def delete_prompt(db: Database, prompt_id: int, user: User) -> None:
 
 def unlink_forks(cur: Cursor, ids_sql: str, params: list[Any]) -> None:
     """Before the prompts ``ids_sql`` selects are deleted: their sources lose a fork, their forks the link."""
+    linked = cur.execute(
+        f"SELECT source_id FROM prompts WHERE id IN ({ids_sql}) AND source_id IS NOT NULL"
+        f" UNION SELECT id FROM prompts WHERE source_id IN ({ids_sql})",
+        [*params, *params],
+    ).fetchall()
+    touch(cur, *scopes.prompts(row[0] for row in linked))
     cur.execute(
         "UPDATE prompts SET forks = prompts.forks - f.n FROM (SELECT source_id, count(*) AS n"
         f" FROM prompts WHERE id IN ({ids_sql}) AND source_id IS NOT NULL GROUP BY source_id) f"

@@ -14,7 +14,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 
-from composite.db import Cursor, Database, first
+from composite.db import Cursor, Database, first, touch
+from composite.library.scopes import SEARCH
 from composite.library.tokens import MAX_TERM_LENGTH, STOP_WORDS, query_words, stem, term_words, terms
 
 # Re-exported: the bench's generator and the tests tokenise through this module.
@@ -70,6 +71,7 @@ def index_prompt(
     cur: Cursor, prompt_id: int, title: str, description: str, body: str, tags: list[str]
 ) -> None:
     """Replace a prompt's index rows; call inside the transaction that writes the prompt."""
+    touch(cur, SEARCH)
     postings, length, words = prompt_postings(title, description, body, tags)
     # A prompt never indexed (search_len 0) has no rows: skip the delete, a scan of every posting.
     row = first(cur.execute("SELECT search_len FROM prompts WHERE id = ?", [prompt_id]))
@@ -103,6 +105,7 @@ def index_prompt(
 
 def unindex_prompt(cur: Cursor, prompt_id: int) -> None:
     """Drop a prompt's index rows and count its terms out of the dictionary."""
+    touch(cur, SEARCH)
     # One scan of the postings finds and drops the rows together.
     gone = cur.execute("DELETE FROM search_terms WHERE prompt_id = ? RETURNING term", [prompt_id]).fetchall()
     if gone:
@@ -120,6 +123,7 @@ def index_new_prompts(cur: Cursor, indexed: list[tuple[int, Postings]]) -> None:
     A few statements for the whole batch, keeping the dictionary's document frequencies and
     every version in step as index_prompt does one prompt at a time.
     """
+    touch(cur, SEARCH)
     if not indexed:
         return
     ids, term_list, tfs, lens, heads = [], [], [], [], []
@@ -154,6 +158,7 @@ def index_new_prompts(cur: Cursor, indexed: list[tuple[int, Postings]]) -> None:
 
 def unindex_prompts(cur: Cursor, prompt_ids: list[int]) -> None:
     """Drop many prompts' index rows and count their terms out of the dictionary."""
+    touch(cur, SEARCH)
     if not prompt_ids:
         return
     gone = cur.execute(
@@ -183,6 +188,7 @@ def visibility_changed(cur: Cursor, prompt_id: int) -> None:
 
 
 def _bump_state(cur: Cursor, prompt_id: int | None = None) -> None:
+    touch(cur, SEARCH)
     # Visibility, ownership and the prompt count live outside the postings: one version for them.
     (version,) = first(cur.execute("UPDATE search_state SET version = version + 1 RETURNING version"))
     if prompt_id is not None:
@@ -193,6 +199,7 @@ def _bump_state(cur: Cursor, prompt_id: int | None = None) -> None:
 
 
 def _bump_state_many(cur: Cursor, prompt_ids: list[int]) -> None:
+    touch(cur, SEARCH)
     # One version for a batch of prompts: a cache that far behind reads each of them again.
     (version,) = first(cur.execute("UPDATE search_state SET version = version + 1 RETURNING version"))
     cur.execute("INSERT INTO search_changes SELECT ?, unnest(?::BIGINT[])", [version, prompt_ids])

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from composite.db import Cursor, Database
-from composite.library import ranking
+from composite.library import ranking, scopes
 from composite.library.accounts import usernames
 from composite.library.prompts import ROW_COLUMNS, Prompt, with_owner_name
+from composite.library.scopes import BY_STARS, LISTED, SEARCH
 from composite.library.search import MAX_QUERY_TERMS, typo_candidates
 from composite.library.tokens import fold, only_stop_words, query_words
 
@@ -112,6 +114,22 @@ def find(
     if not words:
         notice = STOP_WORDS_NOTICE if only_stop_words(q) else NO_WORDS_NOTICE
         return Page((), 0, limit, offset, searched_for="", notice=notice)
+    read = (LISTED, SEARCH, *([BY_STARS] if sort == "stars" else []))
+    with db.reading(*read) as also:
+        return _find(db, viewer_id, words, tag, owner_id, sort, limit, offset, also)
+
+
+def _find(
+    db: Database,
+    viewer_id: int | None,
+    words: list[tuple[str, str]],
+    tag: str | None,
+    owner_id: int | None,
+    sort: str,
+    limit: int,
+    offset: int,
+    also: Callable[[list[str]], None],
+) -> Page:
     cur, snapshot = ranking.read_snapshot(db)
     try:
         scorer = ranking.Scorer(snapshot, viewer_id)
@@ -141,6 +159,7 @@ def find(
                 snapshot.cache.store(key, (plan, ordered, total))
         page_ids = [int(i) for i in ordered[offset : offset + limit]]
         items = _prompts(cur, page_ids, rows)
+        also([*scopes.prompts(page_ids), *scopes.prompts(p.source_id for p in items)])
     finally:
         cur.execute("COMMIT")
     notice = None

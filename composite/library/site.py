@@ -106,7 +106,7 @@ def _cached(
     if not settings.response_cache_mb:
         return app
     budget = settings.response_cache_mb * 1024 * 1024
-    cache = ResponseCache(app, lambda: db.generation, credential_cookies=credential_cookies, max_bytes=budget)
+    cache = ResponseCache(app, db.scopes, credential_cookies=credential_cookies, max_bytes=budget)
     if caches is not None:
         caches[name] = cache
     return cache

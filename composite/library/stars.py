@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from composite.db import Cursor, Database, first, rows_as
+from composite.db import Cursor, Database, first, rows_as, touch
+from composite.library import scopes
 from composite.library.accounts import User
 from composite.library.catalog import MAX_LIMIT, Page
 from composite.library.errors import Invalid
 from composite.library.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt, load_visible
+from composite.library.scopes import BY_STARS, LISTED
 
 
 def _set_star(db: Database, prompt_id: int, user: User, starred: bool) -> int:
     def change(cur: Cursor) -> int:
         load_visible(cur, prompt_id, user.id)
+        touch(cur, scopes.prompt(prompt_id), BY_STARS, scopes.starred(user.id))
         if starred:
             added = cur.execute(
                 "INSERT INTO stars (user_id, prompt_id) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING 1",
@@ -49,10 +52,9 @@ def has_starred(db: Database, prompt_id: int, user_id: int | None) -> bool:
     """True when the user has starred the prompt."""
     if user_id is None:
         return False
-    return (
-        db.fetchone("SELECT 1 FROM stars WHERE user_id = ? AND prompt_id = ?", [user_id, prompt_id])
-        is not None
-    )
+    with db.reading(scopes.prompt(prompt_id)):
+        row = db.fetchone("SELECT 1 FROM stars WHERE user_id = ? AND prompt_id = ?", [user_id, prompt_id])
+    return row is not None
 
 
 def starred_prompts(db: Database, user: User, limit: int = 20, offset: int = 0) -> Page:
@@ -66,15 +68,18 @@ def starred_prompts(db: Database, user: User, limit: int = 20, offset: int = 0) 
     if offset < 0:
         raise Invalid({"offset": "must not be negative"})
     starred = f"FROM stars s JOIN prompts p ON p.id = s.prompt_id WHERE s.user_id = ? AND {VISIBLE_TO}"
-    cur = db.cursor()
-    row = first(cur.execute(f"SELECT count(*) {starred}", [user.id, user.id]))
-    total = int(row[0]) if row else 0
-    # The page's ids are ordered over the narrow star rows; the full rows fetched for them alone.
-    result = cur.execute(
-        f"SELECT {PROMPT_COLUMNS} FROM (SELECT s.prompt_id AS id, s.created_at AS starred_at {starred}"
-        " ORDER BY s.created_at DESC, s.prompt_id DESC LIMIT ? OFFSET ?) page"
-        " JOIN prompts p ON p.id = page.id JOIN users u ON u.id = p.owner_id"
-        " ORDER BY page.starred_at DESC, page.id DESC",
-        [user.id, user.id, limit, offset],
-    )
-    return Page(tuple(rows_as(Prompt, result)), total, limit, offset)
+    with db.reading(scopes.starred(user.id), LISTED) as also:
+        cur = db.cursor()
+        row = first(cur.execute(f"SELECT count(*) {starred}", [user.id, user.id]))
+        total = int(row[0]) if row else 0
+        # The page's ids are ordered over the narrow star rows; the full rows fetched for them alone.
+        result = cur.execute(
+            f"SELECT {PROMPT_COLUMNS} FROM (SELECT s.prompt_id AS id, s.created_at AS starred_at {starred}"
+            " ORDER BY s.created_at DESC, s.prompt_id DESC LIMIT ? OFFSET ?) page"
+            " JOIN prompts p ON p.id = page.id JOIN users u ON u.id = p.owner_id"
+            " ORDER BY page.starred_at DESC, page.id DESC",
+            [user.id, user.id, limit, offset],
+        )
+        items = tuple(rows_as(Prompt, result))
+        also(scopes.prompts(p.id for p in items))
+    return Page(items, total, limit, offset)

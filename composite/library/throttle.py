@@ -16,10 +16,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from composite.db import Cursor, Database, first
+from composite.db import Cursor, Database, first, touch
 from composite.library.accounts import User, authenticate
 from composite.library.errors import Busy, TooManyAttempts
 from composite.library.rules import USERNAME_RE
+from composite.library.scopes import LOGINS
 
 WINDOW = timedelta(minutes=15)
 MAX_PER_USERNAME = 5  # per username from one address
@@ -44,6 +45,7 @@ def reserve_attempt(db: Database, username: str, address: str | None) -> datetim
     keys = _keys(username, address)
 
     def reserve(cur: Cursor) -> datetime:
+        touch(cur, LOGINS)  # nothing kept reads the failures: no page or lookup is dropped
         now = datetime.now()
         since = now - WINDOW
         cur.execute(
@@ -75,6 +77,7 @@ def release_attempt(
     keys = _keys(username, address)
 
     def release(cur: Cursor) -> None:
+        touch(cur, LOGINS)
         for key in keys:
             if succeeded and key.startswith("user:"):
                 cur.execute("DELETE FROM login_failures WHERE key = ?", [key])

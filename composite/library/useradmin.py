@@ -11,6 +11,7 @@ from composite.library.errors import NotFound
 from composite.library.passwords import hash_password
 from composite.library.prompts import unlink_forks
 from composite.library.rules import check_password
+from composite.library.scopes import EVERYTHING
 
 
 @dataclass(frozen=True)
@@ -74,7 +75,8 @@ def set_disabled(db: Database, username: str, disabled: bool) -> None:
 
     def change(cur: Cursor) -> None:
         user_id = _user_id(cur, username)
-        touch(cur, CREDENTIALS)
+        # Rare, and what a disabled user's pages show is not worth telling apart: every scope.
+        touch(cur, CREDENTIALS, EVERYTHING)
         cur.execute("UPDATE users SET disabled = ? WHERE id = ?", [disabled, user_id])
         if disabled:
             end_sessions_and_tokens(cur, user_id)
@@ -87,7 +89,7 @@ def delete_user(db: Database, username: str) -> int:
 
     def delete(cur: Cursor) -> int:
         user_id = _user_id(cur, username)
-        touch(cur, CREDENTIALS)
+        touch(cur, CREDENTIALS, EVERYTHING)  # their prompts, stars and forks: everywhere
         owned = "SELECT id FROM prompts WHERE owner_id = ?"
         # Stars this user gave to other people's prompts: keep those prompts' counts true.
         cur.execute(

@@ -1,11 +1,14 @@
 """Whole responses kept for anonymous readers, exact because the process owns every write.
 
-Only this process writes to its database, so a counter bumped after every committed write
-transaction (``version``) tells exactly when any answer may have changed. An answer is
-kept under the version that was current when its request started, and stored only if no
-write committed before it finished; a request is served from the cache only while the
-version is unchanged. A read that overlapped a commit is therefore never kept, and one
-that starts after a write was acknowledged never sees an answer from before it.
+Only this process writes to its database, so it can tell exactly when an answer may have
+changed. ``freshness`` says how: it records what the application read while making an
+answer (``start``/``stop``, around the application's call) and says later whether any of
+it has changed since (``fresh``). The database's ``Scopes`` record, per scope, the count
+of commits seen before each read (composite/db/scopes.py); a plain counter of every
+commit (``WriteCounter``) is the coarse form. An answer is stored only if it is still
+fresh when the application returns, and served only while it stays so. A read that
+overlapped a commit to what it read is therefore never kept, and a request that starts
+after a write was acknowledged never gets an answer from before it.
 
 What is kept, and for whom:
 
@@ -37,6 +40,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, replace
+from typing import Any, Protocol
 
 from composite.server.asgi import ASGIApp, Header, Message, Receive, Scope, Send
 from composite.server.conditional import none_match
@@ -52,9 +56,40 @@ _NOT_MODIFIED_HEADERS = frozenset(
 )
 
 
+class Freshness(Protocol):
+    """Records what an answer read, and says whether any of it has changed since."""
+
+    def start(self) -> tuple[Any, object]:
+        """Begin recording what this context reads: the record, and what stop() needs."""
+
+    def stop(self, token: object) -> None:
+        """End the recording start() began."""
+
+    def fresh(self, record: Any) -> bool:
+        """Whether nothing the record names has changed since it was made."""
+
+
+class WriteCounter:
+    """Freshness from one counter of every write: an answer is fresh until the next one."""
+
+    def __init__(self, version: Callable[[], int]) -> None:
+        self.version = version
+
+    def start(self) -> tuple[int, object]:
+        """The count now: what the answer is made under."""
+        return self.version(), None
+
+    def stop(self, token: object) -> None:
+        """Nothing to end."""
+
+    def fresh(self, record: int) -> bool:
+        """No write since the record."""
+        return record == self.version()
+
+
 @dataclass(frozen=True)
 class _Entry:
-    version: int
+    record: Any  # what the answer read (Freshness), to tell whether it is still current
     headers: list[Header]
     body: bytes
     etag: bytes
@@ -109,12 +144,12 @@ def _keepable(headers: list[tuple[bytes, bytes]], *, credentialed: bool) -> bool
 
 
 class ResponseCache:
-    """Serve anonymous GETs from whole answers kept under the database's write version."""
+    """Serve GETs from whole answers kept while nothing they read has changed."""
 
     def __init__(
         self,
         app: ASGIApp,
-        version: Callable[[], int],
+        freshness: Freshness | Callable[[], int],
         *,
         credential_cookies: Collection[str] = (),
         max_bytes: int = DEFAULT_MAX_BYTES,
@@ -122,7 +157,7 @@ class ResponseCache:
         private_seconds: float = DEFAULT_PRIVATE_SECONDS,
     ) -> None:
         self.app = app
-        self.version = version
+        self.freshness: Freshness = WriteCounter(freshness) if callable(freshness) else freshness
         self.credential_cookies = tuple(name.encode() + b"=" for name in credential_cookies)
         self.max_bytes = max_bytes
         self.max_entry_bytes = min(max_entry_bytes, max_bytes)
@@ -130,7 +165,6 @@ class ResponseCache:
         self.stats = CacheStats()
         # Only the event loop touches this: no lock needed.
         self._entries: OrderedDict[tuple[bytes, ...], _Entry] = OrderedDict()
-        self._version: int | None = None  # the version every kept answer was made under
 
     def clear(self) -> None:
         """Forget every kept answer."""
@@ -155,28 +189,31 @@ class ResponseCache:
         digest = hashlib.blake2b(b"\n".join(credentials), digest_size=16).digest() if credentials else b""
         return digest, host, if_none_match
 
-    def _lookup(self, scope: Scope) -> tuple[tuple[bytes, ...], int, _Entry | None, bytes, bool]:
-        """The request's key, the version now, the entry to serve or None, If-None-Match, credentials."""
+    def _lookup(self, scope: Scope) -> tuple[tuple[bytes, ...], _Entry | None, bytes, bool]:
+        """The request's key, the entry to serve or None, its If-None-Match, whether it has credentials."""
         credentials, host, if_none_match = self._read_headers(scope)
         path = scope.get("raw_path") or scope["path"].encode()
         key = (scope.get("scheme", "http").encode(), host, path, scope["query_string"], credentials)
-        version = self.version()
-        if version != self._version:  # every answer kept so far may be out of date
-            self.clear()
-            self._version = version
         entry = self._entries.get(key)
-        if entry is not None and entry.version == version and entry.expires > time.monotonic():
-            self._entries.move_to_end(key)
-            self.stats.hits += 1
-        else:
-            entry = None
-        return key, version, entry, if_none_match, bool(credentials)
+        if entry is not None:
+            if entry.expires > time.monotonic() and self.freshness.fresh(entry.record):
+                self._entries.move_to_end(key)
+                self.stats.hits += 1
+            else:  # out of date: its room goes now rather than when it ages out
+                self._drop(key)
+                entry = None
+        return key, entry, if_none_match, bool(credentials)
+
+    def _drop(self, key: tuple[bytes, ...]) -> None:
+        old = self._entries.pop(key)
+        self.stats.bytes -= len(old.body)
+        self.stats.entries = len(self._entries)
 
     def early(self, scope: Scope) -> EarlyAnswer | None:
         """A kept answer to this GET or HEAD, written by the server without an ASGI cycle; else None."""
         if scope["method"] not in ("GET", "HEAD"):
             return None
-        _, _, entry, if_none_match, _ = self._lookup(scope)
+        _, entry, if_none_match, _ = self._lookup(scope)
         if entry is None:
             return None
         if self._not_modified(entry, if_none_match):
@@ -188,7 +225,7 @@ class ResponseCache:
         if scope["type"] != "http" or scope["method"] not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
-        key, version, entry, if_none_match, credentialed = self._lookup(scope)
+        key, entry, if_none_match, credentialed = self._lookup(scope)
         if entry is not None:
             await self._answer(send, entry, if_none_match, head=scope["method"] == "HEAD")
             return
@@ -196,7 +233,7 @@ class ResponseCache:
             await self.app(scope, receive, send)
             return
         self.stats.misses += 1
-        await self._fill(scope, receive, send, key, version, if_none_match, credentialed=credentialed)
+        await self._fill(scope, receive, send, key, if_none_match, credentialed=credentialed)
 
     def _not_modified(self, entry: _Entry, if_none_match: bytes) -> bool:
         """Whether the request already holds this answer (a 304 is due), counted when it does."""
@@ -220,7 +257,6 @@ class ResponseCache:
         receive: Receive,
         send: Send,
         key: tuple[bytes, ...],
-        version: int,
         if_none_match: bytes,
         *,
         credentialed: bool,
@@ -272,14 +308,19 @@ class ResponseCache:
             etag = given[0] if given else _etag(whole)
             headers = start["headers"] if given else [*start["headers"], (b"etag", etag)]
             lifetime = self.private_seconds if credentialed else float("inf")
-            made = _Entry(version, headers, whole, etag, time.monotonic() + lifetime)
+            made = _Entry(record, headers, whole, etag, time.monotonic() + lifetime)
             await self._answer(send, made, if_none_match, head=False)
 
         made: _Entry | None = None
-        await self.app(scope, receive, capture)
+        record, token = self.freshness.start()
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            self.freshness.stop(token)
         # Kept once the application has returned, so that the route it matched is known. A
-        # write committed while this answer was made: it may be older than the data.
-        if made is not None and self.version() == version:
+        # write committed to what it read while this answer was made: it may be older than
+        # the data, so it is not kept.
+        if made is not None and self.freshness.fresh(record):
             info = current_request()
             self._store(key, _kept(made, info.route if info is not None else None))
 

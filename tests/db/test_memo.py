@@ -1,4 +1,4 @@
-"""ExactMemo and Database.generation: results kept until the next commit, never after it."""
+"""ExactMemo and the write counters: results kept until a commit to what they read, never after it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 
 from composite.db import Database
 from composite.db.memo import ExactMemo
+from composite.db.scopes import Scopes
 
 
 def test_a_value_is_computed_once_per_generation(tmp_path: Path) -> None:
@@ -51,11 +52,11 @@ def test_a_rolled_back_transaction_does_not_move_the_generation(tmp_path: Path) 
 
 
 def test_a_value_computed_while_a_write_committed_is_returned_but_not_kept() -> None:
-    generation = [0]
-    memo = ExactMemo(lambda: generation[0])
+    scopes = Scopes()
+    memo = ExactMemo(scopes)
 
     def compute_across_a_commit() -> str:
-        generation[0] += 1
+        scopes.committed(())
         return "old data"
 
     assert memo.get("k", compute_across_a_commit) == "old data"
@@ -64,7 +65,7 @@ def test_a_value_computed_while_a_write_committed_is_returned_but_not_kept() -> 
 
 
 def test_the_weight_of_what_is_kept_is_bounded() -> None:
-    memo = ExactMemo(lambda: 0, max_bytes=100)
+    memo = ExactMemo(Scopes(), max_bytes=100)
     for n in range(10):
         memo.get(n, lambda n=n: n, lambda _: 30)
     assert memo.bytes <= 100
@@ -76,14 +77,14 @@ def test_the_weight_of_what_is_kept_is_bounded() -> None:
 
 
 def test_threads_sharing_a_memo_always_get_the_current_value() -> None:
-    generation = [0]
-    memo = ExactMemo(lambda: generation[0])
+    scopes = Scopes()
+    memo = ExactMemo(scopes)
     wrong: list[tuple[int, int]] = []
 
     def read() -> None:
         for _ in range(2000):
-            seen = generation[0]
-            value = memo.get("g", lambda: generation[0])
+            seen = scopes.generation
+            value = memo.get("g", lambda: scopes.generation)
             if value < seen:
                 wrong.append((value, seen))
 
@@ -91,7 +92,7 @@ def test_threads_sharing_a_memo_always_get_the_current_value() -> None:
     for thread in readers:
         thread.start()
     for _ in range(500):
-        generation[0] += 1
+        scopes.committed(())
     for thread in readers:
         thread.join()
     assert wrong == []
@@ -111,9 +112,12 @@ def test_a_scope_memo_lasts_until_a_commit_that_touches_its_scope(tmp_path: Path
             return len(db.fetchall("SELECT n FROM t"))
 
         assert memo.get("n", count) == 0
-        db.write(lambda cur: cur.execute("CREATE TABLE other (n INTEGER)"))  # touches nothing
+        db.write(lambda cur: touch(cur, "other"))  # another scope
         assert memo.get("n", count) == 0
         assert len(calls) == 1
+        db.write(lambda cur: cur.execute("CREATE TABLE other (n INTEGER)"))  # names no scope: all move
+        assert memo.get("n", count) == 0
+        assert len(calls) == 2
 
         def fail(cur: object) -> None:
             touch(cur, "t")  # type: ignore[arg-type]
@@ -122,7 +126,7 @@ def test_a_scope_memo_lasts_until_a_commit_that_touches_its_scope(tmp_path: Path
         with pytest.raises(RuntimeError):
             db.write(fail)
         assert memo.get("n", count) == 0  # a rollback changed nothing
-        assert len(calls) == 1
+        assert len(calls) == 2
 
         def insert(cur: object) -> None:
             cur.execute("INSERT INTO t VALUES (1)")  # type: ignore[attr-defined]
@@ -130,7 +134,7 @@ def test_a_scope_memo_lasts_until_a_commit_that_touches_its_scope(tmp_path: Path
 
         db.write(insert)
         assert memo.get("n", count) == 1
-        assert len(calls) == 2
+        assert len(calls) == 3
         with pytest.raises(RuntimeError, match=r"inside Database\.transaction"):
             touch(db.cursor(), "t")
     finally:
@@ -161,14 +165,14 @@ class Loose:
     ],
 )
 def test_a_value_that_could_be_changed_in_place_is_refused_and_not_kept(value: object) -> None:
-    memo = ExactMemo(lambda: 0)
+    memo = ExactMemo(Scopes())
     with pytest.raises(TypeError, match=r"immutable|frozen"):
         memo.get("key", lambda: value)
     assert len(memo) == 0
 
 
 def test_immutable_values_all_the_way_down_are_kept() -> None:
-    memo = ExactMemo(lambda: 0)
+    memo = ExactMemo(Scopes())
     value = (Frozen(("a", "b")), 1, None, "s", frozenset({2}), datetime(2026, 1, 1), uuid.uuid4())
     assert memo.get("key", lambda: value) is value
     assert memo.get("key", lambda: ()) is value  # kept: not computed again
