@@ -164,6 +164,7 @@ def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
 
 def _snapshot(cur: Cursor, prompt_id: int) -> None:
     """Record the prompt's current content as its numbered version."""
+    touch(cur, scopes.prompt(prompt_id))
     content = ", ".join(CONTENT_FIELDS)
     cur.execute(
         f"INSERT INTO prompt_versions (prompt_id, version, {content}, created_at)"
@@ -358,6 +359,7 @@ def _edit_scopes(prompt_id: int, changed: dict[str, Any]) -> list[str]:
 
 def _insert_versions(cur: Cursor, rows: list[tuple[Any, ...]]) -> None:
     """Record rows (id, version, title, description, body, model_hint, tags, visibility, updated_at)."""
+    touch(cur, *scopes.prompts(row[0] for row in rows))
     cur.execute(
         "INSERT INTO prompt_versions (prompt_id, version, title, description, body, model_hint, tags,"
         " visibility, created_at) SELECT unnest(?::BIGINT[]), unnest(?::INTEGER[]), unnest(?::VARCHAR[]),"

@@ -26,7 +26,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from composite.db import Cursor, Database
+from composite.db import Cursor, Database, touch
+from composite.library.scopes import EVERYTHING
 from composite.library.search import TOKENISER, prompt_postings
 
 log = logging.getLogger(__name__)
@@ -103,6 +104,7 @@ def catch_up(db: Database, workers: int | None = None, batch: int = BATCH) -> in
             MAX_WORKERS,
         )
     with db.transaction() as cur:
+        touch(cur, EVERYTHING)  # a new index: every search answer, and no way to say which
         cur.execute("DELETE FROM search_terms")
         cur.execute("DELETE FROM search_vocab")
         cur.execute("DELETE FROM search_changes")
@@ -150,6 +152,7 @@ def _insert(cur: Cursor, table: str, columns: dict[str, np.ndarray], names: str)
 
 
 def _update_lengths(cur: Cursor, lengths: dict[str, np.ndarray]) -> None:
+    touch(cur, EVERYTHING)
     cur.register("rebuilt_lengths", lengths)
     try:
         cur.execute(
