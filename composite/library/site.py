@@ -64,6 +64,10 @@ def api_app(
     limited = BodyLimit(
         route_probe(backend),
         settings.max_body_bytes,
+        # Every route of the API reads its body whole before it answers (the import into a
+        # spool of its own), so streaming would save it nothing, and would lose the bound
+        # on what the port holds at once: 32 bodies of the limit, not LIMIT_CONCURRENCY.
+        buffered=True,
         json_errors=True,
         large_paths={"/api/import": IMPORT_MAX_BYTES},
         admit_large=large_upload_check(db),  # anonymous clients must not hold the few slots
@@ -85,6 +89,7 @@ def website_app(
     limited = BodyLimit(
         wsgi_app(frontend, settings.frontend_threads),
         settings.max_body_bytes,
+        buffered=True,  # read on the event loop: no Flask thread waits on a slow client
         large_paths=large_uploads(frontend),
         refusal=refusal_page(frontend),
         admit_large=signed_in_check(frontend),

@@ -12,6 +12,12 @@ Receive = Callable[[], Any]
 Send = Callable[[Message], Any]
 ASGIApp = Callable[[Scope, Receive, Send], Any]
 
+# The ``scope["extensions"]`` entry in which the server offers a way to end a request's
+# connection at once (no ASGI message does it): ``{"end": callable}``, called with no
+# arguments. Middleware that stops a body past its limit after the response has started
+# uses it, so that the client sees an incomplete response rather than one that looks whole.
+END_CONNECTION = "composite.end_connection"
+
 
 async def plain_response(scope: Scope, send: Send, status: int, text: str, *extra: Header) -> None:
     """Answer an HTTP request from the server itself, without any application."""

@@ -171,6 +171,7 @@ def build_mount(spec: MountSpec, app_dir: str | None) -> Mount:
         # The WSGI adapter streams bodies (chunked ones too) and answers 413 past the limit.
         asgi = wsgi_app(app, spec.threads, max_body_bytes=spec.body_limit)
     elif spec.body_limit is not None:
+        # Streamed: the body reaches the application as it arrives, counted against the limit.
         asgi = BodyLimit(app, spec.body_limit)
     else:
         asgi = app

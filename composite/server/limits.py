@@ -1,26 +1,35 @@
-"""Request body limits, and bodies read in full on the event loop before the application runs.
+"""Request body limits: bodies counted as they reach the application, or read in full first.
 
-Every body, sized or chunked, is read here up to the limit and handed on in one piece
-with a Content-Length:
+By default a body reaches the application as it arrives, as under uvicorn alone: an
+application may answer before reading it (a 401, a redirect, a 413 of its own), stream it
+to disk, report progress, and ``Expect: 100-continue`` works (uvicorn sends the 100 on the
+application's first ``receive()``). What this adds:
 
-- a slow client then holds no application thread while it sends: a WSGI application
-  (a2wsgi) would otherwise block one of its few threads on every read of a dribbled body,
-  and the protocol's body deadline ends the wait on the event loop alone;
-- a2wsgi does not set ``wsgi.input_terminated``, so a WSGI application reads an empty
-  body when a client sends one chunked; here no application ever processes a request
-  with its body silently dropped.
+- a declared Content-Length past the limit is answered 413 at once, before any 100 and
+  without reading; within the limit the parser delivers exactly that many bytes, so the
+  body passes untouched;
+- a body of unknown length (chunked) is counted as it passes. Past the limit the
+  application is told the client has gone, and the client gets 413, or, when the
+  application has already begun its answer, the end of the connection (through the
+  protocol's ``END_CONNECTION`` extension), so the answer is seen to be incomplete. An
+  answer begun before such a body ended says ``connection: close``: the rest of a body the
+  application no longer reads would otherwise be drained without any bound.
 
-What this buffers is bounded per port: ``max_bytes`` per request, and
+With ``buffered=True`` every body, sized or chunked, is read here up to the limit and handed
+on in one piece with a Content-Length. That is for a WSGI application: it reads its body
+from a thread, so a slow client would hold one of its few threads on every read of a
+dribbled body; read here, on the event loop, the protocol's body deadline ends the wait
+without any thread. What this buffers is bounded per port: ``max_bytes`` per request, and
 ``BUFFERED_BODIES`` times that for every request of the port together; beyond it a
 request is answered 503 with Retry-After rather than grow the process.
 
-A few paths (an upload of a whole file) may be given a larger limit of their own. Such a
-body is spooled to a temporary file as it arrives, never held in memory, and replayed to
-the application in chunks once complete (one declared within the ordinary limit is
-buffered as usual); at most ``large_at_once`` of them per port are under way together
-(each costs disk and, in the application, the work of a large file), and one more is
-answered 503 with Retry-After. So few slots must not be held by just anyone: when the
-application gives ``admit_large``, only a request it admits (one carrying a credential
+A few paths (an upload of a whole file) may be given a larger limit of their own, streamed
+or not. Such a body is spooled to a temporary file as it arrives, never held in memory,
+and replayed to the application in chunks once complete (one declared within the ordinary
+limit is handled as any other body); at most ``large_at_once`` of them per port are under
+way together (each costs disk and, in the application, the work of a large file), and one
+more is answered 503 with Retry-After. So few slots must not be held by just anyone: when
+the application gives ``admit_large``, only a request it admits (one carrying a credential
 it accepts) may send more than the ordinary limit, and any other gets that limit (413);
 and a large body must arrive within ``large_seconds``, whatever its rate, or is answered
 408, so no client keeps a slot for the hours the protocol's minimum rate would allow.
@@ -35,6 +44,7 @@ import tempfile
 from collections.abc import Callable, Mapping
 from typing import IO
 
+from composite.server.asgi import END_CONNECTION
 from composite.server.router import ASGIApp, Message, Receive, Scope, Send
 
 # How many bodies of the maximum size one port may hold in memory at once.
@@ -63,13 +73,14 @@ def describe_size(limit: int) -> str:
 
 
 class BodyLimit:
-    """Refuse bodies over max_bytes with 413; read every body in full before the application runs."""
+    """Refuse bodies over max_bytes with 413: counted as they reach the application, or read in full first."""
 
     def __init__(
         self,
         app: ASGIApp,
         max_bytes: int,
         *,
+        buffered: bool = False,
         json_errors: bool = False,
         large_paths: Mapping[str, int] | None = None,
         large_at_once: int = LARGE_BODIES,
@@ -79,6 +90,7 @@ class BodyLimit:
     ) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.streams = not buffered  # bodies reach the application as they arrive
         self.json_errors = json_errors
         self.large_paths = dict(large_paths or {})
         self.large_at_once = large_at_once
@@ -105,7 +117,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         limit = self.large_paths.get(scope["path"], self.max_bytes)
-        # On a large path, a body declared within the ordinary limit is buffered as any other.
+        # On a large path, a body declared within the ordinary limit is handled as any other.
         large = limit > self.max_bytes and (declared is None or declared > self.max_bytes)
         if large and not await self._admitted(scope):
             note = f" ({describe_size(limit)} with valid credentials)"
@@ -117,8 +129,13 @@ class BodyLimit:
             return
         if large:
             await self._spooled(scope, receive, send, limit)
-        else:
+        elif not self.streams:
             await self._buffered(scope, receive, send, note)
+        elif chunked:
+            await self._counted(scope, receive, send, note)
+        else:
+            # The parser delivers no more than the declared length: nothing to count.
+            await self.app(scope, receive, send)
 
     async def _admitted(self, scope: Scope) -> bool:
         """Whether the application lets this request send a large body (yes, when it did not say)."""
@@ -161,6 +178,50 @@ class BodyLimit:
             await self.app(_sized(scope, len(body)), replay, send)
         finally:
             self.buffered -= len(body)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send, note: str) -> None:
+        """Pass a body of unknown length on as it arrives, and stop it at the limit."""
+        received = 0
+        ended = started = cut = False
+
+        async def counting() -> Message:
+            nonlocal received, ended, cut
+            if cut:
+                return {"type": "http.disconnect"}
+            message = await receive()
+            if message["type"] != "http.request":
+                return message
+            received += len(message.get("body", b""))
+            if received <= self.max_bytes:
+                ended = not message.get("more_body", False)
+                return message
+            cut = True  # from here on the application's sends go nowhere, as after a disconnect
+            if not started:
+                await self._refuse(scope, send, 413, self._too_large_text(self.max_bytes, note))
+            elif (extension := (scope.get("extensions") or {}).get(END_CONNECTION)) is not None:
+                extension["end"]()
+            # (A server without the extension closes the connection itself once the
+            # application returns with its answer incomplete, and says so in its log.)
+            return {"type": "http.disconnect"}
+
+        async def answering(message: Message) -> None:
+            nonlocal started
+            if cut:
+                return
+            if message["type"] == "http.response.start":
+                started = True
+                if not ended:
+                    message = _closing(message)
+            await send(message)
+
+        try:
+            await self.app(scope, counting, answering)
+        except Exception:
+            if not cut:
+                raise
+            # The application was told the client had gone, and failed over it (Starlette
+            # raises ClientDisconnect): the client has had its answer, this is no fault.
+            log.debug("%s %s failed once its body was cut off", scope["method"], scope["path"], exc_info=True)
 
     async def _spooled(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
         if self.large >= self.large_at_once:
@@ -223,6 +284,14 @@ class BodyLimit:
             headers.append((b"retry-after", b"1"))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+
+def _closing(start: Message) -> Message:
+    """A response start that says the connection closes after it."""
+    headers = list(start.get("headers", ()))
+    if not any(name.lower() == b"connection" and b"close" in value.lower() for name, value in headers):
+        headers.append((b"connection", b"close"))
+    return {**start, "headers": headers}
 
 
 def _sized(scope: Scope, size: int) -> Scope:

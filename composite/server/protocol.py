@@ -24,6 +24,14 @@ head with nothing after it in the same turn of the event loop goes out alone the
 
 A deadline that passes while a response can still be written answers 408 first.
 
+Bodies reach applications as they arrive. A response begun before the application asked
+for a body sent with ``Expect: 100-continue`` (so no 100 went out) closes the connection
+after it: the client may send that body late or never, and its bytes could not be told
+from a next request. Any other early answer leaves the rest of a body to be read as body,
+under the body deadline. Every request's scope offers ``END_CONNECTION`` (see
+``composite.server.asgi``), with which middleware ends a connection whose answer has begun,
+without it looking complete.
+
 A request whose answer the port's application already has (an early answer, see
 ``composite.server.early``) is answered as soon as its headers are parsed, in one write,
 without starting a task; with the client not reading (writing paused) or requests queued
@@ -49,7 +57,7 @@ from typing import Any, ClassVar
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol, RequestResponseCycle
 
-from composite.server.asgi import ASGIApp, Scope
+from composite.server.asgi import END_CONNECTION, ASGIApp, Message, Scope
 from composite.server.early import Early, EarlyAnswer, header_lines
 
 HEADER_TIMEOUT = 10.0
@@ -95,6 +103,8 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._body_bytes = 0
         self._port: int | None = None
         self._early: Early | None = None
+        # Offered to every request's application (see END_CONNECTION): made once per connection.
+        self._end_extension: dict[object, object] = {"end": self._end_connection}
 
     # Connection
 
@@ -263,6 +273,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         if self.cycle is not existing and self.cycle is not None and not self.cycle.response_complete:
             # Its task has not run yet: the cycle writes through the holder from its first byte.
             self.cycle.transport = _HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
+            self.cycle.scope.setdefault("extensions", {})[END_CONNECTION] = self._end_extension
         self._in_body = True
         self._body_started = self.loop.time()
         self._body_bytes = 0
@@ -272,8 +283,10 @@ class DeadlineProtocol(HttpToolsProtocol):
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         """Answer early when the port's application can; otherwise start the request's task."""
         early = self._early
+        if cycle.waiting_for_100_continue:
+            _close_unless_continued(cycle)  # and no early answer: it would have to do the same
         # Not at the cap (uvicorn passes its 503 app then), nor past a client not reading.
-        if early is not None and app is self.app and not self.flow.write_paused and not self.pipeline:
+        elif early is not None and app is self.app and not self.flow.write_paused and not self.pipeline:
             answer = early(self._forwarded(cycle.scope))
             if answer is not None:
                 self._answer_early(cycle, answer)
@@ -339,14 +352,24 @@ class DeadlineProtocol(HttpToolsProtocol):
         if now < allowed:
             self._body_deadline = self.loop.call_later(allowed - now, self._body_deadline_passed)
             return
+        if self.cycle is not None and not self.cycle.response_started:
+            self.transport.write(REQUEST_TIMEOUT_RESPONSE)
+        self._end_connection()
+
+    def _end_connection(self) -> None:
+        """End the request whose body is arriving: its application sees the client gone, the connection ends.
+
+        Only the newest request can still be receiving its body (a pipelined one behind it
+        has not been read yet), so it is ``self.cycle``.
+        """
         cycle = self.cycle
         if cycle is not None:
-            if not cycle.response_started:
-                self.transport.write(REQUEST_TIMEOUT_RESPONSE)
-            # The application sees the client gone at once and writes nothing more.
+            # uvicorn then drops whatever the application still sends, and does not report
+            # a response left incomplete: the application writes nothing more.
             cycle.disconnected = True
             cycle.message_event.set()
-        self._close()
+        if not self.transport.is_closing():
+            self._close()
 
     # Response
 
@@ -386,6 +409,26 @@ class DeadlineProtocol(HttpToolsProtocol):
         """Answer a request the parser refused, without waiting for ever to flush it."""
         super().send_400_response(msg)
         self._linger()
+
+
+def _close_unless_continued(cycle: RequestResponseCycle) -> None:
+    """Close the connection after a response begun before the client was told to send its body.
+
+    A client sending ``Expect: 100-continue`` waits for the 100 that uvicorn writes on the
+    application's first ``receive()``. Answered without it, the client may send the body
+    after all (curl gives up waiting after a second) or never: the bytes that follow could
+    be either that body or its next request, so the connection cannot be reused (Go's
+    net/http decides the same). Once the 100 has gone, or the whole body is in, keep-alive
+    stays as it was.
+    """
+    send = cycle.send
+
+    async def send_or_close(message: Message) -> None:
+        if cycle.waiting_for_100_continue and cycle.more_body:
+            cycle.keep_alive = False  # uvicorn adds "connection: close" and closes after the answer
+        await send(message)  # type: ignore[arg-type]
+
+    cycle.send = send_or_close  # type: ignore[method-assign]
 
 
 class _HeadWithBody:

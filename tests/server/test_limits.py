@@ -6,7 +6,10 @@ import asyncio
 import json
 from typing import Any
 
+import pytest
+
 from composite.library.policies import SITE_POLICY, api_policy, site_policy
+from composite.server.asgi import END_CONNECTION
 from composite.server.headers import SecurityHeaders
 from composite.server.limits import MIB, REPLAY_CHUNK, BodyLimit
 
@@ -25,9 +28,10 @@ async def echo_body(scope: dict[str, Any], receive, send) -> None:
     await send({"type": "http.response.body", "body": payload})
 
 
-def run(
-    app, headers: list[tuple[bytes, bytes]], chunks: list[bytes], path: str = "/"
-) -> tuple[int, dict[bytes, bytes], bytes]:
+def exchange(
+    app, headers: list[tuple[bytes, bytes]], chunks: list[bytes], path: str = "/", **scope_extra: Any
+) -> list[dict[str, Any]]:
+    """Every message the app sends for a POST whose body comes in these chunks."""
     scope = {"type": "http", "method": "POST", "path": path, "headers": headers, "scheme": "http"}
     pending = [
         {"type": "http.request", "body": chunk, "more_body": i < len(chunks) - 1}
@@ -41,7 +45,14 @@ def run(
     async def send(message: dict[str, Any]) -> None:
         sent.append(message)
 
-    asyncio.run(app(scope, receive, send))
+    asyncio.run(app({**scope, **scope_extra}, receive, send))
+    return sent
+
+
+def run(
+    app, headers: list[tuple[bytes, bytes]], chunks: list[bytes], path: str = "/"
+) -> tuple[int, dict[bytes, bytes], bytes]:
+    sent = exchange(app, headers, chunks, path)
     return sent[0]["status"], dict(sent[0]["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
 
 
@@ -59,19 +70,101 @@ def test_sized_body_within_the_limit_passes_through() -> None:
     assert (status, json.loads(body)) == (200, {"length": "5", "body": "hello"})
 
 
-def test_chunked_body_is_read_in_full_and_given_a_length() -> None:
+def test_buffered_a_chunked_body_is_read_in_full_and_given_a_length() -> None:
     headers = [(b"transfer-encoding", b"chunked")]
-    status, _, body = run(BodyLimit(echo_body, 100), headers, [b"name=", b"ada", b"&x=1"])
+    status, _, body = run(BodyLimit(echo_body, 100, buffered=True), headers, [b"name=", b"ada", b"&x=1"])
     assert (status, json.loads(body)) == (200, {"length": "12", "body": "name=ada&x=1"})
 
 
 def test_chunked_body_over_the_limit_is_refused() -> None:
-    status, headers, body = run(
-        BodyLimit(echo_body, 8), [(b"transfer-encoding", b"chunked")], [b"12345", b"67890"]
+    for buffered in (False, True):
+        status, headers, body = run(
+            BodyLimit(echo_body, 8, buffered=buffered),
+            [(b"transfer-encoding", b"chunked")],
+            [b"12345", b"67890"],
+        )
+        assert status == 413
+        assert headers[b"content-type"].startswith(b"text/plain")
+        assert b"limit of 8 bytes" in body
+
+
+def test_a_body_reaches_the_application_as_it_arrives() -> None:
+    status, _, body = run(
+        BodyLimit(count_chunks, 100), [(b"transfer-encoding", b"chunked")], [b"ab", b"cd", b"e"]
     )
-    assert status == 413
-    assert headers[b"content-type"].startswith(b"text/plain")
-    assert b"limit of 8 bytes" in body
+    assert (status, json.loads(body)) == (200, {"length": "-", "chunks": 3, "largest": 2})
+    given: list[Any] = []
+
+    async def keep_receive(scope: dict[str, Any], receive, send) -> None:
+        given.append(receive)
+        await echo_body(scope, receive, send)
+
+    server_receive = None
+
+    async def app(scope: dict[str, Any], receive, send) -> None:
+        nonlocal server_receive
+        server_receive = receive
+        await BodyLimit(keep_receive, 10)(scope, receive, send)
+
+    status, _, _ = run(app, [(b"content-length", b"5")], [b"hello"])
+    assert status == 200
+    assert given == [server_receive]  # a declared length within the limit: nothing in between
+
+
+async def read_then_answer(scope: dict[str, Any], receive, send) -> None:
+    """Read the whole body, failing as Starlette does when the client goes, then answer."""
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise RuntimeError("the client went away")  # Starlette's ClientDisconnect
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"read"})
+
+
+def test_a_streamed_body_past_the_limit_gets_413_and_the_application_is_told_the_client_went() -> None:
+    chunked = [(b"transfer-encoding", b"chunked")]
+    sent = exchange(BodyLimit(read_then_answer, 8), chunked, [b"12345", b"67890", b"more"])
+    assert [m.get("status") for m in sent] == [413, None]  # the application's failure is not the client's
+    assert dict(sent[0]["headers"])[b"connection"] == b"close"
+
+    async def fails(scope: dict[str, Any], receive, send) -> None:
+        raise ValueError("a fault of its own")
+
+    with pytest.raises(ValueError, match="a fault of its own"):  # not hidden when nothing was cut
+        exchange(BodyLimit(fails, 8), chunked, [b"1"])
+
+
+async def progress(scope: dict[str, Any], receive, send) -> None:
+    """Answer at once, then one line per chunk of the body as it arrives."""
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            await send({"type": "http.response.body", "body": b"gone", "more_body": False})
+            return
+        await send({"type": "http.response.body", "body": message["body"], "more_body": True})
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.body", "body": b"done"})
+
+
+def test_an_answer_begun_before_a_chunked_body_ended_closes_and_is_cut_off_past_the_limit() -> None:
+    chunked = [(b"transfer-encoding", b"chunked")]
+    sent = exchange(BodyLimit(progress, 8), chunked, [b"1234", b"5678"])
+    assert dict(sent[0]["headers"])[b"connection"] == b"close"  # the rest would be drained unbounded
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"12345678done"
+    ended: list[bool] = []
+    extensions = {END_CONNECTION: {"end": lambda: ended.append(True)}}
+    sent = exchange(BodyLimit(progress, 8), chunked, [b"1234", b"5678", b"9"], extensions=extensions)
+    # No 413 in the middle of an answer, nothing after the cut, and the connection ended.
+    assert [m.get("status") for m in sent] == [200, None, None]
+    assert b"".join(m.get("body", b"") for m in sent[1:]) == b"12345678"
+    assert ended == [True]
+    # Answered after the whole body, the connection stays as it was.
+    sent = exchange(BodyLimit(echo_body, 8), chunked, [b"1234", b"5678"])
+    assert b"connection" not in dict(sent[0]["headers"])
 
 
 def test_security_headers_are_added_without_overriding_the_app() -> None:
@@ -87,13 +180,13 @@ def test_security_headers_are_added_without_overriding_the_app() -> None:
 
 
 def test_bodies_buffered_at_once_are_bounded_per_port() -> None:
-    limit = BodyLimit(echo_body, 10)
+    limit = BodyLimit(echo_body, 10, buffered=True)
     limit.buffered = limit.max_buffered - 5  # other requests on this port hold nearly all of it
     status, headers, _ = run(limit, [(b"content-length", b"10")], [b"x" * 10])
     assert status == 503
     assert headers[b"retry-after"] == b"1"
     assert limit.buffered == limit.max_buffered - 5  # what this request held is given back
-    status, _, _ = run(BodyLimit(echo_body, 10), [(b"content-length", b"10")], [b"x" * 10])
+    status, _, _ = run(BodyLimit(echo_body, 10, buffered=True), [(b"content-length", b"10")], [b"x" * 10])
     assert status == 200
 
 
@@ -151,7 +244,7 @@ def test_large_bodies_under_way_at_once_are_bounded_per_port() -> None:
     assert headers[b"retry-after"] == b"1"
     assert b"Too many large uploads" in body
     assert limit.large == 2
-    # A body within the ordinary limit on the same path is buffered as usual, not counted.
+    # A body within the ordinary limit on the same path is handled as usual, not counted.
     status, _, _ = run(limit, [(b"content-length", b"10")], [b"x" * 10], path="/upload")
     assert status == 200
 
