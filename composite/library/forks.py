@@ -1,10 +1,13 @@
 """Forks: copy a prompt someone can see into their own library, linked back to where it came from.
 
 A fork is an ordinary prompt of its new owner (private at first, exported and imported like
-any other) that remembers its source's id. The source counts its forks, private ones too:
-a fork starts private, so a count of public forks alone would say almost nothing, and a
-number says how often a prompt was reused without saying by whom. The link back is shown
-only to a viewer who may see the source now: it may since have been made private.
+any other) that remembers its source's id. The source counts its public forks only: a
+private fork is its owner's business, and counting it would tell every reader that someone
+copied the prompt. The count is one number for every viewer, the owner of a private fork
+included (their copy is in their own library, and counts once they publish it): a viewer's
+own private forks added in would cost every read a question about who asks, and make an
+anonymous page and a signed-in one disagree. The link back is shown only to a viewer who may
+see the source now: it may since have been made private.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from composite.db import Cursor, Database, touch
+from composite.db import Cursor, Database
 from composite.library import scopes
 from composite.library.accounts import User, usernames
 from composite.library.prompts import CONTENT_FIELDS, Prompt, insert_prompt, load_visible, may_see
@@ -34,9 +37,8 @@ def fork_prompt(db: Database, prompt_id: int, user: User) -> Prompt:
         source = load_visible(cur, prompt_id, user.id)
         content = {name: getattr(source, name) for name in CONTENT_FIELDS}
         fork_id = insert_prompt(cur, user, {**content, "visibility": "private"}, source_id=source.id)
-        # The count lives on the prompt, as stars do, so that it is read with the prompt.
-        touch(cur, scopes.prompt(source.id))
-        cur.execute("UPDATE prompts SET forks = forks + 1 WHERE id = ?", [source.id])
+        # Private, so not counted yet: the source's count moves when the fork is published
+        # (composite.library.prompts keeps it with every change of visibility and delete).
         return load_visible(cur, fork_id, user.id)
 
     return db.write(fork)

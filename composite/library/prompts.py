@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
@@ -71,7 +72,7 @@ class Prompt(PromptContent, _PromptKey):
 
     version: int
     stars: int
-    forks: int  # copies made of it, private ones too (composite.library.forks)
+    forks: int  # its public forks: the copies anyone may see (composite.library.forks)
     # The prompt this one was forked from, unchecked: it may since have been made private.
     # Show it only through composite.library.forks.visible_sources, which asks the viewer.
     source_id: int | None
@@ -295,7 +296,24 @@ def apply_changes(cur: Cursor, prompt: Prompt, changes: dict[str, Any]) -> bool:
         _reindex(cur, prompt.id)
     elif "visibility" in changed:
         visibility_changed(cur, prompt.id)  # search caches who may see what: tell it
+    if "visibility" in changed:
+        _fork_visibility_changed(cur, [(prompt, changed["visibility"])])
     return True
+
+
+def _fork_visibility_changed(cur: Cursor, moved: Iterable[tuple[Prompt, str]]) -> None:
+    """Keep the sources' counts of public forks true as these prompts take their new visibility."""
+    deltas: Counter[int] = Counter()
+    for prompt, visibility in moved:
+        if prompt.source_id is not None and visibility != prompt.visibility:
+            deltas[prompt.source_id] += 1 if visibility == "public" else -1
+    if changes := {source: n for source, n in deltas.items() if n}:
+        touch(cur, *scopes.prompts(changes))
+        cur.execute(
+            "UPDATE prompts SET forks = prompts.forks + d.n FROM"
+            " (SELECT unnest(?::BIGINT[]) AS id, unnest(?::INTEGER[]) AS n) d WHERE prompts.id = d.id",
+            [list(changes), list(changes.values())],
+        )
 
 
 def apply_edits(cur: Cursor, edits: list[tuple[Prompt, dict[str, Any], NewPrompt | None]]) -> list[bool]:
@@ -345,6 +363,7 @@ def apply_edits(cur: Cursor, edits: list[tuple[Prompt, dict[str, Any], NewPrompt
         p.id for p, merged, weighed in changed if weighed is None and merged["visibility"] != p.visibility
     ]
     visibilities_changed(cur, moved)
+    _fork_visibility_changed(cur, [(p, merged["visibility"]) for p, merged, _ in changed])
     reindexed = [(prompt.id, weighed) for prompt, _, weighed in changed if weighed is not None]
     if reindexed:
         unindex_prompts(cur, [prompt_id for prompt_id, _ in reindexed])
@@ -400,7 +419,7 @@ def delete_prompt(db: Database, prompt_id: int, user: User) -> None:
 
 
 def unlink_forks(cur: Cursor, ids_sql: str, params: list[Any]) -> None:
-    """Before the prompts ``ids_sql`` selects are deleted: their sources lose a fork, their forks the link."""
+    """Before the prompts ``ids_sql`` selects are deleted: sources lose their public forks, forks the link."""
     linked = cur.execute(
         f"SELECT source_id FROM prompts WHERE id IN ({ids_sql}) AND source_id IS NOT NULL"
         f" UNION SELECT id FROM prompts WHERE source_id IN ({ids_sql})",
@@ -408,8 +427,8 @@ def unlink_forks(cur: Cursor, ids_sql: str, params: list[Any]) -> None:
     ).fetchall()
     touch(cur, *scopes.prompts(row[0] for row in linked))
     cur.execute(
-        "UPDATE prompts SET forks = prompts.forks - f.n FROM (SELECT source_id, count(*) AS n"
-        f" FROM prompts WHERE id IN ({ids_sql}) AND source_id IS NOT NULL GROUP BY source_id) f"
+        "UPDATE prompts SET forks = prompts.forks - f.n FROM (SELECT source_id, count(*) AS n FROM prompts"
+        f" WHERE id IN ({ids_sql}) AND source_id IS NOT NULL AND visibility = 'public' GROUP BY source_id) f"
         " WHERE prompts.id = f.source_id",
         params,
     )

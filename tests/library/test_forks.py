@@ -37,7 +37,7 @@ def test_a_fork_is_a_private_copy_of_the_current_content(db: Database, make_user
     assert (fork.id, fork.uid) != (source.id, source.uid)
     assert fork.source_id == source.id
     assert forks.visible_source(db, fork, bob.id) == forks.ForkSource(source.id, "Haiku", "alice")
-    assert prompts.get_prompt(db, source.id).forks == 1
+    assert prompts.get_prompt(db, source.id).forks == 0  # private: nobody else may see it
     # The fork is bob's own prompt: he edits it, and the source stays as it was.
     prompts.update_prompt(db, fork.id, bob, body="Changed")
     assert prompts.get_prompt(db, source.id).body == "Write a haiku about ${topic:autumn}."
@@ -47,17 +47,39 @@ def test_a_fork_is_a_private_copy_of_the_current_content(db: Database, make_user
         prompts.get_prompt(db, fork.id, alice.id)
 
 
-def test_every_fork_counts_private_ones_too_and_deleting_one_uncounts_it(db: Database, make_user) -> None:
+def test_only_public_forks_count_and_deleting_or_hiding_one_uncounts_it(db: Database, make_user) -> None:
     alice, bob, carol = make_user("alice"), make_user("bob"), make_user("carol")
     source = prompts.create_prompt(db, alice, visibility="public", title="T", body="B")
     first = forks.fork_prompt(db, source.id, bob)
-    forks.fork_prompt(db, source.id, bob)  # a second copy is a second fork
+    second = forks.fork_prompt(db, source.id, bob)  # a second copy is a second fork
     third = forks.fork_prompt(db, source.id, carol)
-    prompts.update_prompt(db, third.id, carol, visibility="public")
+    assert forks_of(db, source.id) == 0  # three private copies: nothing anyone else may see
+    for fork, owner in ((first, bob), (second, bob), (third, carol)):
+        prompts.update_prompt(db, fork.id, owner, visibility="public")
     assert forks_of(db, source.id) == 3
-    prompts.delete_prompt(db, first.id, bob)
+    prompts.update_prompt(db, second.id, bob, visibility="private")
+    prompts.update_prompt(db, second.id, bob, visibility="private")  # no change, no count
     assert forks_of(db, source.id) == 2
+    prompts.delete_prompt(db, first.id, bob)
+    prompts.delete_prompt(db, second.id, bob)  # private: it was not counted
+    assert forks_of(db, source.id) == 1
     assert prompts.get_prompt(db, source.id).stars == 0  # forks are not stars
+
+
+def test_an_import_that_publishes_or_hides_forks_moves_their_sources_counts(db: Database, make_user) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    sources = [prompts.create_prompt(db, alice, visibility="public", title=f"S{i}", body="B") for i in (1, 2)]
+    copies = [forks.fork_prompt(db, source.id, bob) for source in (sources[0], sources[0], sources[1])]
+    document = transfer.export_prompts(db, bob)
+    for item in document["prompts"]:
+        item["visibility"] = "public"
+    assert transfer.import_prompts(db, bob, document).updated == 3
+    assert [forks_of(db, source.id) for source in sources] == [2, 1]
+    for item in document["prompts"]:
+        if item["uid"] in (str(copies[0].uid), str(copies[2].uid)):
+            item["visibility"] = "private"
+    assert transfer.import_prompts(db, bob, document).updated == 2
+    assert [forks_of(db, source.id) for source in sources] == [1, 0]
 
 
 def test_a_fork_of_ones_own_prompt_even_a_private_one(db: Database, make_user) -> None:
@@ -66,6 +88,9 @@ def test_a_fork_of_ones_own_prompt_even_a_private_one(db: Database, make_user) -
     fork = forks.fork_prompt(db, secret.id, alice)
     assert (fork.owner, fork.visibility) == ("alice", "private")
     assert forks.visible_source(db, fork, alice.id) == forks.ForkSource(secret.id, "Mine", "alice")
+    # Not even its owner counts a private fork: the count is one number for every viewer.
+    assert forks_of(db, secret.id) == 0
+    prompts.update_prompt(db, fork.id, alice, visibility="public")
     assert forks_of(db, secret.id) == 1
 
 
@@ -106,8 +131,11 @@ def test_deleting_a_user_uncounts_their_forks_and_unlinks_forks_of_their_prompts
     alice, bob = make_user("alice"), make_user("bob")
     hers = prompts.create_prompt(db, alice, visibility="public", title="Hers", body="B")
     his = prompts.create_prompt(db, bob, visibility="public", title="His", body="B")
-    forks.fork_prompt(db, hers.id, bob)
+    kept = forks.fork_prompt(db, hers.id, bob)
+    prompts.update_prompt(db, kept.id, bob, visibility="public")
+    forks.fork_prompt(db, hers.id, bob)  # private: not counted, so not uncounted either
     of_his = forks.fork_prompt(db, his.id, alice)
+    assert forks_of(db, hers.id) == 1
     useradmin.delete_user(db, "bob")
     assert forks_of(db, hers.id) == 0
     assert prompts.get_prompt(db, of_his.id, alice.id).source_id is None
@@ -125,7 +153,10 @@ def test_a_fork_exports_and_imports_as_an_ordinary_prompt(db: Database, make_use
     carol = accounts.create_user(db, "carol", "password123")
     assert transfer.import_prompts(db, carol, document).created == 1
     assert transfer.import_prompts(db, bob, document).unchanged == 1
-    assert forks_of(db, source.id) == 1  # an imported copy is not a fork
+    prompts.update_prompt(db, fork.id, bob, visibility="public")
+    document = transfer.export_prompts(db, bob)
+    assert transfer.import_prompts(db, carol, document).updated == 1  # her copy, now public
+    assert forks_of(db, source.id) == 1  # an imported copy is not a fork, even a public one
 
 
 def test_the_migration_adds_fork_columns_to_a_database_with_prompts(tmp_path: Path) -> None:
@@ -155,6 +186,7 @@ def test_the_migration_adds_fork_columns_to_a_database_with_prompts(tmp_path: Pa
         old = database.fetchone("SELECT id FROM prompts WHERE title = 'Old'")
         assert old is not None
         fork = forks.fork_prompt(database, old[0], alice)
+        prompts.update_prompt(database, fork.id, alice, visibility="public")
         assert (fork.source_id, prompts.get_prompt(database, old[0]).forks) == (old[0], 1)
     finally:
         database.close()
@@ -174,3 +206,30 @@ def test_forking_the_largest_body_copies_it_whole_as_one_more_prompt(db: Databas
     assert after == (before[0] + 1, before[1] + 1)  # one prompt, one version: nothing else grows
     terms = "SELECT count(*) FROM search_terms WHERE prompt_id = ?"
     assert db.fetchone(terms, [fork.id]) == db.fetchone(terms, [source.id])
+
+
+def test_the_migration_counts_public_forks_only(tmp_path: Path) -> None:
+    before = tmp_path / "before"
+    before.mkdir()
+    for path in sorted(MIGRATIONS_DIR.glob("000[1-8]_*.sql")):
+        shutil.copy(path, before / path.name)
+    database = Database(tmp_path / "old.db").open()
+    try:
+        database.migrate(before)
+        alice = accounts.create_user(database, "alice", "password123")
+        # As the code before it counted: every fork, private ones too.
+        database.write(
+            lambda cur: cur.execute(
+                "INSERT INTO prompts (id, owner_id, title, body, visibility, forks, source_id) VALUES"
+                " (1, ?, 'Source', 'B', 'public', 3, NULL), (2, ?, 'Copied', 'B', 'public', 2, NULL),"
+                " (3, ?, 'Alone', 'B', 'public', 0, NULL), (4, ?, 'F', 'B', 'private', 0, 1),"
+                " (5, ?, 'F', 'B', 'public', 0, 1), (6, ?, 'F', 'B', 'public', 0, 1),"
+                " (7, ?, 'F', 'B', 'private', 0, 2), (8, ?, 'F', 'B', 'private', 0, 2)",
+                [alice.id] * 8,
+            )
+        )
+        assert database.migrate(MIGRATIONS_DIR) == ["0009_public_fork_counts.sql"]
+        counts = database.fetchall("SELECT id, forks FROM prompts WHERE id <= 3 ORDER BY id")
+        assert counts == [(1, 2), (2, 0), (3, 0)]
+    finally:
+        database.close()

@@ -233,7 +233,10 @@ class PromptOut(PromptContentOut, _PromptKeyOut):
 
     version: int
     stars: int
-    forks: int = Field(description="How many copies were forked from it, private ones included")
+    forks: int = Field(
+        description="How many public copies were forked from it: the same for every caller;"
+        " private forks, the caller's own included, are not counted"
+    )
     forked_from: ForkSourceOut | None = Field(
         description="The prompt it was forked from; null when it is not a fork, or when the caller"
         " may not see that prompt (made private, or deleted)"

@@ -20,7 +20,7 @@ def test_fork_answers_201_with_the_new_private_prompt_and_its_location(
     assert fork["forked_from"] == {"id": source["id"], "title": "Review", "owner": "alice"}
     assert bob.get(response.headers["Location"]).json() == {**fork, "labels": {}, "label": None}
     assert client.get(f"/api/prompts/{fork['id']}").status_code == 404  # private: bob's alone
-    assert client.get(f"/api/prompts/{source['id']}").json()["forks"] == 1
+    assert client.get(f"/api/prompts/{source['id']}").json()["forks"] == 0  # so not counted
     assert alice.get(f"/api/prompts/{source['id']}").json()["forked_from"] is None
     listed = bob.get("/api/prompts", params={"author": "bob"}).json()["items"]
     assert [p["id"] for p in listed] == [fork["id"]]
@@ -38,7 +38,7 @@ def test_fork_needs_a_token_and_a_prompt_the_caller_can_see(
         assert response.json() == {"detail": f"no prompt {prompt_id}"}
     assert bob.post("/api/prompts/0/fork").status_code == 422
     assert alice.post(f"/api/prompts/{private['id']}/fork").status_code == 201  # her own
-    assert alice.get(f"/api/prompts/{private['id']}").json()["forks"] == 1
+    assert alice.get(f"/api/prompts/{private['id']}").json()["forks"] == 0  # a private fork
     assert client.get(f"/api/prompts/{public['id']}").json()["forks"] == 0
 
 
@@ -80,5 +80,26 @@ def test_a_forks_etag_changes_when_its_source_is_hidden_renamed_or_forked(
         tag = new_tag
     assert client.get(url).json()["forked_from"] is None
     tag = client.get(url).headers["ETag"]
-    bob.post(f"/api/prompts/{fork['id']}/fork")  # the fork's own count goes up
-    assert revalidate(tag)[0] == 200
+    copy = bob.post(f"/api/prompts/{fork['id']}/fork").json()
+    assert revalidate(tag) == (304, tag)  # a private copy shows nowhere on the fork
+    bob.patch(f"/api/prompts/{copy['id']}", json={"visibility": "public"})
+    assert revalidate(tag)[0] == 200  # published: the fork's own count goes up
+
+
+def test_private_forks_are_counted_for_no_one(
+    client: TestClient, alice: ApiUser, bob: ApiUser, make_user
+) -> None:
+    source = alice.create_prompt(title="Copied in private")
+    copies = [bob.post(f"/api/prompts/{source['id']}/fork").json() for _ in range(2)]
+    carol = make_user("carol")
+    url = f"/api/prompts/{source['id']}"
+    # Anonymous, the source's owner, a stranger and the forks' own owner: one count for all.
+    for who in (client, alice, carol, bob):
+        assert who.get(url).json()["forks"] == 0
+        listed = who.get("/api/prompts", params={"author": "alice"}).json()["items"]
+        assert [(p["id"], p["forks"]) for p in listed] == [(source["id"], 0)]
+    bob.patch(f"/api/prompts/{copies[0]['id']}", json={"visibility": "public"})
+    for who in (client, alice, carol, bob):
+        assert who.get(url).json()["forks"] == 1
+    bob.delete(f"/api/prompts/{copies[1]['id']}")  # the private one: nothing to uncount
+    assert client.get(url).json()["forks"] == 1

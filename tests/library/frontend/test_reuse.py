@@ -42,8 +42,12 @@ def test_copy_to_my_library_makes_a_private_fork_linked_to_its_source(
         rf'Forked from <a href="/prompts/{source}">Cover letter</a>\s*by <a href="/users/alice">', page
     )
     assert f'href="/prompts/{fork}/edit"' in page  # bob's own now
-    assert "1 fork<" in alice.client.get(f"/prompts/{source}").text
     assert alice.client.get(f"/prompts/{fork}").status_code == 404  # private to bob
+    # So it is counted for no one, bob included, until he publishes it.
+    for viewer in (alice, bob):
+        assert "0 forks<" in viewer.client.get(f"/prompts/{source}").text
+    bob.edit_prompt(fork, visibility="public")
+    assert "1 fork<" in alice.client.get(f"/prompts/{source}").text
 
 
 def test_copying_needs_csrf_and_a_prompt_one_may_see(
