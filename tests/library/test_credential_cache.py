@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
 from composite.db import Database
 from composite.library import credentials, password_change, prompts, useradmin
 from composite.library.accounts import CREDENTIALS
+from tests.support.source import LIBRARY, functions, strings
 
-LIBRARY = Path(__file__).resolve().parents[2] / "composite"
 # A statement that changes users, tokens or sessions: who a credential belongs to.
 CREDENTIAL_WRITE = re.compile(
     r"\b(INSERT INTO|UPDATE|DELETE FROM)\s+(users|tokens|sessions)\b", re.IGNORECASE
@@ -72,16 +71,8 @@ def test_every_credential_write_is_seen_by_the_next_lookup(db: Database, make_us
 def test_every_function_that_writes_credentials_touches_their_scope() -> None:
     # The cache above is exact only if no such statement commits without touch(cur, CREDENTIALS).
     writers = []
-    for path in sorted(LIBRARY.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.FunctionDef):
-                continue
-            inner = {n for child in node.body for n in ast.walk(child) if isinstance(n, ast.FunctionDef)}
-            own = [n for n in ast.walk(node) if not any(n in ast.walk(f) for f in inner)]
-            sql = [n.value for n in own if isinstance(n, ast.Constant) and isinstance(n.value, str)]
-            if not any(CREDENTIAL_WRITE.search(text) for text in sql):
-                continue
+    for path, node, own in functions():
+        if any(CREDENTIAL_WRITE.search(text) for text in strings(own)):
             writers.append(f"{path.name}:{node.name}")
             touches = [
                 n for n in own

@@ -10,14 +10,13 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 from composite.db import Database
 from composite.db.scopes import Reads
 from composite.library import catalog, credentials, forks, freshness, labels, prompts, stars, useradmin
 from composite.library.accounts import User, create_user
+from tests.support.source import LIBRARY, functions, strings
 
-LIBRARY = Path(__file__).resolve().parents[2] / "composite" / "library"
 # A statement that changes rows some reader sees.
 WRITE = re.compile(
     r"\b(INSERT INTO|UPDATE|DELETE FROM)\s+(prompts|prompt_versions|prompt_labels|stars|search_\w+"
@@ -145,20 +144,12 @@ def test_a_write_that_names_no_scope_drops_everything(db: Database, make_user) -
 def test_every_function_that_writes_what_readers_see_touches_a_scope() -> None:
     """A function writing such a table without touch() would leave kept answers stale."""
     silent = []
-    for path in sorted(LIBRARY.rglob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            if not isinstance(node, ast.FunctionDef):
-                continue
-            inner = {n for child in node.body for n in ast.walk(child) if isinstance(n, ast.FunctionDef)}
-            own = [
-                n for child in node.body for n in ast.walk(child) if not any(n in ast.walk(f) for f in inner)
-            ]
-            text = " ".join(n.value for n in own if isinstance(n, ast.Constant) and isinstance(n.value, str))
-            writes = WRITE.search(text) or "DELETE FROM {table}" in text
-            touches = any(
-                isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "touch" for n in own
-            )
-            if writes and not touches:
-                silent.append(f"{path.relative_to(LIBRARY)}:{node.lineno} {node.name}")
+    for path, node, own in functions():
+        text = " ".join(strings(own))
+        writes = WRITE.search(text) or "DELETE FROM {table}" in text
+        touches = any(
+            isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == "touch" for n in own
+        )
+        if writes and not touches:
+            silent.append(f"{path.relative_to(LIBRARY)}:{node.lineno} {node.name}")
     assert silent == []
