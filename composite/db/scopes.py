@@ -8,6 +8,11 @@ about to read (``Database.reading``), which records each scope's counter *before
 query runs. An answer made from those reads is current exactly while none of the recorded
 counters has moved: one that overlapped a commit to a scope it read is never kept.
 
+Scopes are counted in a fixed table of ``SLOTS`` counters, by a hash of the name: one
+entry per prompt or user ever written would grow for the life of the process (an import
+of a million prompts, a million entries). Two names in one slot only make a write drop
+a little more than it had to; nothing is ever kept past a write to what it read.
+
 Safe by default, in both directions:
 
 - a query run outside any ``reading`` block while an answer is being recorded makes that
@@ -18,12 +23,35 @@ Safe by default, in both directions:
 
 from __future__ import annotations
 
+import zlib
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
 # The scope every kept answer depends on: moved by a commit that touched no scope of its own.
 EVERYTHING = "*"
+# Counters for all other scopes, by hash: 512 KiB. A page reads about 25 scopes, so a
+# write to one scope drops an unrelated page about once in 2,600. The first few slots are
+# for names without a key ("listed", "search"), one each in the order they are first
+# used: every listing reads them, so no other scope may share theirs.
+SLOTS = 1 << 16
+_NAMED = 64
+_named: dict[str, int] = {}
+
+
+def slot(scope: str) -> int:
+    """The counter a scope is counted in.
+
+    CRC-32 rather than hash(): the same slots on every run, so which names share one
+    (tests of what a write drops) does not change with the process's hash seed.
+    """
+    if ":" in scope:
+        return _NAMED + zlib.crc32(scope.encode()) % (SLOTS - _NAMED)
+    index = _named.get(scope)
+    if index is None:  # a program names a handful of these; past _NAMED they share slots
+        index = _named.setdefault(scope, len(_named) % _NAMED)
+    return index
 
 
 class Reads:
@@ -34,7 +62,7 @@ class Reads:
     def __init__(self, generation: int, everything: int) -> None:
         self.generation = generation  # commits when recording began: what an unscoped read needs
         self.everything = everything
-        self.scopes: dict[str, int] = {}
+        self.scopes: dict[int, int] = {}  # slot -> its count before the read
         self.unscoped = False
 
     def merge(self, other: Reads) -> None:
@@ -60,22 +88,27 @@ class Scopes:
 
     def __init__(self) -> None:
         self.generation = 0  # every commit
-        self.counts: dict[str, int] = {EVERYTHING: 0}
+        self.everything = 0  # commits that named no scope, or EVERYTHING
+        self.counts = array("Q", bytes(8 * SLOTS))
 
     def committed(self, touched: Iterable[str]) -> None:
         """Count one commit; called after COMMIT with the write lock held."""
         self.generation += 1
+        names = set(touched)
+        slots = {slot(scope) for scope in names if scope != EVERYTHING}
+        if not slots or EVERYTHING in names:
+            self.everything += 1
         counts = self.counts
-        named = False
-        for scope in touched:
-            counts[scope] = counts.get(scope, 0) + 1
-            named = True
-        if not named:
-            counts[EVERYTHING] += 1
+        for index in slots:
+            counts[index] += 1
+
+    def count(self, scope: str) -> int:
+        """The commits counted so far for a scope (shared with the other names of its slot)."""
+        return self.everything if scope == EVERYTHING else self.counts[slot(scope)]
 
     def start(self) -> tuple[Reads, object]:
         """Begin recording what this context reads; give the record and what stop() needs."""
-        reads = Reads(self.generation, self.counts[EVERYTHING])
+        reads = Reads(self.generation, self.everything)
         return reads, _recording.set(reads)
 
     def stop(self, token: object) -> None:
@@ -84,12 +117,12 @@ class Scopes:
 
     def fresh(self, reads: Reads) -> bool:
         """Whether nothing the answer read has changed since it was read."""
-        counts = self.counts
-        if reads.everything != counts[EVERYTHING]:
+        if reads.everything != self.everything:
             return False
         if reads.unscoped and reads.generation != self.generation:
             return False
-        return all(counts.get(scope, 0) == count for scope, count in reads.scopes.items())
+        counts = self.counts
+        return all(counts[index] == count for index, count in reads.scopes.items())
 
     def declare(self, scopes: Iterable[str]) -> None:
         """Record, for the answer being made, that it reads these scopes as they are now."""
@@ -97,8 +130,9 @@ class Scopes:
         if reads is not None:
             counts, mine = self.counts, reads.scopes
             for scope in scopes:
-                if scope not in mine:
-                    mine[scope] = counts.get(scope, 0)
+                index = slot(scope)
+                if index not in mine:
+                    mine[index] = counts[index]
 
     @contextmanager
     def reading(self, scopes: Iterable[str]) -> Iterator[Callable[[Iterable[str]], None]]:

@@ -153,3 +153,21 @@ def test_every_function_that_writes_what_readers_see_touches_a_scope() -> None:
         if writes and not touches:
             silent.append(f"{path.relative_to(LIBRARY)}:{node.lineno} {node.name}")
     assert silent == []
+
+
+def test_the_counters_stay_the_same_size_however_many_scopes_are_written(db: Database) -> None:
+    """One counter per prompt ever written would grow with every import for the life of the process."""
+    size = len(db.scopes.counts) * db.scopes.counts.itemsize
+    db.scopes.committed(f"prompt:{n}" for n in range(200_000))
+    db.scopes.committed(f"starred:{n}" for n in range(50_000))
+    assert len(db.scopes.counts) * db.scopes.counts.itemsize == size <= 1024 * 1024
+
+
+def test_names_every_listing_reads_share_no_counter(db: Database) -> None:
+    """A login (credentials) must not drop the star order, nor a prompt's write every listing."""
+    from composite.db.scopes import slot
+    from composite.library import scopes
+
+    named = [scopes.LISTED, scopes.BY_STARS, scopes.SEARCH, scopes.CREDENTIALS, scopes.LOGINS]
+    assert len({slot(name) for name in named}) == len(named)
+    assert not {slot(name) for name in named} & {slot(scopes.prompt(n)) for n in range(100_000)}
