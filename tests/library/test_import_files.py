@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import io
 import json
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -41,16 +44,28 @@ def test_nesting_within_the_limit_is_read() -> None:
     assert items(document) == [json.loads(b"[" * depth + b"]" * depth)]
 
 
-def test_reading_a_nested_file_costs_time_linear_in_its_size() -> None:
-    def cost(size: int) -> float:
-        body = b'{"x":' + b"[" * size + b"]" * size + b"}"
-        started = time.thread_time()
-        with pytest.raises(Invalid):
-            items(body)
-        return time.thread_time() - started
+class CountingStream(io.BytesIO):
+    """A file that counts the bytes read from it."""
 
-    # Refused at depth 33 whatever follows: a million levels cost what a thousand do.
-    assert cost(1_000_000) < 0.05
+    taken = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        data = super().read(size)
+        self.taken += len(data)
+        return data
+
+
+def test_refusing_a_deeply_nested_file_reads_only_its_start() -> None:
+    body = b'{"x":' + b"[" * 1_000_000 + b"]" * 1_000_000 + b"}"
+    stream = CountingStream(body)
+    started = time.thread_time()
+    with pytest.raises(Invalid):
+        list(read_json(stream))
+    # Counted, not timed: refused at level 33 within the parser's first buffer (64 KiB),
+    # whatever follows. The CPU bound only catches a return of the quadratic reader
+    # (minutes at this depth), with a wide margin for a busy machine.
+    assert stream.taken <= 128 * 1024 < len(body) // 10
+    assert time.thread_time() - started < 0.5
 
 
 def test_an_oversize_item_is_refused_alone_and_never_built() -> None:
@@ -68,3 +83,27 @@ def test_an_item_at_the_largest_real_size_is_read_whole() -> None:
     item = {"title": "t" * 200, "body": "长" * 50_000, "description": "d" * 500, "tags": ["a"] * 10}
     document = json.dumps({"format": "allucanget-prompts", "prompts": [item]}).encode()
     assert items(document) == [item]
+
+
+def test_one_long_string_costs_about_twice_its_size_and_no_more(tmp_path: Path) -> None:
+    """The worst a single JSON value can cost: the parser's token plus the str made of it."""
+    size = 32 * 1024 * 1024
+    path = tmp_path / "long.json"
+    path.write_bytes(
+        b'{"format":"allucanget-prompts","prompts":[{"title":"t","body":"' + b"a" * size + b'"}]}'
+    )
+    # A process of its own, so that its peak resident size is the reader's alone.
+    script = (
+        "import resource, sys\n"
+        "from composite.library.import_files import read_json\n"
+        "base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss\n"
+        "with open(sys.argv[1], 'rb') as f:\n"
+        "    kinds = [type(raw.item).__name__ for raw in read_json(f)]\n"
+        "print(kinds, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - base)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(path)], capture_output=True, text=True, check=True
+    )
+    kinds, grown_kib = done.stdout.rsplit(" ", 1)
+    assert kinds == "['Oversize']"  # refused alone, as any item past ITEM_MAX_WEIGHT
+    assert int(grown_kib) * 1024 < 3 * size, f"grew {int(grown_kib) // 1024} MiB for a 32 MiB string"
