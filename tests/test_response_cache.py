@@ -164,3 +164,58 @@ def test_answers_to_signed_in_viewers_never_reach_anyone_else(server: ServerProc
         stranger = httpx.get(f"{server.frontend}/")
         assert "Log out" not in stranger.text
         assert "My secret prompt" not in stranger.text
+
+
+def test_kept_pages_survive_writes_to_other_prompts_sign_ups_and_logins(server: ServerProcess) -> None:
+    """Exact per scope on the real process: only a write to what a page shows drops it."""
+    token = register(server, "author")
+    auth = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(headers=auth, timeout=30) as client:
+
+        def create(title: str) -> int:
+            made = client.post(
+                f"{server.backend}/api/prompts",
+                json={"title": title, "body": f"About {title}.", "visibility": "public"},
+            )
+            assert made.status_code == 201, made.text
+            return made.json()["id"]
+
+        starred = create("zebra")  # the oldest: past the newest page of 20
+        for n in range(20):
+            create(f"filler {n}")
+        shown = create("giraffe")  # the newest: on every page read here
+    pages = [
+        f"{server.frontend}/prompts/{shown}",
+        f"{server.backend}/api/prompts/{shown}",
+        f"{server.backend}/api/prompts?sort=new&limit=20",
+        f"{server.backend}/api/prompts?q=giraffe",
+        f"{server.frontend}/search?q=giraffe",
+    ]
+
+    def hits() -> float:
+        scraped = httpx.get(server.metrics).text  # type: ignore[attr-defined]
+        return sum(metric(scraped, "composite_response_cache_hits", app) for app in ("backend", "frontend"))
+
+    def read_all() -> list[str]:
+        answers = [httpx.get(url, timeout=30) for url in pages]
+        assert [a.status_code for a in answers] == [200] * len(pages), [a.url for a in answers]
+        return [a.text for a in answers]
+
+    first = read_all()  # made and kept
+    # Writes that change nothing these pages show: a star on another prompt, a sign-up, a login.
+    assert httpx.put(f"{server.backend}/api/prompts/{starred}/star", headers=auth).status_code == 200
+    register(server, "newcomer")
+    with Browser(server) as person:
+        person.post("/login", {"username": "newcomer", "password": "password123"})
+    before = hits()
+    assert read_all() == first
+    assert hits() - before == len(pages), "a page was made again after an unrelated write"
+
+    # A star on the prompt they show drops each of them.
+    assert httpx.put(f"{server.backend}/api/prompts/{shown}/star", headers=auth).status_code == 200
+    again = []
+    for url in pages:
+        before = hits()
+        again.append(httpx.get(url, timeout=30).text)
+        assert hits() == before, f"{url} was served as kept after a star on what it shows"
+    assert '"stars":1' in again[1].replace(" ", "")
