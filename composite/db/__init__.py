@@ -233,7 +233,7 @@ class Database:
             return work(cursor)
 
     def scope_memo(self, scope: str, max_bytes: int = 1024 * 1024) -> ExactMemo:
-        """Results kept until a commit that touched ``scope`` (see touch()), not until any commit."""
+        """Results that read ``scope`` alone, kept until a commit that touched it (see touch())."""
         with self._cursors_lock:
             memo = self._scope_memos.get(scope)
             if memo is None:

@@ -60,7 +60,7 @@ def list_prompts(
     tag = tag.strip().lower() if tag else None
     if searching:
         return find(db, viewer_id, q or "", tag=tag, owner_id=owner_id, sort=sort, limit=limit, offset=offset)
-    # Kept until the next write: home, tag and user pages ask the same few questions.
+    # Kept until a write to what the page shows: home, tag and user pages ask the same few questions.
     key = ("page", viewer_id, tag, owner_id, sort, limit, offset)
     return db.memo.get(
         key, lambda: _listing(db, viewer_id, tag, author, owner_id, sort, limit, offset), _page_weight

@@ -1,4 +1,4 @@
-"""Whole responses kept for anonymous readers, exact because the process owns every write.
+"""Whole responses kept while nothing they read has changed, exact because the process owns every write.
 
 Only this process writes to its database, so it can tell exactly when an answer may have
 changed. ``freshness`` says how: it records what the application read while making an
