@@ -37,8 +37,10 @@ class Setup:
     read_only: bool = False  # cannot take writes (gunicorn's workers share one read-only file)
     metrics: bool = False  # serves Prometheus metrics on a port of its own (METRICS_PORT)
 
-    def command(self, database: Path, ports: dict[str, int]) -> tuple[list[str], dict[str, str]]:
-        """The command line and extra environment that start this setup."""
+    def command(
+        self, database: Path, ports: dict[str, int], root: Path = ROOT
+    ) -> tuple[list[str], dict[str, str]]:
+        """The command line and extra environment that start this setup (the composite from ``root``)."""
         env: dict[str, str] = {"PYTHONUNBUFFERED": "1"}
         if self.name in ("composite", "uncached"):
             env |= {
@@ -57,7 +59,7 @@ class Setup:
                 env["METRICS_PORT"] = str(ports["metrics"])
             if self.name == "uncached":
                 env["RESPONSE_CACHE_MB"] = "0"  # what the apps cost when every request reaches them
-            return [PYTHON, str(ROOT / "app.py")], env
+            return [PYTHON, str(root / "app.py")], env
         if self.name == "backend":
             return [PYTHON, "-m", "bench.serve_backend", str(database), str(ports["backend"])], env
         if self.name == "waitress":
@@ -127,18 +129,22 @@ class Running:
                 self.process.wait()
 
 
-def start(setup: Setup, database: Path, log_dir: Path, timeout: float = 120.0) -> Running:
-    """Start a setup and wait until every app it serves answers its health check."""
+def start(setup: Setup, database: Path, log_dir: Path, timeout: float = 120.0, root: Path = ROOT) -> Running:
+    """Start a setup and wait until every app it serves answers its health check.
+
+    ``root`` is the checkout whose code a composite setup runs: another commit's, to
+    measure a change against what it replaced in one run.
+    """
     ports = {app: free_port() for app in (*setup.serves, *(("metrics",) if setup.metrics else ()))}
-    command, extra_env = setup.command(database, ports)
+    command, extra_env = setup.command(database, ports, root)
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{setup.name}.log"
     env = {k: v for k, v in os.environ.items() if k not in {"SCRIPT_NAME"}}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env["PYTHONPATH"] = os.pathsep.join(dict.fromkeys([str(root), str(ROOT), env.get("PYTHONPATH", "")]))
     env |= extra_env
     with log_path.open("ab") as log:
         started = time.monotonic()
-        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=log)
+        process = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=log)
     running = Running(setup, process, ports, log_path)
     try:
         running.startup_s = wait_ready(running, started + timeout) - started

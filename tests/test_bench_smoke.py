@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -40,3 +41,23 @@ def test_quick_bench_writes_the_report(tmp_path: Path) -> None:
     assert int(cache_row.split("|")[2].replace(",", "")) > 0
     assert "PSS at rest MiB" in report
     assert out.with_suffix(".svg").read_text().startswith("<svg")
+
+
+@pytest.mark.slow
+def test_quick_traffic_bench_measures_pages_under_writes(tmp_path: Path) -> None:
+    if shutil.which("wrk") is None:
+        pytest.skip("wrk is not installed (apt-get install -y wrk)")
+    out = tmp_path / "traffic.md"
+    command = [sys.executable, "-m", "bench.traffic", "--quick", "--out", str(out)]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=180, check=False)
+    assert done.returncode == 0, done.stderr[-3000:] + done.stdout[-3000:]
+    errors = [int(n) for n in re.findall(r"req/s, (\d+) errors", done.stdout)]
+    assert errors == [0, 0], done.stdout  # every rotated page of both workloads answered 200
+    lines = out.read_text().splitlines()
+    rows = {line.split("|")[1].strip(): line for line in lines if line.startswith("| ")}
+    for workload in ("website prompt page, 1,000 prompts", "API get one, 1,000 prompts"):
+        cell = rows[workload].split("|")[2].strip()
+        assert re.fullmatch(r"[\d,]+ \(\d+\.\d\d\)", cell), rows[workload]  # req/s (share of the floor)
+    # The writer ran all through: a write rate was met, not just asked for.
+    committed = float(rows["writes committed per second, least of the rounds"].split("|")[2])
+    assert committed > 0.5

@@ -166,11 +166,6 @@ class ResponseCache:
         # Only the event loop touches this: no lock needed.
         self._entries: OrderedDict[tuple[bytes, ...], _Entry] = OrderedDict()
 
-    def clear(self) -> None:
-        """Forget every kept answer."""
-        self._entries.clear()
-        self.stats.bytes = self.stats.entries = 0
-
     def _read_headers(self, scope: Scope) -> tuple[bytes, bytes, bytes]:
         """The request's credentials (empty when it has none), its Host and its If-None-Match."""
         credentials: list[bytes] = []

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -159,14 +161,24 @@ def test_a_fork_exports_and_imports_as_an_ordinary_prompt(db: Database, make_use
     assert forks_of(db, source.id) == 1  # an imported copy is not a fork, even a public one
 
 
-def test_the_migration_adds_fork_columns_to_a_database_with_prompts(tmp_path: Path) -> None:
+@contextmanager
+def migrated_up_to(tmp_path: Path, last: int) -> Iterator[Database]:
+    """A database migrated up to migration ``last`` only, as an earlier release left it; closed after."""
     before = tmp_path / "before"
     before.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("000[1-6]_*.sql")):
-        shutil.copy(path, before / path.name)
+    for path in sorted(MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql")):
+        if int(path.name[:4]) <= last:
+            shutil.copy(path, before / path.name)
     database = Database(tmp_path / "old.db").open()
     try:
         database.migrate(before)
+        yield database
+    finally:
+        database.close()
+
+
+def test_the_migration_adds_fork_columns_to_a_database_with_prompts(tmp_path: Path) -> None:
+    with migrated_up_to(tmp_path, 6) as database:
         alice = accounts.create_user(database, "alice", "password123")
         database.write(
             lambda cur: cur.execute(
@@ -188,8 +200,6 @@ def test_the_migration_adds_fork_columns_to_a_database_with_prompts(tmp_path: Pa
         fork = forks.fork_prompt(database, old[0], alice)
         prompts.update_prompt(database, fork.id, alice, visibility="public")
         assert (fork.source_id, prompts.get_prompt(database, old[0]).forks) == (old[0], 1)
-    finally:
-        database.close()
 
 
 def test_forking_the_largest_body_copies_it_whole_as_one_more_prompt(db: Database, make_user) -> None:
@@ -209,13 +219,7 @@ def test_forking_the_largest_body_copies_it_whole_as_one_more_prompt(db: Databas
 
 
 def test_the_migration_counts_public_forks_only(tmp_path: Path) -> None:
-    before = tmp_path / "before"
-    before.mkdir()
-    for path in sorted(MIGRATIONS_DIR.glob("000[1-8]_*.sql")):
-        shutil.copy(path, before / path.name)
-    database = Database(tmp_path / "old.db").open()
-    try:
-        database.migrate(before)
+    with migrated_up_to(tmp_path, 8) as database:
         alice = accounts.create_user(database, "alice", "password123")
         # As the code before it counted: every fork, private ones too.
         database.write(
@@ -231,5 +235,3 @@ def test_the_migration_counts_public_forks_only(tmp_path: Path) -> None:
         assert database.migrate(MIGRATIONS_DIR) == ["0009_public_fork_counts.sql"]
         counts = database.fetchall("SELECT id, forks FROM prompts WHERE id <= 3 ORDER BY id")
         assert counts == [(1, 2), (2, 0), (3, 0)]
-    finally:
-        database.close()
