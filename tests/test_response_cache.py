@@ -219,3 +219,23 @@ def test_kept_pages_survive_writes_to_other_prompts_sign_ups_and_logins(server: 
         again.append(httpx.get(url, timeout=30).text)
         assert hits() == before, f"{url} was served as kept after a star on what it shows"
     assert '"stars":1' in again[1].replace(" ", "")
+
+
+@pytest.mark.parametrize(
+    "spelling", ["session={}", "session ={}", "session = {}", "theme=dark\nsession={}"], ids=repr
+)
+def test_a_session_cookie_however_spelled_is_never_served_an_anonymous_page(
+    server: ServerProcess, spelling: str
+) -> None:
+    with Browser(server) as person:
+        person.register("spelled")
+        session = person.client.cookies["session"]
+    # Each line of the spelling is a Cookie line of its own, as HTTP/2 clients send them.
+    cookies = [("Cookie", line.format(session)) for line in spelling.split("\n")]
+    for _ in range(3):  # kept for anonymous viewers, as the home page is
+        assert "Log out" not in httpx.get(f"{server.frontend}/").text
+    for _ in range(2):
+        page = httpx.get(f"{server.frontend}/", headers=cookies)
+        assert "Log out" in page.text  # the website logs it in: so the cache must not hand it the shared page
+        assert page.headers["cache-control"] == "private, no-cache"
+    assert "Log out" not in httpx.get(f"{server.frontend}/").text

@@ -15,7 +15,9 @@ What is kept, and for whom:
 - ``GET`` answers with status 200 that set no cookie, keyed by scheme, host, path, query
   string and the request's credentials (its ``Authorization`` header or its
   ``credential_cookies``, as a digest): one viewer's answer is only ever served to a
-  request carrying the very same credentials;
+  request carrying the very same credentials. Cookies are read by
+  ``composite.server.cookies``, the reading the application gets too, so a request the
+  application would log in is never taken for an anonymous one;
 - for a request without credentials, answers the application marked
   ``Cache-Control: public`` (its promise that the answer is the same for every anonymous
   reader and depends on nothing but the database);
@@ -44,6 +46,7 @@ from typing import Any, Protocol
 
 from composite.server.asgi import ASGIApp, Header, Message, Receive, Scope, Send
 from composite.server.conditional import none_match
+from composite.server.cookies import request_cookies
 from composite.server.early import EarlyAnswer, header_lines
 from composite.server.requestid import current_request
 
@@ -158,7 +161,8 @@ class ResponseCache:
     ) -> None:
         self.app = app
         self.freshness: Freshness = WriteCounter(freshness) if callable(freshness) else freshness
-        self.credential_cookies = tuple(name.encode() + b"=" for name in credential_cookies)
+        self.credential_cookies = tuple(credential_cookies)
+        self._names = tuple(name.encode("latin-1") for name in credential_cookies)
         self.max_bytes = max_bytes
         self.max_entry_bytes = min(max_entry_bytes, max_bytes)
         self.private_seconds = private_seconds
@@ -170,19 +174,37 @@ class ResponseCache:
         """The request's credentials (empty when it has none), its Host and its If-None-Match."""
         credentials: list[bytes] = []
         host = if_none_match = b""
+        has_cookies = False
         for name, value in scope["headers"]:
             if name == b"authorization":
                 credentials.append(b"authorization " + value)
             elif name == b"cookie" and self.credential_cookies:
-                cookies = (part.strip() for part in value.split(b";"))
-                credentials += [c for c in cookies if c.startswith(self.credential_cookies)]
+                has_cookies = True
             elif name == b"host":
                 host = value
             elif name == b"if-none-match":
                 if_none_match = value
+        if has_cookies:
+            credentials += self._credential_cookies(scope["headers"])
         # A digest: the cache holds no usable secret, and keys stay small.
         digest = hashlib.blake2b(b"\n".join(credentials), digest_size=16).digest() if credentials else b""
         return digest, host, if_none_match
+
+    def _credential_cookies(self, headers: list[Header]) -> list[bytes]:
+        """The credential cookies among the request's, read exactly as the application reads them."""
+        # A cookie's name is never unquoted, so a header without the name has no such cookie:
+        # only a request that may carry one pays for parsing (the early answer's hot path).
+        lines = [value for header, value in headers if header == b"cookie"]
+        if not any(name in line for line in lines for name in self._names):
+            return []
+        # Every value of each name, in order: the application takes one of them (Werkzeug
+        # the first), and any difference in any of them makes a different key.
+        found = request_cookies(headers)
+        return [
+            f"cookie {name}={value}".encode()
+            for name in self.credential_cookies
+            for value in found.getlist(name)
+        ]
 
     def _lookup(self, scope: Scope) -> tuple[tuple[bytes, ...], _Entry | None, bytes, bool]:
         """The request's key, the entry to serve or None, its If-None-Match, whether it has credentials."""

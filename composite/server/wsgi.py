@@ -15,6 +15,9 @@ people's applications in ways that cannot be patched from outside it:
   the mount's limit gets 413.
 - ``wsgi.multiprocess`` said True in one process and ``wsgi.errors`` wrote to stdout;
   here it is False and what the application writes there goes to the log.
+- it joined several ``Cookie`` lines with ",", which glues two cookies into one value.
+  Here they are joined with "; " by ``composite.server.cookies``, which the response cache
+  reads them with too: the application and the cache see the same cookies.
 
 ASGI has no reason phrase: a custom one (``"200 Fine"``) reaches the client as the
 standard phrase of its status code.
@@ -34,6 +37,7 @@ from typing import Any
 from a2wsgi.wsgi import build_environ
 
 from composite.server.asgi import Header, Receive, Scope, Send, plain_response
+from composite.server.cookies import cookie_header
 
 log = logging.getLogger("composite.server.wsgi")
 
@@ -108,6 +112,8 @@ class _Exchange:
         if not chunked and not length:
             self._body_ended()
         environ = build_environ(self.scope, _Input(self))  # type: ignore[arg-type]
+        if (cookies := cookie_header(self.scope["headers"])) is not None:
+            environ["HTTP_COOKIE"] = cookies
         errors = _ErrorStream()
         environ["wsgi.errors"] = errors
         environ["wsgi.multiprocess"] = False

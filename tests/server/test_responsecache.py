@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from composite.server.cookies import request_cookies
 from composite.server.responsecache import ResponseCache
 
 pytestmark = pytest.mark.anyio
@@ -112,13 +113,60 @@ async def test_an_unmarked_answer_is_never_kept_even_for_credentials() -> None:
     assert cache.stats.stored == 0
 
 
-async def test_a_cookie_that_is_no_credential_still_gets_the_kept_answer() -> None:
+@pytest.mark.parametrize(
+    "cookie", ["sessionless=1; theme=dark", "xsession=1", "session_id=1", '"session"=1', "theme=session"]
+)
+async def test_a_cookie_that_is_no_credential_still_gets_the_kept_answer(cookie: str) -> None:
     backend = Backend()
     _, client = cached(backend)
     async with client:
         await client.get("/page")
-        answer = await client.get("/page", headers={"Cookie": "sessionless=1; theme=dark"})
+        answer = await client.get("/page", headers={"Cookie": cookie})
     assert answer.text == "/page v0 call 1"
+
+
+# Cookie headers in which Werkzeug, and so Flask and the website, finds the session cookie.
+SESSION_SPELLINGS = [
+    [("Cookie", "session =abc")],
+    [("Cookie", "session = abc")],
+    [("Cookie", 'session="abc"')],
+    [("Cookie", 'x"y=1;session=abc')],
+    [("Cookie", "theme=dark"), ("Cookie", "session=abc")],
+]
+
+
+@pytest.mark.parametrize("cookies", SESSION_SPELLINGS, ids=[repr(c) for c in SESSION_SPELLINGS])
+async def test_a_session_cookie_the_application_would_read_is_a_credential_however_spelled(
+    cookies: list[tuple[str, str]],
+) -> None:
+    assert request_cookies([(n.lower().encode(), v.encode()) for n, v in cookies]).get("session")
+    backend = Backend()
+    _, client = cached(backend)
+    async with client:
+        shared = (await client.get("/page")).text  # kept for anonymous viewers
+        mine = [(await client.get("/page", headers=cookies)).text for _ in range(2)]
+        again = (await client.get("/page")).text
+    assert shared == again == "/page v0 call 1"
+    assert mine == ["/page v0 call 2", "/page v0 call 2"]  # its own answer, never the shared one
+    # Made first, the credentialed answer is not kept for anyone without the cookie.
+    backend = Backend()
+    _, client = cached(backend)
+    async with client:
+        mine = [(await client.get("/page", headers=cookies)).text for _ in range(2)]
+        anonymous = (await client.get("/page")).text
+    assert mine == ["/page v0 call 1", "/page v0 call 1"]
+    assert anonymous == "/page v0 call 2"
+
+
+async def test_two_sessions_differing_in_any_session_value_never_share_an_answer() -> None:
+    backend = Backend()
+    _, client = cached(backend)
+    async with client:
+        one = (await client.get("/page", headers={"Cookie": "session=a; session=b"})).text
+        two = (await client.get("/page", headers={"Cookie": "session=a; session=c"})).text
+        three = (await client.get("/page", headers={"Cookie": "session =a; session=b"})).text
+    assert one == three == "/page v0 call 1"  # the very same cookies, however spaced
+    assert two == "/page v0 call 2"
 
 
 @pytest.mark.parametrize("path", ["/private", "/unmarked", "/cookie", "/missing"])

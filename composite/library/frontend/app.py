@@ -30,6 +30,7 @@ class IdConverter(IntegerConverter):
 def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | None = None) -> Flask:
     """Build the Flask application over the shared database and rate limiter."""
     app = Flask(__name__, static_folder="static", static_url_path="/static")
+    app.request_class = security.SiteRequest
     app.config.update(
         SECRET_KEY=settings.secret_key,
         MAX_CONTENT_LENGTH=settings.max_body_bytes,

@@ -14,15 +14,17 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 
-from flask import Flask, Response, abort, current_app, g, redirect, request, session, url_for
+from flask import Flask, Request, Response, abort, current_app, g, redirect, request, session, url_for
 from itsdangerous import BadSignature
-from werkzeug.http import parse_cookie
+from werkzeug.datastructures import ImmutableMultiDict
+from werkzeug.utils import cached_property
 
 from composite.config import Settings
 from composite.db import Database
 from composite.library import credentials
 from composite.library.accounts import User
 from composite.library.ratelimit import RateLimiter
+from composite.server.cookies import parse_cookies, request_cookies
 from composite.server.router import Scope
 
 CSRF_FIELD = "csrf_token"
@@ -30,6 +32,17 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 URL_SAFE = "/?&=%+:@;,!$'()*~-._"  # characters a path and query keep as they are
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class SiteRequest(Request):
+    """Flask's request with its cookies read as the server's response cache reads them."""
+
+    @cached_property
+    def cookies(self) -> ImmutableMultiDict[str, str]:
+        """The request's cookies, by composite.server.cookies: one reading for the cache and the site."""
+        # Werkzeug reads the same header with the same parser today; reading it through
+        # the one function keeps the cache's idea of who is logged in the site's own.
+        return ImmutableMultiDict(parse_cookies(self.environ.get("HTTP_COOKIE")))
 
 
 def get_db() -> Database:
@@ -66,8 +79,7 @@ def signed_in_check(app: Flask) -> Callable[[Scope], bool]:
     db: Database = app.extensions["composite.db"]
 
     def signed_in(scope: Scope) -> bool:
-        header = b"; ".join(value for name, value in scope["headers"] if name == b"cookie")
-        cookie = parse_cookie(header.decode("latin-1")).get(cookie_name)
+        cookie = request_cookies(scope["headers"]).get(cookie_name)
         if not cookie or serializer is None:
             return False
         try:
