@@ -7,6 +7,8 @@ form must send back. Ending the server-side session makes an old cookie worthles
 
 from __future__ import annotations
 
+import base64
+import binascii
 import functools
 import hmac
 import secrets
@@ -92,13 +94,35 @@ def signed_in_check(app: Flask) -> Callable[[Scope], bool]:
 
 
 def csrf_token() -> str:
-    """This browser's CSRF token, created on first use."""
+    """This browser's CSRF token, masked afresh on every call; created on first use."""
     g.csrf_used = True  # the page now holds this browser's secret: no one else may see it
-    token = session.get("csrf")
-    if not isinstance(token, str):
-        token = secrets.token_urlsafe(32)
-        session["csrf"] = token
-    return token
+    secret = session.get("csrf")
+    if not isinstance(secret, str):
+        secret = secrets.token_urlsafe(32)
+        session["csrf"] = secret
+    return _masked(secret)
+
+
+def _masked(secret: str) -> str:
+    """The secret XOR a random pad, sent beside the pad: never the same bytes twice on a page."""
+    # A compressed page that reflects input beside a constant secret leaks the secret
+    # through the compressed size (BREACH); masked, the bytes on the page change each time.
+    plain = secret.encode()
+    pad = secrets.token_bytes(len(plain))
+    return base64.urlsafe_b64encode(pad + bytes(a ^ b for a, b in zip(pad, plain, strict=True))).decode()
+
+
+def _unmasked(token: str) -> bytes:
+    """The secret a masked token carries (empty when it is no masked token)."""
+    try:
+        raw = base64.urlsafe_b64decode(token.encode("ascii"))
+    except (binascii.Error, UnicodeEncodeError, ValueError):
+        return b""
+    half = len(raw) // 2
+    # Only the exact spelling _masked writes: the decoder skips what follows the padding.
+    if not half or len(raw) != 2 * half or base64.urlsafe_b64encode(raw) != token.encode("ascii"):
+        return b""
+    return bytes(a ^ b for a, b in zip(raw[:half], raw[half:], strict=True))
 
 
 def check_csrf() -> None:
@@ -107,8 +131,8 @@ def check_csrf() -> None:
         return  # nothing would run: let the 404 or 405 answer stand
     check_origin()
     expected = session.get("csrf")
-    given = request.form.get(CSRF_FIELD, "")
-    if not isinstance(expected, str) or not given or not hmac.compare_digest(given, expected):
+    given = _unmasked(request.form.get(CSRF_FIELD, ""))
+    if not isinstance(expected, str) or not given or not hmac.compare_digest(given, expected.encode()):
         abort(
             400,
             "This form has expired or did not come from this site. Go back, reload the page and try again.",

@@ -13,6 +13,7 @@ from composite.db import Database
 from composite.library import credentials
 from composite.library.frontend import create_frontend
 from tests.library.frontend.conftest import PASSWORD, AuthActions
+from tests.support.web import CSRF
 
 
 def session_data(client: FlaskClient) -> dict[str, object]:
@@ -77,6 +78,26 @@ def test_forms_refuse_a_missing_or_wrong_csrf_token(
     assert [t.name for t in credentials.list_tokens(db, 1)] == ["keep"]
 
 
+def test_the_csrf_token_is_masked_afresh_on_every_page_and_each_mask_is_accepted(alice: AuthActions) -> None:
+    prompt_id = alice.create_prompt(title="Target")
+    pages = [alice.client.get(page).text for page in ("/prompts/new", f"/prompts/{prompt_id}", "/account")]
+    tokens = [token for page in pages for token in CSRF.findall(page)]
+    assert len(tokens) >= 4
+    assert len(set(tokens)) == len(tokens)  # no two forms, on one page or two, carry the same bytes
+    secret = session_data(alice.client)["csrf"]
+    assert not any(secret in page for page in pages)  # the session's own secret is never on a page
+    for token in tokens[:3]:  # any of them, used in any order, is this browser's token
+        form = {"csrf_token": token, "name": f"key {token[:6]}"}
+        made = alice.client.post("/account/tokens", data=form)
+        assert made.status_code == 200, made.text[:300]  # the page showing the new API token
+    # The secret itself, a token cut short or padded, or two tokens' halves swapped are not.
+    half = len(tokens[0]) // 2
+    for forged in (secret, tokens[0][:-4], tokens[0] + "AAAA", tokens[1][:half] + tokens[0][half:], "%%%%"):
+        assert (
+            alice.client.post("/account/tokens", data={"csrf_token": forged, "name": "x"}).status_code == 400
+        )
+
+
 def test_the_session_holds_only_the_session_id_and_the_csrf_token(auth: AuthActions) -> None:
     auth.client.get("/login")
     assert set(session_data(auth.client)) == {"csrf"}
@@ -88,7 +109,8 @@ def test_login_issues_a_new_session_id_and_csrf_token(auth: AuthActions, db: Dat
     auth.register("alice")
     auth.logout()
     before_cookie = auth.session_cookie
-    before_csrf = auth.csrf()
+    auth.csrf()
+    before_csrf = session_data(auth.client)["csrf"]
     auth.login("alice")
     first = session_data(auth.client)
     assert auth.session_cookie != before_cookie
