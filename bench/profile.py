@@ -1,6 +1,7 @@
 """Profile the composite under one workload with py-spy and print where its time goes.
 
-Usage: ``python -m bench.profile WORKLOAD [SECONDS] [PROMPTS]`` (py-spy is in
+Usage: ``python -m bench.profile WORKLOAD [SECONDS] [PROMPTS] [SETUP]`` (SETUP ``uncached``
+profiles with the response cache off) (py-spy is in
 bench/requirements.txt). Prints the functions with the most samples, by their own time
 and including what they call, over every thread (idle waits left out).
 """
@@ -47,11 +48,12 @@ def main(argv: list[str]) -> int:
     workload = argv[0] if argv else "api_list"
     seconds = float(argv[1]) if len(argv) > 1 else 10
     size = int(argv[2]) if len(argv) > 2 else 10_000
+    setup = setups.SETUPS[argv[3] if len(argv) > 3 else "composite"]
     py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
     work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
     source = generate.cached_database(size)
     database = generate.copy_database(source, work / "profile.db")
-    running = setups.start(setups.SETUPS["composite"], database, work)
+    running = setups.start(setup, database, work)
     try:
         token = api_token(running.url("backend")) if WORKLOADS[workload].writes else None
         cookie = session_cookie(running.url("frontend")) if WORKLOADS[workload].account else None

@@ -116,7 +116,7 @@ class Database:
         # still exact (composite/db/scopes.py).
         self.scopes = Scopes()
         # Read results kept until a write to what they read (composite/db/memo.py).
-        self.memo = ExactMemo(self.scopes)
+        self.memo = ExactMemo(self.scopes, writing=self.writing)
         self._groups: dict[Callable[..., Any], GroupCommit[Any, Any]] = {}
         self._scope_memos: dict[str, ExactMemo] = {}
         self._closed = False
@@ -214,6 +214,7 @@ class Database:
                     raise DatabaseClosedError("database is closed")
                 cursor.execute("BEGIN TRANSACTION")
                 touched = _TOUCHED[id(cursor)] = set()
+                self._local.writing = True
                 try:
                     yield cursor
                 except BaseException:
@@ -222,10 +223,15 @@ class Database:
                 cursor.execute("COMMIT")
                 self.scopes.committed(touched)
             finally:
+                self._local.writing = False
                 _TOUCHED.pop(id(cursor), None)
                 self.lock_holds.record(
                     time.perf_counter() - acquired, time.thread_time() - acquired_cpu, acquired - asked
                 )
+
+    def writing(self) -> bool:
+        """Whether this thread has a write transaction open (its reads see its own writes)."""
+        return getattr(self._local, "writing", False)
 
     def write(self, work: Callable[[Cursor], T]) -> T:
         """Run work(cursor) in one write transaction and return its result."""
@@ -237,7 +243,7 @@ class Database:
         with self._cursors_lock:
             memo = self._scope_memos.get(scope)
             if memo is None:
-                memo = self._scope_memos[scope] = ExactMemo(self.scopes, max_bytes, scope)
+                memo = self._scope_memos[scope] = ExactMemo(self.scopes, max_bytes, scope, self.writing)
             return memo
 
     def group_commit(

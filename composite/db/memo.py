@@ -54,8 +54,17 @@ def check_immutable(value: object, path: str = "value") -> None:
 class ExactMemo:
     """A bounded map from a key to a value kept while nothing it read has changed (see scopes.py)."""
 
-    def __init__(self, scopes: Scopes, max_bytes: int = 16 * 1024 * 1024, scope: str | None = None) -> None:
+    def __init__(
+        self,
+        scopes: Scopes,
+        max_bytes: int = 16 * 1024 * 1024,
+        scope: str | None = None,
+        writing: Callable[[], bool] = lambda: False,
+    ) -> None:
         self.scopes = scopes
+        # True in a thread with a write transaction open: what it reads may never commit,
+        # and it must see its own writes, so it neither keeps nor is served kept values.
+        self.writing = writing
         self.max_bytes = max_bytes
         # A memo of one scope: every computation reads that scope only (who a token is).
         self.scope = scope
@@ -67,6 +76,8 @@ class ExactMemo:
 
     def get(self, key: Hashable, compute: Callable[[], T], weigh: Callable[[T], int] = lambda _: 1024) -> T:
         """The value for key, from compute() at most once while what it read stays unchanged."""
+        if self.writing():
+            return compute()
         with self._lock:
             kept = self._values.get(key)
             if kept is not None and self.scopes.fresh(kept[2]):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from composite.db import Cursor, Database
 from composite.library import scopes
 from composite.library.accounts import User, usernames
-from composite.library.prompts import CONTENT_FIELDS, Prompt, insert_prompt, load_visible, may_see
+from composite.library.prompts import CONTENT_FIELDS, Prompt, insert_prompt, kept_row, load_visible, may_see
 
 
 @dataclass(frozen=True)
@@ -67,4 +67,7 @@ def visible_source(db: Database, prompt: Prompt, viewer_id: int | None) -> ForkS
     """The prompt's source if it is a fork and the viewer may see the source, else None."""
     if prompt.source_id is None:
         return None
-    return visible_sources(db, [prompt], viewer_id).get(prompt.source_id)
+    source = kept_row(db, prompt.source_id)  # the page's own read: kept as the prompt is
+    if source is None or not may_see(source.prompt.visibility, source.owner_id, viewer_id):
+        return None
+    return ForkSource(source.prompt.id, source.prompt.title, source.prompt.owner)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
-from composite.db import Database, first
-from composite.library import scopes
+from composite.db import Database
 from composite.library.errors import NotFound
-from composite.library.labels import Label, visible_labels
-from composite.library.prompts import may_see
+from composite.library.labels import Label, kept_labels, seen_by
+from composite.library.prompts import kept_row, may_see
 
 
 @dataclass(frozen=True)
@@ -26,34 +24,19 @@ class PromptState:
 
 
 def prompt_state(db: Database, prompt_id: int, viewer_id: int | None) -> PromptState:
-    """The state of a prompt the viewer may see (NotFound otherwise), in two or three lookups by key."""
-    with db.reading(scopes.prompt(prompt_id)) as also:
-        return _state(db, prompt_id, viewer_id, also)
+    """The state of a prompt the viewer may see (NotFound otherwise), from rows kept until a write to them.
 
-
-def _state(
-    db: Database, prompt_id: int, viewer_id: int | None, also: Callable[[list[str]], None]
-) -> PromptState:
-    cur = db.cursor()
-    # The whole row rather than chosen columns: version, stars, visibility and any column
-    # added later (a fork count) change the hash without this query having to know them.
-    # Only the owner's id of the users table is in it; usernames never change. A fork also
-    # shows its source's title while the viewer may see the source (composite.library.forks):
-    # that title, or None once the source is hidden or gone, is part of the state too. It is
-    # read apart: as a subquery, DuckDB joined every prompt to find the one source.
-    row = first(
-        cur.execute(
-            "SELECT hash(p), p.owner_id, p.source_id, p.visibility FROM prompts p WHERE p.id = ?", [prompt_id]
-        )
-    )
-    if row is None or not may_see(row[3], row[1], viewer_id):
+    A fork also shows its source's title while the viewer may see the source
+    (composite.library.forks): that title, or None once the source is hidden or gone, is
+    part of the state too. Each kept read adds its scope to the answer being made.
+    """
+    kept = kept_row(db, prompt_id)
+    if kept is None or not may_see(kept.prompt.visibility, kept.owner_id, viewer_id):
         raise NotFound(f"no prompt {prompt_id}")
     source_title = None
-    if row[2] is not None:
-        also(scopes.prompts([row[2]]))
-        found = first(
-            cur.execute("SELECT p.title, p.visibility, p.owner_id FROM prompts p WHERE p.id = ?", [row[2]])
-        )
-        source_title = found[0] if found and may_see(found[1], found[2], viewer_id) else None
-    labels = visible_labels(cur, prompt_id, viewer_id, int(row[1]))
-    return PromptState(int(row[0]), labels, source_title)
+    if kept.prompt.source_id is not None:
+        source = kept_row(db, kept.prompt.source_id)
+        if source is not None and may_see(source.prompt.visibility, source.owner_id, viewer_id):
+            source_title = source.prompt.title
+    labels = seen_by(kept_labels(db, prompt_id), viewer_id, kept.owner_id)
+    return PromptState(kept.row_hash, labels, source_title)

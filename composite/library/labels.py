@@ -41,19 +41,29 @@ def visible_labels(cur: Cursor, prompt_id: int, viewer_id: int | None, owner_id:
 
     A label on a version saved while the prompt was private is the owner's only, as that
     version is (composite.library.history). Lookups by key rather than a join of three
-    tables, on the path of every conditional GET: one for the owner (half the join's time,
-    measured), a second for others only when the prompt has labels.
+    tables: one for the owner (half the join's time, measured), a second for others only
+    when the prompt has labels.
     """
-    labels = rows_as(
+    labels = _all_labels(cur, prompt_id)
+    if not labels or viewer_id == owner_id:
+        return labels
+    public = _public_versions(cur, prompt_id, labels)
+    return [label for label in labels if label.version in public]
+
+
+def _all_labels(cur: Cursor, prompt_id: int) -> list[Label]:
+    return rows_as(
         Label,
         cur.execute(
             "SELECT name, version, updated_at FROM prompt_labels WHERE prompt_id = ? ORDER BY name",
             [prompt_id],
         ),
     )
-    if not labels or viewer_id == owner_id:
-        return labels
-    public = {
+
+
+def _public_versions(cur: Cursor, prompt_id: int, labels: list[Label]) -> set[int]:
+    """Which of the versions these labels point at were saved public."""
+    return {
         row[0]
         for row in cur.execute(
             "SELECT version FROM prompt_versions WHERE prompt_id = ? AND list_contains(?::INTEGER[], version)"
@@ -61,7 +71,28 @@ def visible_labels(cur: Cursor, prompt_id: int, viewer_id: int | None, owner_id:
             [prompt_id, [label.version for label in labels]],
         ).fetchall()
     }
-    return [label for label in labels if label.version in public]
+
+
+def kept_labels(db: Database, prompt_id: int) -> tuple[tuple[Label, bool], ...]:
+    """Every label of the prompt by name, each with whether its version is public: kept until a write to it.
+
+    The viewer's share is the caller's (``seen_by``): the same kept answer serves everyone.
+    Versions never change their visibility once saved, and a label's move touches the prompt.
+    """
+
+    def read() -> tuple[tuple[Label, bool], ...]:
+        with db.reading(scopes.prompt(prompt_id)):
+            cur = db.cursor()
+            labels = _all_labels(cur, prompt_id)
+            public = _public_versions(cur, prompt_id, labels) if labels else set()
+        return tuple((label, label.version in public) for label in labels)
+
+    return db.memo.get(("labels", prompt_id), read, lambda kept: 128 + 64 * len(kept))
+
+
+def seen_by(kept: tuple[tuple[Label, bool], ...], viewer_id: int | None, owner_id: int) -> list[Label]:
+    """The kept labels this viewer may see: the owner every one, others those on public versions."""
+    return [label for label, public in kept if public or viewer_id == owner_id]
 
 
 def visible_owner(cur: Cursor, prompt_id: int, viewer_id: int | None) -> int:

@@ -147,10 +147,52 @@ def load_for_owner(cur: Cursor, prompt_id: int, user: User) -> Prompt:
     return prompt
 
 
+@dataclass(frozen=True)
+class KeptRow:
+    """A prompt's row as every viewer's read starts from it, kept until a write to the prompt."""
+
+    prompt: Prompt
+    owner_id: int
+    row_hash: int  # of the whole row, every column: it changes whenever anything shown of it does
+
+
+def kept_row(db: Database, prompt_id: int) -> KeptRow | None:
+    """The prompt's row whoever asks (None if there is none): the viewer's check is the caller's.
+
+    Kept in the database's memo until a write touches the prompt's scope, so the pages and
+    answers about one prompt cost no query while it stays unchanged; a miss is one lookup by
+    key and one of its owner's name (usernames never change; a user's deletion moves every
+    scope). Missing ids are kept too, small, so a scan of ids costs each one query once.
+    """
+
+    def read() -> KeptRow | None:
+        with db.reading(scopes.prompt(prompt_id)):
+            cur = db.cursor()
+            row = first(
+                cur.execute(f"SELECT hash(p), {ROW_COLUMNS} FROM prompts p WHERE p.id = ?", [prompt_id])
+            )
+            if row is None:
+                return None
+            owner_id = row[3]
+            return KeptRow(with_owner_name(row[1:], usernames(cur, [owner_id])), owner_id, int(row[0]))
+
+    return db.memo.get(("prompt", prompt_id), read, _row_weight)
+
+
+def _row_weight(kept: KeptRow | None) -> int:
+    """Roughly the bytes a kept row holds."""
+    if kept is None:
+        return 128
+    prompt = kept.prompt
+    return 512 + len(prompt.title) + len(prompt.description) + len(prompt.body) + sum(map(len, prompt.tags))
+
+
 def get_prompt(db: Database, prompt_id: int, viewer_id: int | None = None) -> Prompt:
     """A prompt the viewer may see; NotFound otherwise."""
-    with db.reading(scopes.prompt(prompt_id)):  # usernames never change
-        return load_visible(db.cursor(), prompt_id, viewer_id)
+    kept = kept_row(db, prompt_id)
+    if kept is None or not may_see(kept.prompt.visibility, kept.owner_id, viewer_id):
+        raise NotFound(f"no prompt {prompt_id}")  # as load_visible: a private prompt is a missing one
+    return kept.prompt
 
 
 def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
