@@ -239,3 +239,122 @@ def test_a_session_cookie_however_spelled_is_never_served_an_anonymous_page(
         assert "Log out" in page.text  # the website logs it in: so the cache must not hand it the shared page
         assert page.headers["cache-control"] == "private, no-cache"
     assert "Log out" not in httpx.get(f"{server.frontend}/").text
+
+
+def test_reads_never_see_an_answer_older_than_any_kind_of_acknowledged_write(server: ServerProcess) -> None:
+    """Edits, stars, visibility, labels, forks published and deleted: each seen by the next read."""
+    owner = {"Authorization": f"Bearer {register(server, 'owner')}"}
+    fan = {"Authorization": f"Bearer {register(server, 'fan')}"}
+    api = f"{server.backend}/api/prompts"
+    made = httpx.post(api, headers=owner, json={"title": "round 0", "body": "Stays.", "visibility": "public"})
+    assert made.status_code == 201, made.text
+    prompt_id = made.json()["id"]
+    # What a viewer is shown after each acknowledged write: the owner, and anyone else (None
+    # while the prompt is private). states[n] is the state once write n is acknowledged.
+    model = {"title": "round 0", "stars": 0, "forks": 0, "labels": {}, "visibility": "public"}
+    states = [dict(model)]
+    fork: dict[str, int] = {}
+
+    def seen_by_anyone(state: dict[str, object]) -> dict[str, object] | None:
+        return None if state["visibility"] == "private" else state
+
+    def step(client: httpx.Client, number: int) -> httpx.Response:
+        """Write number ``number``: one of every kind in turn; the model follows what was acknowledged."""
+        kind = number % 10
+        if kind == 0:  # published again with every edit: the prompt is private for one write in 20
+            change = {"title": f"round {number}", "visibility": "public"}
+            answer = client.patch(f"{api}/{prompt_id}", headers=owner, json=change)
+            model.update(change)
+        elif kind in (1, 5) or (kind == 4 and fork):
+            answer = client.put(f"{api}/{prompt_id}/star", headers=fan)
+            model["stars"] = 1
+        elif kind in (2, 8):
+            answer = client.delete(f"{api}/{prompt_id}/star", headers=fan)
+            model["stars"] = 0
+        elif kind == 3:  # the latest version is public: a label on it is shown to anyone
+            version = client.get(f"{api}/{prompt_id}", headers=owner).json()["version"]
+            answer = client.put(f"{api}/{prompt_id}/labels/prod", headers=owner, json={"version": version})
+            model["labels"] = {"prod": version}
+        elif kind == 4:
+            answer = client.post(f"{api}/{prompt_id}/fork", headers=fan)  # private: not counted yet
+            fork["id"] = answer.json().get("id", 0)
+        elif kind == 6:
+            answer = client.patch(f"{api}/{fork['id']}", headers=fan, json={"visibility": "public"})
+            model["forks"] = 1
+        elif kind == 7:
+            answer = client.delete(f"{api}/{prompt_id}/labels/prod", headers=owner)
+            model["labels"] = {}
+        elif number % 20 == 9:
+            answer = client.patch(f"{api}/{prompt_id}", headers=owner, json={"visibility": "private"})
+            model["visibility"] = "private"
+        else:  # the public fork goes: the count follows the delete
+            answer = client.delete(f"{api}/{fork.pop('id')}", headers=fan)
+            model["forks"] = 0
+        return answer
+
+    ledger = Ledger()
+    writes = 120
+
+    def write() -> None:
+        chance = random.Random(2)
+        with httpx.Client(timeout=30) as client:
+            for number in range(1, writes + 1):
+                with ledger.lock:
+                    ledger.sent = number
+                answer = step(client, number)
+                if answer.status_code >= 300:
+                    ledger.errors.append(f"write {number}: {answer.status_code} {answer.text[:200]}")
+                    break
+                with ledger.lock:
+                    states.append(dict(model))
+                    ledger.acknowledged = number
+                threading.Event().wait(chance.random() * 0.01)
+        ledger.done.set()
+
+    def shown(answer: httpx.Response) -> dict[str, object] | None:
+        if answer.status_code == 404:
+            return None
+        body = answer.json()
+        return {name: body[name] for name in model}
+
+    # Each read: its viewer, the last write acknowledged before it began, the last sent when
+    # it ended, and what it showed. Checked once every write's state is known: the write in
+    # flight during a read may or may not be seen.
+    observed: list[tuple[bool, int, int, dict[str, object] | None]] = []
+
+    def read(seed: int) -> None:
+        chance = random.Random(seed)
+        headers = owner if seed % 2 else {}
+        with httpx.Client(timeout=30, headers=headers) as client:
+            for _ in range(READS_EACH):
+                if ledger.done.is_set():
+                    return
+                with ledger.lock:
+                    floor = ledger.acknowledged
+                answer = client.get(f"{api}/{prompt_id}")
+                with ledger.lock:
+                    ceiling = ledger.sent
+                    ledger.reads += 1
+                if answer.status_code not in (200, 404):
+                    ledger.errors.append(f"read: {answer.status_code} {answer.text[:200]}")
+                    return
+                observed.append((bool(headers), floor, ceiling, shown(answer)))
+                threading.Event().wait(chance.random() * 0.002)
+
+    threads = [threading.Thread(target=write)] + [
+        threading.Thread(target=read, args=(seed,)) for seed in range(READERS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+    assert ledger.errors == []
+    assert ledger.acknowledged == writes
+    for as_owner, floor, ceiling, seen in observed:
+        possible = states[floor : ceiling + 1]
+        expected = possible if as_owner else [seen_by_anyone(state) for state in possible]
+        if seen not in expected:
+            ledger.stale.append(f"saw {seen} after write {floor}; possible {expected}")
+    assert ledger.stale == [], "\n".join(ledger.stale[:20])
+    hits = metric(httpx.get(server.metrics).text, "composite_response_cache_hits", "backend")  # type: ignore[attr-defined]
+    assert hits > 50, hits  # the test means something only if kept answers were served
