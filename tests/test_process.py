@@ -1,4 +1,4 @@
-"""The real process: both ports, port ownership, graceful stop and operator errors."""
+"""The real process: both ports, port ownership, graceful stop, operator errors, and no child process."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bench import generate
+from composite.db import Database
+from composite.library import reindex
 from tests.support.process import ServerProcess, database_held_by_another_process, run_app
 
 
@@ -189,3 +192,49 @@ def test_example_prompts_load_in_development_only(tmp_path: Path, env: dict[str,
         assert httpx.get(f"{again.backend}/api/prompts").json()["total"] == expected
     finally:
         again.stop()
+
+
+PRODUCTION = {"APP_ENV": "production", "SECRET_KEY": "a-production-secret-of-forty-characters-0123"}
+
+
+def mark_index_outdated(path: Path) -> None:
+    """Leave the database as an upgrade to a new tokeniser does: the next start rebuilds the index."""
+    db = Database(path).open()
+    try:
+        db.write(lambda cur: cur.execute("UPDATE search_state SET tokeniser = 'older'"))
+    finally:
+        db.close()
+
+
+def start_and_check_children(tmp_path: Path, server: ServerProcess | None = None) -> ServerProcess:
+    """Start the server (again on the same ports), and check it has no child once both ports answer."""
+    ports = (
+        {} if server is None else {"backend_port": server.backend_port, "frontend_port": server.frontend_port}
+    )
+    started = ServerProcess(tmp_path, env=PRODUCTION, **ports).start(timeout=120)
+    try:
+        assert started.children() == {}
+    finally:
+        started.stop()
+    return started
+
+
+def test_the_server_has_no_child_process_on_a_new_database_nor_after_a_rebuild(tmp_path: Path) -> None:
+    server = start_and_check_children(tmp_path)  # a new database: migrated and indexed at start
+    mark_index_outdated(server.database)
+    again = start_and_check_children(tmp_path, server)  # a small library: rebuilt in the process
+    assert "search index for tokeniser" in again.log()
+    assert "worker processes" not in again.log()
+
+
+@pytest.mark.skipif(
+    reindex.worker_count(reindex.IN_PROCESS_BELOW) == 0, reason="one core: no workers to test"
+)
+def test_the_server_has_no_child_process_after_a_rebuild_in_worker_processes(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "app.db"
+    path.parent.mkdir()
+    generate.generate(path, reindex.IN_PROCESS_BELOW)  # the smallest library tokenised in workers
+    mark_index_outdated(path)
+    server = start_and_check_children(tmp_path)
+    assert f"tokenising {reindex.IN_PROCESS_BELOW} prompts in" in server.log()
+    assert f"search index rebuilt over {reindex.IN_PROCESS_BELOW} prompts" in server.log()

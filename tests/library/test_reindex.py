@@ -1,12 +1,16 @@
-"""The index rebuilt at start: the same rows as indexing prompt by prompt, in workers or not."""
+"""The index rebuilt at start: the same rows as indexing prompt by prompt, in workers or not.
+
+Workers only for a large library, and none left once the rebuild returns.
+"""
 
 from __future__ import annotations
 
 import logging
-import multiprocessing
-import multiprocessing.spawn
+import os
 import random
 import resource
+import shutil
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,7 +21,7 @@ from composite.db import Database
 from composite.library import prompts, reindex, search
 from composite.library.accounts import create_user
 from composite.library.migrations import MIGRATIONS_DIR
-from tests.support.process import ServerProcess
+from tests.support.process import ServerProcess, children
 
 # Surface words sharing stems (the dictionary keeps the shortest, the first of equals),
 # programming names, compounds, accents and CJK: each path of the tokeniser.
@@ -98,18 +102,24 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database
     db.close()
 
 
-def test_parallel_rebuild_writes_what_indexing_prompt_by_prompt_writes(
-    library: tuple[Database, Snapshot],
+def test_parallel_rebuild_writes_what_indexing_prompt_by_prompt_writes_and_leaves_no_process(
+    library: tuple[Database, Snapshot], caplog: pytest.LogCaptureFixture
 ) -> None:
     db, expected = library
     assert len(expected["postings"]) > 3_000
     assert len(expected["vocab"]) > 300
     (kept,) = db.fetchone("SELECT count(*) FROM prompts") or (0,)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # Small batches: many in flight at once, each dictionary word merged across batches.
-    assert rebuild(db, workers=2, batch=16) == kept
-    # The text was tokenised in worker processes, which have exited: their CPU time is counted.
-    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime > children.ru_utime
+    before = children(os.getpid())
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    # Small batches: many in flight at once, each dictionary word merged across batches; no
+    # threshold, so a library this small is tokenised in workers all the same.
+    with caplog.at_level(logging.INFO, logger="composite.library.reindex"):
+        assert rebuild(db, workers=2, batch=16, in_process_below=0) == kept
+    assert f"tokenising {kept} prompts in 2 worker processes" in caplog.text
+    # The text was tokenised in worker processes, which have exited and been waited for:
+    # their CPU time is counted, and no process of theirs (nor a helper) is left.
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime > usage.ru_utime
+    assert children(os.getpid()) == before
     assert snapshot(db) == expected
     assert db.fetchone("SELECT tokeniser FROM search_state") == (search.TOKENISER,)
     assert db.fetchone("SELECT DISTINCT version FROM search_vocab") == (1,)
@@ -118,24 +128,69 @@ def test_parallel_rebuild_writes_what_indexing_prompt_by_prompt_writes(
 
 def test_rebuild_in_this_process_writes_the_same_rows(library: tuple[Database, Snapshot]) -> None:
     db, expected = library
-    rebuild(db, workers=0, batch=50)
+    rebuild(db, workers=0, batch=50, in_process_below=0)
     assert snapshot(db) == expected
 
 
-def test_rebuild_falls_back_to_this_process_when_workers_cannot_start(
-    library: tuple[Database, Snapshot], tmp_path: Path, caplog: pytest.LogCaptureFixture
+def test_a_small_library_rebuilds_in_this_process_and_starts_no_process(
+    library: tuple[Database, Snapshot], caplog: pytest.LogCaptureFixture
 ) -> None:
     db, expected = library
-    python = multiprocessing.spawn.get_executable()
-    # Workers are started from this interpreter's path: one that is not there cannot start them.
-    multiprocessing.set_executable(str(tmp_path / "no-python"))
+    before = children(os.getpid())
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    seen: set[int] = set()
+    done = threading.Event()
+
+    def watch() -> None:
+        # Any process this one starts during the rebuild is its child for some milliseconds at least.
+        while not done.is_set():
+            seen.update(children(os.getpid()).keys() - before.keys())
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
     try:
-        with caplog.at_level(logging.WARNING, logger="composite.library.reindex"):
-            rebuild(db, workers=2, batch=40)
+        with caplog.at_level(logging.INFO, logger="composite.library.reindex"):
+            rebuild(db, workers=4, batch=16)  # four workers allowed, but under IN_PROCESS_BELOW prompts
     finally:
-        multiprocessing.set_executable(python)
+        done.set()
+        watcher.join()
+    assert not seen
+    assert resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime == usage.ru_utime  # none ran and exited
+    assert children(os.getpid()) == before
+    assert "worker processes" not in caplog.text
+    assert snapshot(db) == expected
+
+
+def test_workers_only_for_a_large_library() -> None:
+    assert reindex.IN_PROCESS_BELOW == 20_000  # the issue's "under 20,000 prompts"
+    assert reindex.worker_count(0, 8) == 0
+    assert reindex.worker_count(19_999, 8) == 0
+    assert reindex.worker_count(20_000, 8) == 8
+    assert reindex.worker_count(20_000, 1) == 0  # one worker is no faster than this process
+    assert reindex.worker_count(3_000, 8, batch=1_000, in_process_below=0) == 3  # one per batch at most
+    cores = min(len(os.sched_getaffinity(0)), reindex.MAX_WORKERS)
+    assert reindex.worker_count(1_000_000) == (cores if cores > 1 else 0)  # by default one per core
+
+
+@pytest.mark.parametrize("python", ["missing", "false"])
+def test_rebuild_falls_back_to_this_process_when_workers_cannot_start_or_die(
+    library: tuple[Database, Snapshot],
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    python: str,
+) -> None:
+    db, expected = library
+    # An interpreter that is not there cannot start; one that exits at once ends its pipes.
+    executable = str(tmp_path / "no-python") if python == "missing" else shutil.which("false")
+    assert executable is not None
+    monkeypatch.setattr(reindex, "PYTHON", executable)
+    before = children(os.getpid())
+    with caplog.at_level(logging.WARNING, logger="composite.library.reindex"):
+        rebuild(db, workers=2, batch=40, in_process_below=0)
     assert snapshot(db) == expected
     assert "tokenising in this process" in caplog.text
+    assert children(os.getpid()) == before
 
 
 def test_an_empty_library_rebuilds_at_once(db: Database) -> None:

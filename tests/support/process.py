@@ -26,6 +26,24 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def children(pid: int) -> dict[int, str]:
+    """The processes whose parent is ``pid`` right now (zombies too), each with its command line."""
+    found = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            # The parent is the second field after the command name, which may hold spaces and ")".
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == pid:
+                found[int(entry.name)] = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+                )
+        except (FileNotFoundError, ProcessLookupError):
+            continue  # it exited while being read
+    return found
+
+
 class ServerProcess:
     """One real server process with its own ports, database file and captured stderr."""
 
@@ -137,6 +155,11 @@ class ServerProcess:
             raise
         finally:
             self._stderr.close()
+
+    def children(self) -> dict[int, str]:
+        """The server process's child processes right now, each with its command line."""
+        assert self.proc is not None
+        return children(self.proc.pid)
 
     def log(self) -> str:
         """Everything the process has written so far."""
