@@ -2,40 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from composite.db import Cursor, Database, first, rows_as, touch
 from composite.library import scopes
 from composite.library.accounts import User
 from composite.library.catalog import MAX_LIMIT, Page
-from composite.library.errors import Invalid
+from composite.library.errors import Invalid, NotFound
 from composite.library.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt, load_visible
 from composite.library.scopes import BY_STARS, LISTED
 
 
 def _set_star(db: Database, prompt_id: int, user: User, starred: bool) -> int:
-    def change(cur: Cursor) -> int:
-        load_visible(cur, prompt_id, user.id)
-        touch(cur, scopes.prompt(prompt_id), BY_STARS, scopes.starred(user.id))
-        if starred:
-            added = cur.execute(
-                "INSERT INTO stars (user_id, prompt_id) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING 1",
-                [user.id, prompt_id],
-            ).fetchall()
-            delta = len(added)
-        else:
-            removed = cur.execute(
-                "DELETE FROM stars WHERE user_id = ? AND prompt_id = ? RETURNING 1", [user.id, prompt_id]
-            ).fetchall()
-            delta = -len(removed)
-        # The count lives on the prompt so lists sort by it without a join.
-        row = first(
-            cur.execute(
-                "UPDATE prompts SET stars = stars + ? WHERE id = ? RETURNING stars", [delta, prompt_id]
-            )
-        )
-        assert row is not None
-        return int(row[0])
+    """Star or unstar, in a transaction shared with the stars and unstars sent meanwhile."""
+    # A star's work is a few statements; its commit and the write lock's hand-over cost as
+    # much again, so a stream of stars shares them (composite/db/groupcommit.py).
+    result = db.group_commit(_write_stars).submit((prompt_id, user.id, starred))
+    if isinstance(result, NotFound):
+        raise result
+    return result
 
-    return db.write(change)
+
+def _write_stars(cur: Cursor, items: Sequence[tuple[int, int, bool]]) -> list[int | NotFound]:
+    """Each star or unstar in turn: the prompt's count after it, or NotFound for one the user cannot see."""
+    results: list[int | NotFound] = []
+    for prompt_id, user_id, starred in items:
+        try:
+            load_visible(cur, prompt_id, user_id)
+        except NotFound as exc:  # raised before this item wrote anything: the others stand
+            results.append(exc)
+            continue
+        results.append(_change_star(cur, prompt_id, user_id, starred))
+    return results
+
+
+def _change_star(cur: Cursor, prompt_id: int, user_id: int, starred: bool) -> int:
+    touch(cur, scopes.prompt(prompt_id), BY_STARS, scopes.starred(user_id))
+    if starred:
+        added = cur.execute(
+            "INSERT INTO stars (user_id, prompt_id) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING 1",
+            [user_id, prompt_id],
+        ).fetchall()
+        delta = len(added)
+    else:
+        removed = cur.execute(
+            "DELETE FROM stars WHERE user_id = ? AND prompt_id = ? RETURNING 1", [user_id, prompt_id]
+        ).fetchall()
+        delta = -len(removed)
+    # The count lives on the prompt so lists sort by it without a join.
+    row = first(
+        cur.execute("UPDATE prompts SET stars = stars + ? WHERE id = ? RETURNING stars", [delta, prompt_id])
+    )
+    assert row is not None
+    return int(row[0])
 
 
 def star(db: Database, prompt_id: int, user: User) -> int:
