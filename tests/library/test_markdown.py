@@ -204,46 +204,130 @@ def test_a_body_nested_past_the_limit_is_shown_as_written() -> None:
     assert render_body(nine_lists + " " * 18 + "- item 9\n").startswith('<pre class="as-written">')
 
 
-# Bodies at the size limit shaped to be slow: measured 1-420 ms of CPU each on the
-# development machine (docs/reliability.md); the assert leaves ten times that.
+# Bodies at the size limit shaped to be slow. Before the parser was metered the worst took
+# 1.2 s (a line of 18 quotes then 24,000 lazy lines) against 7 ms for plain text; metered,
+# each costs at most about 75 ms (docs/reliability.md).
 WORST_BODIES = {
+    "quotes then lazy lines": "> " * 18 + "a\n" + "a\n" * 23_990,
     "nested quotes": ">" * BODY_MAX,
     "nested quote lines": ">" * 19 + " a\n",
+    "five quotes a line": "> " * 5 + "a\n",
     "nested lists": "".join(" " * (2 * i) + "- a\n" for i in range(200)),
+    "nine lists then continued lines": "".join(" " * (2 * i) + "- a\n" for i in range(9)) + "  " * 9 + "a\n",
     "list markers": "- " * 24 + "a\n",
+    "nine list markers a line": "- " * 9 + "a\n",
     "quotes and lists": "> - " * 12 + "a\n",
+    "four quotes and lists a line": "> - " * 4 + "a\n",
+    "lazy quotes": "> a\nb\n",
     "open brackets": "[",
+    "nested brackets": "[" * 1000 + "]" * 1000,
     "unclosed links": "[a](",
+    "unclosed long links": "[a](" + "x" * 100,
     "backticks": "`" * BODY_MAX,
     "backtick runs": " ".join("`" * i for i in range(1, 316)),
     "emphasis delimiters": "*_",
     "emphasis runs": "a**",
+    "one run of stars": "*" * (BODY_MAX - 1) + "a",
+    "underscores": "_a",
+    "strikethrough": "~~a",
     "table rows": "|a|b|c|\n|-|-|-|\n" + "|x|y|z|\n" * (BODY_MAX // 7),
+    "table of ten columns": "|a|b|c|d|e|f|g|h|i|j|\n" + "|-" * 10 + "|\n" + "|x|y|z|x|y|z|x|y|z|w|\n" * 3000,
     "table columns": "|a" * 5000 + "|\n" + "|-" * 5000 + "|\n" + ("|b" * 5000 + "|\n") * 3,
     "headings": "# a\n",
     "links": "[a](b) ",
     "reference uses": "".join(f"[a{i}]: /u\n" for i in range(1000)) + "[a1]" * 10_000,
+    "reference definitions": "".join(f"[r{i}]: /u{i}\n" for i in range(5000)),
     "ampersands": "&",
-    "lazy quotes": "> a\nb\n",
-    "strikethrough": "~~a",
     "images in links": "[![a](/i)](/l) ",
 }
 
 
+def first_render_cpu(body: str, fresh: str) -> tuple[float, str]:
+    """The least CPU time of three first renders of body, each made unique so no cache helps."""
+    best, html = float("inf"), ""
+    for i in range(3):
+        text = body[:-1] + chr(ord(fresh) + i)
+        started = time.process_time()
+        html = render_body(text)
+        best = min(best, time.process_time() - started)
+    return best, html
+
+
+def at_the_limit(unit: str) -> str:
+    """unit repeated to exactly BODY_MAX characters."""
+    return (unit * (BODY_MAX // len(unit) + 1))[:BODY_MAX]
+
+
 @pytest.mark.parametrize("name", list(WORST_BODIES))
-def test_the_worst_bodies_render_within_a_bounded_cpu_time_and_size(name: str) -> None:
-    unit = WORST_BODIES[name]
-    body = (unit * (BODY_MAX // len(unit) + 1))[:BODY_MAX]
-    markdown.clear_cache()
-    started = time.process_time()
-    html = render_body(body)
-    first = time.process_time() - started
-    assert first < 4.0, f"{name}: {first:.2f} s of CPU for one render"
+def test_the_worst_bodies_cost_a_small_multiple_of_plain_text(name: str) -> None:
+    # Plain text of the same size, measured alongside, so a busy machine slows both.
+    plain, _ = first_render_cpu(at_the_limit("plain words on a line of their own\n"), "\u4e00")
+    body = at_the_limit(WORST_BODIES[name])
+    first, html = first_render_cpu(body, chr(0x4E10 + 3 * list(WORST_BODIES).index(name)))
+    # Measured at most 10 times plain text (7 ms here); before the budget, up to 170 times.
+    assert first < 20 * max(plain, 0.005), f"{name}: {first * 1000:.0f} ms, plain {plain * 1000:.1f} ms"
     assert len(html) <= 8 * BODY_MAX  # the most measured is 6.6 times the body (many short links)
     started = time.process_time()
-    again = render_body(body)
+    again = render_body(body[:-1] + chr(0x4E10 + 3 * list(WORST_BODIES).index(name) + 2))
     assert time.process_time() - started < 0.05  # from the cache
     assert again == html
+
+
+def realistic_document() -> str:
+    """Nearly BODY_MAX characters of a long prompt: prose, nested lists, a few wide tables, code, Chinese."""
+    header = "| " + " | ".join(f"column {i}" for i in range(10)) + " |\n" + "|---" * 10 + "|\n"
+    rows = ("| " + " | ".join(f"value {r}.{c}" for c in range(10)) + " |\n" for r in range(10))
+    table = header + "".join(rows)
+    prose = (
+        "Act as a **reviewer** and read the [guide](https://example.com/{n}) before you answer; "
+        "keep `code` as it is. Say what you would change and why, in the order a reader meets it, "
+        "and leave alone what already works. Quote the sentence you mean, then the one you propose.\n\n"
+    )
+    section = (
+        "## Step {n}\n\n"
+        + prose * 3
+        + "1. First\n   - a detail\n     - a finer one\n   - another\n2. Second\n\n"
+        "> A quoted note\n> - with a list\n\n"
+        "```python\ndef f(x):\n    return x * 2  # [not a link](x)\n```\n\n"
+        "请用中文回答，并保持原有的格式。这是一个测试段落，其中有**强调**和`代码`。\n\n"  # noqa: RUF001
+    )
+    parts = [section.format(n=n) + (table + "\n" if n % 8 == 0 else "") for n in range(100)]
+    text = ""
+    for part in parts:
+        if len(text) + len(part) > BODY_MAX:
+            return text
+        text += part
+    return text
+
+
+def test_a_long_realistic_prompt_still_renders_as_markdown() -> None:
+    text = realistic_document()
+    assert len(text) > 0.9 * BODY_MAX
+    markdown.clear_cache()
+    html = render_body(text)
+    assert "as-written" not in html
+    assert html.count("<table>") == text.count("| column 0 |") >= 3
+    assert html.count("<ul>") == 3 * text.count("## Step")
+    assert "<pre><code>def f(x):" in html
+    assert "<strong>强调</strong>" in html
+    assert '<a href="https://example.com/1" rel="nofollow noopener ugc">guide</a>' in html
+    # Denser than the real documents measured (its own cost about 40 ms), yet inside the budget.
+    meter = markdown._Meter()
+    current = markdown._meter.set(meter)
+    try:
+        markdown._parser().parse(text, {})
+        meter.charge_made()
+    finally:
+        markdown._meter.reset(current)
+    assert meter.steps < 0.9 * markdown.WORK_MAX
+
+
+def test_a_body_past_the_budget_is_shown_as_written() -> None:
+    body = "> " * 18 + "a <b>\n" + "a\n" * 20_000
+    html = render_body(body)
+    assert html.startswith('<pre class="as-written">&gt; &gt; ')
+    assert "a &lt;b&gt;" in html
+    assert html.count("\n") >= 20_000  # every line kept
 
 
 def test_the_longest_description_renders_within_a_bounded_cpu_time() -> None:
