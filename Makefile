@@ -31,7 +31,7 @@ run: $(VENV)/.runtime-stamp
 test: $(VENV)/.dev-stamp
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/python -m pytest -m "not docker" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -m "not docker" -n auto $(PYTEST_ARGS)
 
 # Needs root, Debian's docker.io and debootstrap (.ci/run installs them); skips without them
 # unless REQUIRE_DOCKER=1. Stand-in base images and wheels are cached in DOCKER_TEST_CACHE.

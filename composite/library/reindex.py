@@ -202,7 +202,8 @@ _WORKER_CODE = (
 # A worker told to stop is idle and exits at once; one that does not is killed after this.
 STOP_TIMEOUT = 10.0
 # What a worker that cannot start, dies or sends garbage raises here: the rest goes in process.
-_WORKER_ERRORS = (OSError, EOFError, pickle.UnpicklingError, CancelledError)
+# ValueError is a batch sent on a pipe that _stop closed meanwhile, after another worker failed.
+_WORKER_ERRORS = (OSError, EOFError, ValueError, pickle.UnpicklingError, CancelledError)
 
 
 def work() -> None:

@@ -14,6 +14,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+# The child in _as_nobody cannot read files once it is nobody: what the command imports on
+# first use must already be imported (the test runner need not have imported getpass).
+import composite.library.admin_cli  # noqa: F401
 from composite.cli import main as cli_main
 from tests.support.client import register
 from tests.support.operations import admin, admin_socket
@@ -63,7 +66,7 @@ def test_another_user_is_refused_with_one_line_and_a_failing_status(tmp_path: Pa
     try:
         assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
         status, stderr = _as_nobody(["admin", "--socket", str(path), "stats"])
-        assert status == 3
+        assert status == 3, stderr
         assert stderr == f"error: permission denied on {path}: run as the user that runs the server\n"
         # The operator (the server's own user) gets through the same socket.
         assert cli_main(["admin", "--socket", str(path), "--json", "stats"]) == 0
@@ -85,6 +88,8 @@ def _as_nobody(argv: list[str]) -> tuple[int, str]:
             sys.stderr = os.fdopen(2, "w")
             status = cli_main(argv)
             sys.stderr.flush()
+        except BaseException as exc:  # shown in the parent's assertion, not lost with the child
+            os.write(write_end, f"{type(exc).__name__}: {exc}\n".encode())
         finally:
             os._exit(status)
     os.close(write_end)
