@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +39,17 @@ def metric(server_metrics: str, name: str, app: str) -> float:
     found = re.search(rf'^{name}{{app="{app}"}} (\S+)$', server_metrics, re.MULTILINE)
     assert found is not None, name
     return float(found.group(1))
+
+
+def run_together(write: Callable[[], None], read: Callable[[int], None]) -> None:
+    """One writer thread and READERS reader threads (each given its seed), until all end."""
+    threads = [threading.Thread(target=write)] + [
+        threading.Thread(target=read, args=(seed,)) for seed in range(READERS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
 
 
 @pytest.fixture
@@ -111,13 +123,7 @@ def test_reads_on_both_apps_never_see_an_answer_older_than_an_acknowledged_write
                 if not all(floor <= n <= ceiling for n in seen):
                     ledger.stale.append(f"{url}: saw {seen}, acknowledged {floor}, sent {ceiling}")
 
-    threads = [threading.Thread(target=write)] + [
-        threading.Thread(target=read, args=(seed,)) for seed in range(READERS)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    run_together(write, read)
     assert ledger.errors == []
     assert ledger.stale == []
     assert ledger.acknowledged == WRITES
@@ -341,13 +347,7 @@ def test_reads_never_see_an_answer_older_than_any_kind_of_acknowledged_write(ser
                 observed.append((bool(headers), floor, ceiling, shown(answer)))
                 threading.Event().wait(chance.random() * 0.002)
 
-    threads = [threading.Thread(target=write)] + [
-        threading.Thread(target=read, args=(seed,)) for seed in range(READERS)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=300)
+    run_together(write, read)
     assert ledger.errors == []
     assert ledger.acknowledged == writes
     for as_owner, floor, ceiling, seen in observed:
