@@ -1,7 +1,8 @@
 -- wrk script for every workload: rotates over request paths, can POST a fresh JSON body
 -- per request, counts non-2xx answers, and prints one JSON line of results when done.
 --
--- Environment: BENCH_PATHS (paths separated by "|"), BENCH_METHOD (GET or POST),
+-- Environment: BENCH_PATHS (paths separated by "|", each optionally "METHOD /path" to mix
+-- methods in one run), BENCH_METHOD (the method of paths without one: GET or POST),
 -- BENCH_BODY (POST body; "%d" is replaced by a per-request number), BENCH_TOKEN (bearer),
 -- BENCH_COOKIE (a Cookie header, e.g. a logged-in session).
 
@@ -16,10 +17,13 @@ function init(args)
   non2xx = 0
   counter = 0
   paths = {}
-  for path in string.gmatch(os.getenv("BENCH_PATHS") or "/", "[^|]+") do
-    table.insert(paths, path)
-  end
+  methods = {}
   method = os.getenv("BENCH_METHOD") or "GET"
+  for entry in string.gmatch(os.getenv("BENCH_PATHS") or "/", "[^|]+") do
+    local own, path = string.match(entry, "^(%u+) (.+)$")
+    table.insert(paths, path or entry)
+    table.insert(methods, own or method)
+  end
   body = os.getenv("BENCH_BODY")
   local headers = {}
   local token = os.getenv("BENCH_TOKEN")
@@ -37,7 +41,7 @@ function init(args)
   prepared = {}
   if not body then
     for i, path in ipairs(paths) do
-      prepared[i] = wrk.format(method, path, headers)
+      prepared[i] = wrk.format(methods[i], path, headers)
     end
   end
   request_headers = headers
@@ -48,7 +52,7 @@ function request()
   local i = (counter + thread_id * 7919) % #paths + 1
   if body then
     local unique = string.format("%d%06d", thread_id, counter)
-    return wrk.format(method, paths[i], request_headers, string.gsub(body, "%%d", unique))
+    return wrk.format(methods[i], paths[i], request_headers, (string.gsub(body, "%%d", unique)))
   end
   return prepared[i]
 end

@@ -200,8 +200,8 @@ class Plan:
 
 def run_setup(
     setup: setups.Setup, source: Path, database: Path, work: Path, plan: Plan
-) -> dict[tuple[str, float], Measured]:
-    """Every workload at every write rate on one setup."""
+) -> tuple[dict[tuple[str, float], Measured], WriteRound]:
+    """Every workload at every write rate on one setup, then the mixed writes."""
     ids = workloads.public_ids(database, 1000)
     running = setups.start(setup, database, work / "logs", root=source)
     results: dict[tuple[str, float], Measured] = {}
@@ -222,9 +222,54 @@ def run_setup(
                     f" {writer.failed} failed {writer.last_failure})",
                     flush=True,
                 )
+        writes = mixed_writes(running, token, ids, edited, plan.seconds)  # last: it adds prompts
+        print(
+            f"  {setup.name} mixed writes: {writes.round.rps:.0f} req/s, {writes.round.errors} errors",
+            flush=True,
+        )
     finally:
         running.stop()
-    return results
+    return results, writes
+
+
+@dataclass(frozen=True)
+class WriteRound:
+    """The mixed-write round: its requests, and what the write lock cost during it."""
+
+    round: loadgen.Round
+    transactions: float | None  # write transactions committed per request written
+    longest_hold_ms: float | None  # the longest hold of the write lock since the server started
+
+
+def mixed_writes(
+    running: setups.Running, token: str, ids: list[int], edited: int, seconds: float
+) -> WriteRound:
+    """32 connections creating, starring, unstarring and editing in turn, as fast as they go."""
+    paths: list[str] = []
+    for prompt_id in ids[:250]:
+        paths += [
+            "POST /api/prompts",
+            f"PUT /api/prompts/{prompt_id}/star",
+            f"DELETE /api/prompts/{prompt_id}/star",
+            f"PATCH /api/prompts/{edited}",
+        ]
+    # One body for all: a new prompt's fields are a valid edit too, and a star ignores it.
+    load = loadgen.Load(method="POST", paths=tuple(paths), body=workloads.NEW_PROMPT, token=token)
+    before = _metric(running.scrape(), "composite_write_transactions")
+    got = loadgen.run(running.url("backend"), load, seconds, CONNECTIONS)
+    scraped = running.scrape()
+    after = _metric(scraped, "composite_write_transactions")
+    longest = _metric(scraped, "composite_write_lock_longest_hold_seconds")
+    per_request = (after - before) / got.requests if None not in (before, after) and got.requests else None
+    return WriteRound(got, per_request, longest * 1000 if longest is not None else None)
+
+
+def _metric(scraped: str, name: str) -> float | None:
+    """The value of one unlabelled or app-labelled gauge in a Prometheus scrape (None if absent)."""
+    for line in scraped.splitlines():
+        if line.startswith(name) and line[len(name)] in " {":
+            return float(line.rsplit(" ", 1)[1])
+    return None
 
 
 def floors(work: Path, seconds: float) -> dict[str, float]:
@@ -266,6 +311,26 @@ def table(results: dict[str, dict[tuple[str, float], Measured]], floor: dict[str
     return "\n".join(lines)
 
 
+def writes_table(writes: dict[str, WriteRound], floor: float) -> str:
+    """The mixed-write round per setup, as Markdown."""
+    lines = [
+        f"Mixed writes: {CONNECTIONS} connections creating, starring, unstarring and editing in turn.",
+        "",
+        "| setup | req/s (share of the FastAPI floor) | write transactions per request"
+        " | longest write-lock hold |",
+        "|---|--:|--:|--:|",
+    ]
+    for label, got in writes.items():
+        per = f"{got.transactions:.2f}" if got.transactions is not None else "not measured"
+        held = f"{got.longest_hold_ms:,.0f} ms" if got.longest_hold_ms is not None else "not measured"
+        errors = f", {got.round.errors} errors" if got.round.errors else ""
+        lines.append(
+            f"| {label} | {got.round.rps:,.0f} ({got.round.rps / floor:.2f}){errors} | {per} | {held} |"
+        )
+    lines += ["", "The longest hold is since the server started, reads and the writer's rounds included."]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Measure and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -285,15 +350,16 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cached = generate.cached_database(plan.prompts, log=lambda m: print(m, flush=True))
         results: dict[str, dict[tuple[str, float], Measured]] = {}
+        writes: dict[str, WriteRound] = {}
         runs = [(label, source, setups.SETUPS["composite"]) for label, source in sources]
         if args.uncached:
             runs.append(("this checkout, caches off", setups.ROOT, setups.SETUPS["uncached"]))
         for label, source, setup in runs:
             database = generate.copy_database(cached, work / f"{len(results)}.db")
             print(f"{label}:", flush=True)
-            results[label] = run_setup(setup, source, database, work, plan)
+            results[label], writes[label] = run_setup(setup, source, database, work, plan)
         floor = floors(work, plan.seconds)
-        report = table(results, floor, plan)
+        report = table(results, floor, plan) + "\n\n" + writes_table(writes, floor["backend"])
         print()
         print(report)
         if args.out:
