@@ -222,7 +222,7 @@ def run_setup(
                     f" {writer.failed} failed {writer.last_failure})",
                     flush=True,
                 )
-        writes = mixed_writes(running, token, ids, edited, plan.seconds)  # last: it adds prompts
+        writes = mixed_writes(running, token, ids, plan.seconds)  # last: it adds prompts
         print(
             f"  {setup.name} mixed writes: {writes.round.rps:.0f} req/s, {writes.round.errors} errors",
             flush=True,
@@ -241,17 +241,20 @@ class WriteRound:
     longest_hold_ms: float | None  # the longest hold of the write lock since the server started
 
 
-def mixed_writes(
-    running: setups.Running, token: str, ids: list[int], edited: int, seconds: float
-) -> WriteRound:
-    """32 connections creating, starring, unstarring and editing in turn, as fast as they go."""
+def mixed_writes(running: setups.Running, token: str, ids: list[int], seconds: float) -> WriteRound:
+    """32 connections creating, starring, unstarring and editing in turn, as fast as they go.
+
+    Stars rotate over 250 prompts and edits over 50 of the writer's own: many prompts
+    change, as when many people write, rather than one prompt edited 32 times at once.
+    """
+    edited = [own_prompt(running.url("backend"), token) for _ in range(50)]
     paths: list[str] = []
-    for prompt_id in ids[:250]:
+    for n, prompt_id in enumerate(ids[:250]):
         paths += [
             "POST /api/prompts",
             f"PUT /api/prompts/{prompt_id}/star",
             f"DELETE /api/prompts/{prompt_id}/star",
-            f"PATCH /api/prompts/{edited}",
+            f"PATCH /api/prompts/{edited[n % len(edited)]}",
         ]
     # One body for all: a new prompt's fields are a valid edit too, and a star ignores it.
     load = loadgen.Load(method="POST", paths=tuple(paths), body=workloads.NEW_PROMPT, token=token)
@@ -314,7 +317,8 @@ def table(results: dict[str, dict[tuple[str, float], Measured]], floor: dict[str
 def writes_table(writes: dict[str, WriteRound], floor: float) -> str:
     """The mixed-write round per setup, as Markdown."""
     lines = [
-        f"Mixed writes: {CONNECTIONS} connections creating, starring, unstarring and editing in turn.",
+        f"Mixed writes: {CONNECTIONS} connections creating, starring, unstarring and editing in turn"
+        " (stars over 250 prompts, edits over 50 of the writer's own).",
         "",
         "| setup | req/s (share of the FastAPI floor) | write transactions per request"
         " | longest write-lock hold |",

@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from composite.db import Cursor, Database, first, touch
 from composite.library import scopes
 from composite.library.accounts import User, usernames
-from composite.library.errors import Forbidden, NotFound
+from composite.library.errors import DomainError, Forbidden, NotFound
 from composite.library.rules import check_prompt_fields, check_tags
 from composite.library.scopes import BY_STARS, LISTED
 from composite.library.search import (
@@ -431,15 +431,64 @@ def _insert_versions(cur: Cursor, rows: list[tuple[Any, ...]]) -> None:
 
 
 def update_prompt(db: Database, prompt_id: int, editor: User, **changes: Any) -> Prompt:
-    """Edit the owner's prompt; a change creates a new version, no change creates none."""
+    """Edit the owner's prompt; a change creates a new version, no change creates none.
+
+    Edits sent at once share a transaction (composite/db/groupcommit.py), as creates and
+    stars do: each is applied in turn, so two edits of one prompt make two versions.
+    """
     cleaned = clean_fields({k: v for k, v in changes.items() if k in CONTENT_FIELDS and v is not None})
+    result = db.group_commit(_write_edits).submit((prompt_id, editor, cleaned))
+    if isinstance(result, DomainError):
+        raise result
+    return result
 
-    def edit(cur: Cursor) -> Prompt:
-        prompt = load_for_owner(cur, prompt_id, editor)
-        apply_changes(cur, prompt, cleaned)
-        return load_visible(cur, prompt_id, editor.id)
 
-    return db.write(edit)
+def _write_edits(
+    cur: Cursor, items: Sequence[tuple[int, User, dict[str, Any]]]
+) -> list[Prompt | DomainError]:
+    """A batch of validated edits, set-wise (apply_edits): each prompt after its edit, or the refusal.
+
+    Edits of different prompts go in one apply_edits; a second edit of one prompt waits for
+    the next round, so each edit applies over the one before it and makes its own version.
+    """
+    rows = _rows_by_id(cur, [prompt_id for prompt_id, _, _ in items])
+    results: list[Prompt | DomainError | None] = [None] * len(items)
+    pending: list[tuple[int, int, dict[str, Any]]] = []
+    for index, (prompt_id, editor, cleaned) in enumerate(items):
+        row = rows.get(prompt_id)
+        if row is None or not may_see(row[0].visibility, row[1], editor.id):
+            results[index] = NotFound(f"no prompt {prompt_id}")  # as load_visible says it
+        elif row[1] != editor.id:
+            results[index] = Forbidden("only the owner of a prompt may change it")
+        else:
+            pending.append((index, prompt_id, cleaned))
+    done = [index for index, _, _ in pending]
+    while pending:
+        now: list[tuple[int, int, dict[str, Any]]] = []
+        later: list[tuple[int, int, dict[str, Any]]] = []
+        for entry in pending:
+            (later if any(entry[1] == taken[1] for taken in now) else now).append(entry)
+        apply_edits(cur, [(rows[prompt_id][0], cleaned, None) for _, prompt_id, cleaned in now])
+        pending = later
+        if pending:
+            rows |= _rows_by_id(cur, [prompt_id for _, prompt_id, _ in pending])
+    after = _rows_by_id(cur, [items[index][0] for index in done])
+    for index in done:
+        results[index] = after[items[index][0]][0]
+    assert all(result is not None for result in results)
+    return results  # type: ignore[return-value]  # every item has its result now
+
+
+def _rows_by_id(cur: Cursor, prompt_ids: Iterable[int]) -> dict[int, tuple[Prompt, int]]:
+    """Each prompt with its owner's id, read on ``cur`` in two queries whatever their number."""
+    ids = sorted(set(prompt_ids))
+    if not ids:
+        return {}
+    found = cur.execute(
+        f"SELECT {ROW_COLUMNS} FROM prompts p WHERE p.id IN (SELECT unnest(?::BIGINT[]))", [ids]
+    ).fetchall()
+    names = usernames(cur, sorted({row[2] for row in found}))
+    return {row[0]: (with_owner_name(row, names), row[2]) for row in found}
 
 
 def delete_prompt(db: Database, prompt_id: int, user: User) -> None:

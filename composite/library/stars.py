@@ -9,7 +9,7 @@ from composite.library import scopes
 from composite.library.accounts import User
 from composite.library.catalog import MAX_LIMIT, Page
 from composite.library.errors import Invalid, NotFound
-from composite.library.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt, load_visible
+from composite.library.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt, may_see
 from composite.library.scopes import BY_STARS, LISTED
 
 
@@ -24,37 +24,64 @@ def _set_star(db: Database, prompt_id: int, user: User, starred: bool) -> int:
 
 
 def _write_stars(cur: Cursor, items: Sequence[tuple[int, int, bool]]) -> list[int | NotFound]:
-    """Each star or unstar in turn: the prompt's count after it, or NotFound for one the user cannot see."""
+    """A batch of stars and unstars in six statements: each item's count after it, or NotFound.
+
+    The items are played in order in memory over the rows read first, and only what changes
+    is written: a star and an unstar of one pair in one batch write nothing (and never
+    insert a key the same transaction deleted, which DuckDB refuses).
+    """
+    prompt_ids = sorted({prompt_id for prompt_id, _, _ in items})
+    found = cur.execute(
+        "SELECT id, visibility, owner_id, stars FROM prompts WHERE id IN (SELECT unnest(?::BIGINT[]))",
+        [prompt_ids],
+    ).fetchall()
+    rows = {prompt_id: (visibility, owner_id, count) for prompt_id, visibility, owner_id, count in found}
+    pairs = sorted({(user_id, prompt_id) for prompt_id, user_id, _ in items})
+    had = set(
+        cur.execute(
+            "SELECT s.user_id, s.prompt_id FROM stars s JOIN (SELECT unnest(?::BIGINT[]) AS user_id,"
+            " unnest(?::BIGINT[]) AS prompt_id) p USING (user_id, prompt_id)",
+            [[user for user, _ in pairs], [prompt for _, prompt in pairs]],
+        ).fetchall()
+    )
+    starred_now = set(had)
+    counts = {prompt_id: row[2] for prompt_id, row in rows.items()}
     results: list[int | NotFound] = []
     for prompt_id, user_id, starred in items:
-        try:
-            load_visible(cur, prompt_id, user_id)
-        except NotFound as exc:  # raised before this item wrote anything: the others stand
-            results.append(exc)
+        row = rows.get(prompt_id)
+        if row is None or not may_see(row[0], row[1], user_id):
+            results.append(NotFound(f"no prompt {prompt_id}"))  # as load_visible says it
             continue
-        results.append(_change_star(cur, prompt_id, user_id, starred))
-    return results
-
-
-def _change_star(cur: Cursor, prompt_id: int, user_id: int, starred: bool) -> int:
-    touch(cur, scopes.prompt(prompt_id), BY_STARS, scopes.starred(user_id))
-    if starred:
-        added = cur.execute(
-            "INSERT INTO stars (user_id, prompt_id) VALUES (?, ?) ON CONFLICT DO NOTHING RETURNING 1",
-            [user_id, prompt_id],
-        ).fetchall()
-        delta = len(added)
-    else:
-        removed = cur.execute(
-            "DELETE FROM stars WHERE user_id = ? AND prompt_id = ? RETURNING 1", [user_id, prompt_id]
-        ).fetchall()
-        delta = -len(removed)
+        pair = (user_id, prompt_id)
+        if starred and pair not in starred_now:
+            starred_now.add(pair)
+            counts[prompt_id] += 1
+        elif not starred and pair in starred_now:
+            starred_now.discard(pair)
+            counts[prompt_id] -= 1
+        results.append(counts[prompt_id])
+    added, removed = sorted(starred_now - had), sorted(had - starred_now)
+    changed = sorted({prompt_id for _, prompt_id in added + removed})
+    if not changed:
+        return results
+    touch(cur, BY_STARS, *scopes.prompts(changed), *(scopes.starred(user) for user, _ in added + removed))
+    for sql, moved in (
+        ("INSERT INTO stars (user_id, prompt_id) SELECT unnest(?::BIGINT[]), unnest(?::BIGINT[])", added),
+        (
+            "DELETE FROM stars WHERE (user_id, prompt_id) IN"
+            " (SELECT (unnest(?::BIGINT[]), unnest(?::BIGINT[])))",
+            removed,
+        ),
+    ):
+        if moved:
+            cur.execute(sql, [[user for user, _ in moved], [prompt for _, prompt in moved]])
     # The count lives on the prompt so lists sort by it without a join.
-    row = first(
-        cur.execute("UPDATE prompts SET stars = stars + ? WHERE id = ? RETURNING stars", [delta, prompt_id])
+    cur.execute(
+        "UPDATE prompts SET stars = c.n FROM (SELECT unnest(?::BIGINT[]) AS id, unnest(?::BIGINT[]) AS n) c"
+        " WHERE prompts.id = c.id",
+        [changed, [counts[prompt_id] for prompt_id in changed]],
     )
-    assert row is not None
-    return int(row[0])
+    return results
 
 
 def star(db: Database, prompt_id: int, user: User) -> int:

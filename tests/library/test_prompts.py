@@ -218,3 +218,47 @@ def test_placeholders_are_found_and_filled() -> None:
         "Translate hello into {{ language }}; keep hello short. Not {{ 1bad }} or {x}."
     )
     assert fill("{{a}}", {"a": "{{b}}", "b": "no"}) == "{{b}}"  # values are not expanded again
+
+
+def test_concurrent_edits_share_transactions_and_each_makes_its_own_version(db: Database, make_user) -> None:
+    from composite.library import catalog
+
+    owner, stranger = make_user("owner"), make_user("stranger")
+    shared = prompts.create_prompt(db, owner, title="Shared", body="start", visibility="public")
+    own = [
+        prompts.create_prompt(db, owner, title=f"Own {n}", body="start", visibility="public")
+        for n in range(8)
+    ]
+    returned: list[tuple[int, str, str]] = []
+    refused: list[str] = []
+
+    def edit(n: int) -> None:
+        for round_ in range(10):
+            body = f"edit {n} {round_} zebraword{n}x{round_}"
+            got = prompts.update_prompt(db, own[n].id, owner, body=body)
+            returned.append((got.id, got.body, body))
+            if round_ % 2:
+                prompts.update_prompt(db, shared.id, owner, title=f"Shared {n} {round_}")
+            try:  # refused alone, beside the others in its batch
+                prompts.update_prompt(db, shared.id, stranger, title="Taken")
+            except Forbidden:
+                refused.append("forbidden")
+
+    threads = [threading.Thread(target=edit, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all(got == sent for _, got, sent in returned)  # each caller got its own edit back
+    assert len(refused) == 80
+    for n, prompt in enumerate(own):
+        now = prompts.get_prompt(db, prompt.id)
+        assert (now.version, now.body) == (11, f"edit {n} 9 zebraword{n}x9")
+        assert sorted(history.version_numbers(db, prompt.id)) == list(range(1, 12))
+        # The index follows the last edit, and no longer the ones before it.
+        assert [p.id for p in catalog.list_prompts(db, None, q=f"zebraword{n}x9").items] == [prompt.id]
+        assert catalog.list_prompts(db, None, q=f"zebraword{n}x3").items == ()
+    assert prompts.get_prompt(db, shared.id).version == 1 + 8 * 5  # every edit its own version
+    group = db.group_commit(prompts._write_edits)
+    assert group.items == 8 * 10 + 8 * 5 + 80
+    assert group.batches < group.items  # they did share transactions
