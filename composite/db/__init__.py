@@ -19,7 +19,7 @@ import duckdb
 
 from composite.db.groupcommit import GroupCommit
 from composite.db.memo import ExactMemo
-from composite.db.scopes import Scopes, note_query
+from composite.db.scopes import NOTHING, Scopes, note_query
 
 log = logging.getLogger("composite.db")
 
@@ -295,6 +295,15 @@ def touch(cur: Cursor, *scopes: str) -> None:
         _TOUCHED[id(cur)].update(scopes)
     except KeyError:
         raise RuntimeError("touch() is only meaningful inside Database.transaction") from None
+
+
+def unchanged(cur: Cursor) -> None:
+    """Mark that the write transaction open on ``cur`` changed nothing any reader sees.
+
+    For a write that turned out to be a no-op (a star already there, an edit to the same
+    text): without a touch, its commit would move every scope and empty every cache.
+    """
+    touch(cur, NOTHING)
 
 
 def row_maker(cls: type[T], description: Any) -> Callable[[tuple[Any, ...]], T]:

@@ -31,6 +31,9 @@ from contextvars import ContextVar
 
 # The scope every kept answer depends on: moved by a commit that touched no scope of its own.
 EVERYTHING = "*"
+# What a transaction names when it knows it changed nothing readers see (a star already
+# there): no counter moves for it, where touching nothing would move EVERYTHING.
+NOTHING = ""
 # Counters for all other scopes, by hash: 512 KiB. A page reads about 25 scopes, so a
 # write to one scope drops an unrelated page about once in 2,600. The first few slots are
 # for names without a key ("listed", "search"), one each in the order they are first
@@ -95,7 +98,9 @@ class Scopes:
         """Count one commit; called after COMMIT with the write lock held."""
         self.generation += 1
         names = set(touched)
-        slots = {slot(scope) for scope in names if scope != EVERYTHING}
+        slots = {slot(scope) for scope in names if scope not in (EVERYTHING, NOTHING)}
+        if names == {NOTHING}:
+            return
         if not slots or EVERYTHING in names:
             self.everything += 1
         counts = self.counts

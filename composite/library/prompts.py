@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from composite.db import Cursor, Database, first, touch
+from composite.db import Cursor, Database, first, touch, unchanged
 from composite.library import scopes
 from composite.library.accounts import User, usernames
 from composite.library.errors import DomainError, Forbidden, NotFound
@@ -463,12 +463,15 @@ def _write_edits(
         else:
             pending.append((index, prompt_id, cleaned))
     done = [index for index, _, _ in pending]
+    if not pending:  # every edit refused: nothing was written
+        unchanged(cur)
     while pending:
         now: list[tuple[int, int, dict[str, Any]]] = []
         later: list[tuple[int, int, dict[str, Any]]] = []
         for entry in pending:
             (later if any(entry[1] == taken[1] for taken in now) else now).append(entry)
-        apply_edits(cur, [(rows[prompt_id][0], cleaned, None) for _, prompt_id, cleaned in now])
+        if not any(apply_edits(cur, [(rows[prompt_id][0], cleaned, None) for _, prompt_id, cleaned in now])):
+            unchanged(cur)  # edits to the text already there: no reader's answer moves
         pending = later
         if pending:
             rows |= _rows_by_id(cur, [prompt_id for _, prompt_id, _ in pending])

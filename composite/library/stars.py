@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from composite.db import Cursor, Database, first, rows_as, touch
+from composite.db import Cursor, Database, first, rows_as, touch, unchanged
 from composite.library import scopes
 from composite.library.accounts import User
 from composite.library.catalog import MAX_LIMIT, Page
@@ -62,7 +62,8 @@ def _write_stars(cur: Cursor, items: Sequence[tuple[int, int, bool]]) -> list[in
         results.append(counts[prompt_id])
     added, removed = sorted(starred_now - had), sorted(had - starred_now)
     changed = sorted({prompt_id for _, prompt_id in added + removed})
-    if not changed:
+    if not changed:  # stars already there, unstars of none: no reader's answer moves
+        unchanged(cur)
         return results
     touch(cur, BY_STARS, *scopes.prompts(changed), *(scopes.starred(user) for user, _ in added + removed))
     for sql, moved in (

@@ -171,3 +171,18 @@ def test_names_every_listing_reads_share_no_counter(db: Database) -> None:
     named = [scopes.LISTED, scopes.BY_STARS, scopes.SEARCH, scopes.CREDENTIALS, scopes.LOGINS]
     assert len({slot(name) for name in named}) == len(named)
     assert not {slot(name) for name in named} & {slot(scopes.prompt(n)) for n in range(100_000)}
+
+
+def test_writes_that_change_nothing_drop_nothing(db: Database, make_user) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    x, y, *_ = new_prompts(db, alice, 3)
+    stars.star(db, y, bob)
+    page = recorded(db, lambda: freshness.prompt_state(db, x, None) and prompts.get_prompt(db, x))
+    everything = db.scopes.everything
+    stars.star(db, y, bob)  # already starred
+    stars.unstar(db, x, alice)  # never starred
+    prompts.update_prompt(db, y, alice, body="body 1")  # the text it has
+    assert db.scopes.fresh(page)
+    assert db.scopes.everything == everything  # not one of them emptied every cache
+    stars.star(db, x, alice)
+    assert not db.scopes.fresh(page)  # and a star that does change it still drops it
