@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from composite.db import Database
-from composite.library.errors import NotFound
 from composite.library.labels import Label, kept_labels, seen_by
-from composite.library.prompts import kept_row, may_see
+from composite.library.prompts import kept_row, may_see, visible_row
 
 
 @dataclass(frozen=True)
@@ -30,9 +29,7 @@ def prompt_state(db: Database, prompt_id: int, viewer_id: int | None) -> PromptS
     (composite.library.forks): that title, or None once the source is hidden or gone, is
     part of the state too. Each kept read adds its scope to the answer being made.
     """
-    kept = kept_row(db, prompt_id)
-    if kept is None or not may_see(kept.prompt.visibility, kept.owner_id, viewer_id):
-        raise NotFound(f"no prompt {prompt_id}")
+    kept = visible_row(db, prompt_id, viewer_id)
     source_title = None
     if kept.prompt.source_id is not None:
         source = kept_row(db, kept.prompt.source_id)

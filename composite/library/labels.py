@@ -11,7 +11,7 @@ from composite.library import scopes
 from composite.library.accounts import User
 from composite.library.errors import Conflict, Invalid, NotFound
 from composite.library.history import RESTORED, get_version
-from composite.library.prompts import Prompt, get_prompt, load_for_owner, may_see
+from composite.library.prompts import Prompt, get_prompt, load_for_owner, may_see, missing
 
 LABEL_MAX = 32
 LABEL_RE = re.compile(rf"^[a-z0-9-]{{1,{LABEL_MAX}}}$")
@@ -99,7 +99,7 @@ def visible_owner(cur: Cursor, prompt_id: int, viewer_id: int | None) -> int:
     """The owner's id of a prompt the viewer may see; NotFound otherwise."""
     row = first(cur.execute("SELECT owner_id, visibility FROM prompts p WHERE p.id = ?", [prompt_id]))
     if row is None or not may_see(row[1], row[0], viewer_id):
-        raise NotFound(f"no prompt {prompt_id}")  # as load_visible says it
+        raise missing(prompt_id)
     return int(row[0])
 
 

@@ -117,12 +117,16 @@ def may_see(visibility: str, owner_id: int, viewer_id: int | None) -> bool:
     return visibility == "public" or owner_id == viewer_id
 
 
+def missing(prompt_id: int) -> NotFound:
+    """The refusal for a prompt the viewer may not see: someone else's private prompt is a missing one."""
+    return NotFound(f"no prompt {prompt_id}")
+
+
 def load_visible(cur: Cursor, prompt_id: int, viewer_id: int | None) -> Prompt:
     """The prompt if the viewer may see it, read on ``cur`` (inside a write when one is open)."""
     row = first(cur.execute(f"SELECT {ROW_COLUMNS} FROM prompts p WHERE p.id = ?", [prompt_id]))
     if row is None or not may_see(row[_VISIBILITY], row[2], viewer_id):
-        # Someone else's private prompt is indistinguishable from a missing one.
-        raise NotFound(f"no prompt {prompt_id}")
+        raise missing(prompt_id)
     return with_owner_name(row, usernames(cur, [row[2]]))
 
 
@@ -187,12 +191,17 @@ def _row_weight(kept: KeptRow | None) -> int:
     return 512 + len(prompt.title) + len(prompt.description) + len(prompt.body) + sum(map(len, prompt.tags))
 
 
-def get_prompt(db: Database, prompt_id: int, viewer_id: int | None = None) -> Prompt:
-    """A prompt the viewer may see; NotFound otherwise."""
+def visible_row(db: Database, prompt_id: int, viewer_id: int | None) -> KeptRow:
+    """The kept row of a prompt the viewer may see; NotFound otherwise."""
     kept = kept_row(db, prompt_id)
     if kept is None or not may_see(kept.prompt.visibility, kept.owner_id, viewer_id):
-        raise NotFound(f"no prompt {prompt_id}")  # as load_visible: a private prompt is a missing one
-    return kept.prompt
+        raise missing(prompt_id)
+    return kept
+
+
+def get_prompt(db: Database, prompt_id: int, viewer_id: int | None = None) -> Prompt:
+    """A prompt the viewer may see; NotFound otherwise."""
+    return visible_row(db, prompt_id, viewer_id).prompt
 
 
 def clean_fields(fields: dict[str, Any]) -> dict[str, Any]:
@@ -457,7 +466,7 @@ def _write_edits(
     for index, (prompt_id, editor, cleaned) in enumerate(items):
         row = rows.get(prompt_id)
         if row is None or not may_see(row[0].visibility, row[1], editor.id):
-            results[index] = NotFound(f"no prompt {prompt_id}")  # as load_visible says it
+            results[index] = missing(prompt_id)
         elif row[1] != editor.id:
             results[index] = Forbidden("only the owner of a prompt may change it")
         else:
@@ -468,8 +477,10 @@ def _write_edits(
     while pending:
         now: list[tuple[int, int, dict[str, Any]]] = []
         later: list[tuple[int, int, dict[str, Any]]] = []
+        taken: set[int] = set()
         for entry in pending:
-            (later if any(entry[1] == taken[1] for taken in now) else now).append(entry)
+            (later if entry[1] in taken else now).append(entry)
+            taken.add(entry[1])
         if not any(apply_edits(cur, [(rows[prompt_id][0], cleaned, None) for _, prompt_id, cleaned in now])):
             unchanged(cur)  # edits to the text already there: no reader's answer moves
         pending = later

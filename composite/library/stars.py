@@ -9,7 +9,7 @@ from composite.library import scopes
 from composite.library.accounts import User
 from composite.library.catalog import MAX_LIMIT, Page
 from composite.library.errors import Invalid, NotFound
-from composite.library.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt, may_see
+from composite.library.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt, may_see, missing
 from composite.library.scopes import BY_STARS, LISTED
 
 
@@ -24,7 +24,7 @@ def _set_star(db: Database, prompt_id: int, user: User, starred: bool) -> int:
 
 
 def _write_stars(cur: Cursor, items: Sequence[tuple[int, int, bool]]) -> list[int | NotFound]:
-    """A batch of stars and unstars in six statements: each item's count after it, or NotFound.
+    """A batch of stars and unstars in two reads and at most three writes: each count after it, or NotFound.
 
     The items are played in order in memory over the rows read first, and only what changes
     is written: a star and an unstar of one pair in one batch write nothing (and never
@@ -50,7 +50,7 @@ def _write_stars(cur: Cursor, items: Sequence[tuple[int, int, bool]]) -> list[in
     for prompt_id, user_id, starred in items:
         row = rows.get(prompt_id)
         if row is None or not may_see(row[0], row[1], user_id):
-            results.append(NotFound(f"no prompt {prompt_id}"))  # as load_visible says it
+            results.append(missing(prompt_id))
             continue
         pair = (user_id, prompt_id)
         if starred and pair not in starred_now:
