@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -19,11 +20,33 @@ import httpx
 ROOT = Path(__file__).resolve().parents[2]
 
 
+# Ports handed out below the kernel's ephemeral range (32768 and up on Linux): neither an
+# outgoing connection nor another process's bind to port 0 can take one between this
+# check and the server's bind. Each pytest-xdist worker draws from its own slice, so two
+# workers never hand out the same port.
+_PORTS = range(10_000, 32_768)
+_next_port: list[int] = []
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on now, and no other test worker hands out."""
+    if not _next_port:
+        worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
+        workers = max(int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")), worker + 1)
+        size = len(_PORTS) // workers
+        start = _PORTS.start + worker * size
+        _next_port[:] = [start, start + size, start + random.randrange(size)]
+    low, high, port = _next_port
+    for _ in range(high - low):
+        port = low + (port + 1 - low) % (high - low)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue  # in use: by a server of an earlier test, or by anything else here
+        _next_port[2] = port
+        return port
+    raise RuntimeError(f"no free port in {low}-{high}")
 
 
 def children(pid: int) -> dict[int, str]:
