@@ -344,9 +344,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--uncached", action="store_true", help="also measure with RESPONSE_CACHE_MB=0")
     parser.add_argument("--prompts", type=int, default=PROMPTS, help="generated prompts in the database")
     parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
+    parser.add_argument("--workloads", help=f"comma-separated, of {', '.join(WORKLOADS)} (default: all)")
     parser.add_argument("--quick", action="store_true", help="one-second rounds at 2 writes/s: a smoke run")
     args = parser.parse_args(argv)
-    plan = Plan([float(r) for r in args.writes.split(",")], args.seconds, list(WORKLOADS), args.prompts)
+    chosen = args.workloads.split(",") if args.workloads else list(WORKLOADS)
+    if unknown := set(chosen) - set(WORKLOADS):
+        parser.error(f"unknown workloads: {', '.join(sorted(unknown))}")
+    plan = Plan([float(r) for r in args.writes.split(",")], args.seconds, chosen, args.prompts)
     if args.quick:  # seconds, not minutes: what the test suite runs
         plan = Plan([2.0], 1.0, ["site_prompt", "api_get"], 2_000)
     sources = [("this checkout", setups.ROOT), *((f"{s.name}", s.resolve()) for s in args.source or [])]
