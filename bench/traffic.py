@@ -342,6 +342,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--writes", default="0,2,20", help="write rates per second, comma-separated")
     parser.add_argument("--seconds", type=float, default=8.0, help="seconds per measured round")
     parser.add_argument("--uncached", action="store_true", help="also measure with RESPONSE_CACHE_MB=0")
+    parser.add_argument(
+        "--uncached-only", action="store_true", help="measure every source with RESPONSE_CACHE_MB=0 only"
+    )
     parser.add_argument("--prompts", type=int, default=PROMPTS, help="generated prompts in the database")
     parser.add_argument("--out", type=Path, help="also write the table to this Markdown file")
     parser.add_argument("--workloads", help=f"comma-separated, of {', '.join(WORKLOADS)} (default: all)")
@@ -359,8 +362,11 @@ def main(argv: list[str] | None = None) -> int:
         cached = generate.cached_database(plan.prompts, log=lambda m: print(m, flush=True))
         results: dict[str, dict[tuple[str, float], Measured]] = {}
         writes: dict[str, WriteRound] = {}
-        runs = [(label, source, setups.SETUPS["composite"]) for label, source in sources]
-        if args.uncached:
+        if args.uncached_only:
+            runs = [(f"{label}, caches off", source, setups.SETUPS["uncached"]) for label, source in sources]
+        else:
+            runs = [(label, source, setups.SETUPS["composite"]) for label, source in sources]
+        if args.uncached and not args.uncached_only:
             runs.append(("this checkout, caches off", setups.ROOT, setups.SETUPS["uncached"]))
         for label, source, setup in runs:
             database = generate.copy_database(cached, work / f"{len(results)}.db")
