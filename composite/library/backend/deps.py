@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from composite.config import Settings
 from composite.db import Database
@@ -26,17 +27,22 @@ bearer = HTTPBearer(
 OPTIONAL_AUTH: dict[str, Any] = {"security": [{}]}
 
 
-def get_db(request: Request) -> Database:
+# The dependencies are coroutines: FastAPI runs a plain function dependency in the thread
+# pool, a hop per dependency per request that cost more than the listing it served. Only the
+# token lookup may read the database, and it alone is sent to a thread.
+
+
+async def get_db(request: Request) -> Database:
     """The process's shared database."""
     return request.app.state.db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     """The process's settings."""
     return request.app.state.settings
 
 
-def get_limiter(request: Request) -> RateLimiter:
+async def get_limiter(request: Request) -> RateLimiter:
     """The per-client rate limiter shared with the website."""
     return request.app.state.limiter
 
@@ -56,12 +62,12 @@ LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 # no-cache: keep it, but check again (ETag) each time, since any write may change it.
 
 
-def public_answer(response: Response) -> None:
+async def public_answer(response: Response) -> None:
     """Mark an answer that is the same for every caller as one anyone may keep."""
     response.headers["Cache-Control"] = SHARED_REVALIDATE
 
 
-def optional_user(
+async def optional_user(
     request: Request,
     response: Response,
     db: DatabaseDep,
@@ -76,7 +82,7 @@ def optional_user(
             response.headers["Cache-Control"] = SHARED_REVALIDATE
         return None
     response.headers["Cache-Control"] = PRIVATE_REVALIDATE
-    user = user_for_token(db, credentials.credentials)
+    user = await run_in_threadpool(user_for_token, db, credentials.credentials)
     if user is None:
         raise Unauthorized("the token is wrong or has been revoked")
     return user
@@ -93,7 +99,7 @@ def large_upload_check(db: Database) -> Callable[[Scope], bool]:
     return token_holder
 
 
-def required_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
+async def required_user(user: Annotated[User | None, Depends(optional_user)]) -> User:
     """The caller, who must send a valid token; 401 otherwise."""
     if user is None:
         raise Unauthorized("this needs a token: send 'Authorization: Bearer <token>'")
