@@ -275,6 +275,38 @@ def test_list_sorts_by_stars(client: TestClient, alice: ApiUser, bob: ApiUser) -
     ]
 
 
+def test_a_listed_prompt_is_what_reading_it_answers_after_every_change(
+    client: TestClient, alice: ApiUser, bob: ApiUser
+) -> None:
+    # A listing is spliced from each prompt's kept JSON: a change must reach it as it
+    # reaches the prompt's own answer, field for field.
+    source = alice.create_prompt(title="Source", body="Fill {{topic}} in.")
+    fork = bob.post(f"/api/prompts/{source['id']}/fork").json()
+
+    def listed_and_read(viewer: Any, prompt_id: int) -> tuple[dict[str, Any], dict[str, Any]]:
+        listed = {p["id"]: p for p in viewer.get("/api/prompts", params={"limit": 100}).json()["items"]}
+        read = viewer.get(f"/api/prompts/{prompt_id}").json()
+        read.pop("labels"), read.pop("label")  # what only the read of one prompt answers
+        return listed[prompt_id], read
+
+    for change in (
+        lambda: None,
+        lambda: bob.put(f"/api/prompts/{source['id']}/star"),
+        lambda: alice.patch(f"/api/prompts/{source['id']}", json={"body": "Now {{other}}.", "tags": ["x"]}),
+        lambda: alice.patch(f"/api/prompts/{source['id']}", json={"title": "Renamed"}),
+        lambda: bob.patch(f"/api/prompts/{fork['id']}", json={"visibility": "public"}),
+        lambda: alice.patch(f"/api/prompts/{source['id']}", json={"visibility": "private"}),
+    ):
+        change()
+        for viewer in (client, alice, bob):
+            for prompt_id in (source["id"], fork["id"]):
+                if viewer.get(f"/api/prompts/{prompt_id}").status_code == 200:
+                    listed, read = listed_and_read(viewer, prompt_id)
+                    assert listed == read
+    listed, _ = listed_and_read(bob, fork["id"])
+    assert listed["forked_from"] is None  # the source went private: bob may no longer see it
+
+
 def test_search_ranks_a_title_match_above_a_body_only_match(client: TestClient, alice: ApiUser) -> None:
     body_only = alice.create_prompt(title="Letters", body="Write a haiku about the sea and its waves.")
     title_match = alice.create_prompt(title="Haiku maker", body="Write a short poem about the sea.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from composite.library import catalog, stars
 from composite.library.backend.deps import CurrentUser, DatabaseDep, PromptId
@@ -41,10 +41,11 @@ def list_stars(
     username: UsernamePath,
     user: CurrentUser,
     db: DatabaseDep,
+    response: Response,
     limit: Annotated[int, Query(ge=1, le=catalog.MAX_LIMIT)] = 20,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
-) -> PromptPage:
+) -> Response:
     """The caller's own starred prompts, the latest starred first."""
     if username.lower() != user.username.lower():
         raise Forbidden("stars are private: you may list only your own")
-    return page_out(db, stars.starred_prompts(db, user, limit, offset), user.id)
+    return page_out(db, stars.starred_prompts(db, user, limit, offset), user.id, response)
