@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID, uuid4
@@ -20,8 +20,8 @@ from composite.library.search import (
     index_new_prompts,
     index_prompt,
     prompt_postings,
+    reindex_prompts,
     unindex_prompt,
-    unindex_prompts,
     visibilities_changed,
     visibility_changed,
 )
@@ -367,18 +367,18 @@ def _fork_visibility_changed(cur: Cursor, moved: Iterable[tuple[Prompt, str]]) -
         )
 
 
-def apply_edits(cur: Cursor, edits: list[tuple[Prompt, dict[str, Any], NewPrompt | None]]) -> list[bool]:
-    """Write many validated edits as new versions in four statements; True for each that changed.
+def apply_edits(
+    cur: Cursor, edits: list[tuple[Prompt, dict[str, Any], NewPrompt | None]]
+) -> list[Prompt | None]:
+    """Write many validated edits as new versions, set-wise; each prompt as written (None: unchanged).
 
     Each edit is (prompt, changes, weighed): ``weighed`` holds the search terms of the
     edited content (all four indexed fields given) when the caller computed them outside
     the write lock, else None and they are computed here.
     """
     changed: list[tuple[Prompt, dict[str, Any], NewPrompt | None]] = []
-    outcome = []
     for prompt, changes, weighed in edits:
         differs = {k: v for k, v in changes.items() if _differs(prompt, k, v)}
-        outcome.append(bool(differs))
         if not differs:
             continue
         merged = {field: differs.get(field, getattr(prompt, field)) for field in CONTENT_FIELDS}
@@ -387,7 +387,7 @@ def apply_edits(cur: Cursor, edits: list[tuple[Prompt, dict[str, Any], NewPrompt
         else:
             changed.append((prompt, merged, weighed or weigh(prompt.uid, merged)))
     if not changed:
-        return outcome
+        return [None] * len(edits)
     for prompt, merged, _ in changed:
         touch(cur, *_edit_scopes(prompt.id, {k: v for k, v in merged.items() if _differs(prompt, k, v)}))
     columns = [[merged[field] for _, merged, _ in changed] for field in CONTENT_FIELDS]
@@ -417,9 +417,21 @@ def apply_edits(cur: Cursor, edits: list[tuple[Prompt, dict[str, Any], NewPrompt
     _fork_visibility_changed(cur, [(p, merged["visibility"]) for p, merged, _ in changed])
     reindexed = [(prompt.id, weighed) for prompt, _, weighed in changed if weighed is not None]
     if reindexed:
-        unindex_prompts(cur, [prompt_id for prompt_id, _ in reindexed])
-        index_new_prompts(cur, [(pid, w.postings) for pid, w in reindexed])
-    return outcome
+        reindex_prompts(cur, [(pid, w.postings) for pid, w in reindexed])
+    before = {prompt.id: prompt for prompt, _, _ in changed}
+    if any(merged["visibility"] != prompt.visibility for prompt, merged, _ in changed):
+        # A fork made public or private changes its source's count of forks, which may be
+        # in this batch too: read the rows back.
+        written = {prompt_id: row for prompt_id, (row, _) in _rows_by_id(cur, before).items()}
+    else:  # the rows as the UPDATE returned them: reading them back costs two queries
+        written = {
+            row[0]: replace(before[row[0]], **dict(zip(_RETURNED, row[1:], strict=True))) for row in rows
+        }
+    return [written.get(prompt.id) for prompt, _, _ in edits]
+
+
+# What the edit's UPDATE returns after the id, by Prompt field name.
+_RETURNED = ("version", *CONTENT_FIELDS, "updated_at")
 
 
 def _edit_scopes(prompt_id: int, changed: dict[str, Any]) -> list[str]:
@@ -471,7 +483,6 @@ def _write_edits(
             results[index] = Forbidden("only the owner of a prompt may change it")
         else:
             pending.append((index, prompt_id, cleaned))
-    done = [index for index, _, _ in pending]
     if not pending:  # every edit refused: nothing was written
         unchanged(cur)
     while pending:
@@ -481,14 +492,14 @@ def _write_edits(
         for entry in pending:
             (later if entry[1] in taken else now).append(entry)
             taken.add(entry[1])
-        if not any(apply_edits(cur, [(rows[prompt_id][0], cleaned, None) for _, prompt_id, cleaned in now])):
+        written = apply_edits(cur, [(rows[prompt_id][0], cleaned, None) for _, prompt_id, cleaned in now])
+        if not any(written):
             unchanged(cur)  # edits to the text already there: no reader's answer moves
+        for (index, prompt_id, _), prompt in zip(now, written, strict=True):
+            if prompt is not None:
+                rows[prompt_id] = (prompt, rows[prompt_id][1])
+            results[index] = rows[prompt_id][0]
         pending = later
-        if pending:
-            rows |= _rows_by_id(cur, [prompt_id for _, prompt_id, _ in pending])
-    after = _rows_by_id(cur, [items[index][0] for index in done])
-    for index in done:
-        results[index] = after[items[index][0]][0]
     assert all(result is not None for result in results)
     return results  # type: ignore[return-value]  # every item has its result now
 

@@ -332,7 +332,7 @@ def _write_batch(cur: Cursor, user: User, batch: list[_Entry]) -> list[ImportedI
         [(p, e.fields, e.weighed if e.fields.keys() >= INDEXED else None) for e, p in edits],
     )
     stored += [
-        ImportedItem(entry.index, prompt.id, prompt.uid, "updated" if did else "unchanged", entry.row)
+        ImportedItem(entry.index, prompt.id, prompt.uid, "unchanged" if did is None else "updated", entry.row)
         for (entry, prompt), did in zip(edits, changed, strict=True)
     ]
     return stored

@@ -262,3 +262,7 @@ def test_concurrent_edits_share_transactions_and_each_makes_its_own_version(db: 
     group = db.group_commit(prompts._write_edits)
     assert group.items == 8 * 10 + 8 * 5 + 80
     assert group.batches < group.items  # they did share transactions
+    # The dictionary counts each term's prompts exactly, however the edits were batched.
+    counted = dict(db.fetchall("SELECT term, count(*) FROM search_terms GROUP BY term"))
+    recorded = dict(db.fetchall("SELECT term, df FROM search_vocab WHERE df <> 0"))
+    assert recorded == counted
