@@ -46,7 +46,8 @@ def test_a_person_imports_a_large_csv_and_sees_what_was_refused(
     report = page.locator("#import-report")
     done = "1499 new, 0 updated, 0 already up to date, 1 not imported"
     expect(report).to_contain_text(done, timeout=120_000)
-    expect(report).to_contain_text("Row 43: visibility: must be 'public' or 'private'")
+    title = items[41]["title"]
+    expect(report).to_contain_text(f"Row 43 (“{title}”): visibility: must be 'public' or 'private'")
     assert page.url == f"{site.frontend}/account"  # the script sent it: the page never left
     expect(page.locator(".upload-progress")).to_be_hidden()  # the new form, ready for another file
 
@@ -58,3 +59,32 @@ def test_a_person_imports_a_large_csv_and_sees_what_was_refused(
     again = "0 new, 0 updated, 1499 already up to date"
     expect(page.locator("#import-report")).to_contain_text(again, timeout=120_000)
     assert problems == []
+
+
+def test_a_file_past_the_limit_is_refused_under_the_field_before_it_is_sent(
+    browser: BrowserContext,  # noqa: F811
+    site: ServerProcess,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    sent: list[str] = []
+    page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
+    page.goto(f"{site.frontend}/register")
+    page.get_by_label("Username").fill("toolarge")
+    page.get_by_label("Password", exact=True).fill("correct horse battery")
+    page.get_by_label("Password again").fill("correct horse battery")
+    page.get_by_role("button", name="Create account").click()
+    page.goto(f"{site.frontend}/account")
+    sent.clear()
+    big = tmp_path / "prompts.csv"
+    with big.open("wb") as file:  # 70 MB, sparse: the size is what the page reads
+        file.truncate(70 * 1000 * 1000)
+    page.get_by_label("Export or CSV file").set_input_files(str(big))
+    page.get_by_role("button", name="Import").click()
+    error = page.locator("#f-file-error")
+    expect(error).to_contain_text("This file is 66.8 MiB; an import takes at most 64 MiB.")
+    expect(page.get_by_label("Export or CSV file")).to_have_attribute("aria-invalid", "true")
+    assert sent == []  # nothing was uploaded
+    page.close()

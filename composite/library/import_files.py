@@ -13,7 +13,7 @@ import io
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import IO, Any, Literal
 
 import ijson
 
@@ -22,7 +22,23 @@ from composite.library.errors import Invalid
 EXPORT_FORMAT = "allucanget-prompts"
 # CSV columns besides title and body (or the common prompts.chat names, act and prompt).
 CSV_OPTIONAL = ("description", "tags", "visibility", "model_hint")
+# The largest file an import takes: a real collection of a few thousand prompts (1,525 of
+# them make 4.2 MB) with room to spare. It is read as a stream (spooled to disk, parsed
+# item by item), so its size costs disk and time, not memory of its size several times
+# over. A CSV cell may be as large: Python's csv module refuses
+# a field past its limit (131,072 characters by default) and so the whole file, where a
+# cell over a prompt field's limit should cost only its own row (composite.library.transfer
+# says which and how long). The limit is the csv module's, process-wide; nothing else here
+# reads CSV.
+IMPORT_MAX_BYTES = 64 * 1024 * 1024
+csv.field_size_limit(IMPORT_MAX_BYTES)
+# Separators a CSV file may use: spreadsheets in many locales write ';', "Unicode text"
+# exports and .tsv files a tab.
+CSV_SEPARATORS = (",", ";", "\t", "|")
 _BOM = codecs.BOM_UTF8
+_UTF16_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
+# The start of a file read to find its header line: far longer than any header.
+_HEADER_SAMPLE = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -170,10 +186,64 @@ def _skip_to(depth: int, events: _Events) -> None:
         next(events)
 
 
+FileKind = Literal["json", "csv"]
+# Media types of CSV as browsers and tools send them: Windows labels a .csv with Excel's type.
+CSV_MEDIA_TYPES = frozenset(
+    {"text/csv", "application/csv", "text/tab-separated-values", "application/vnd.ms-excel"}
+)
+CSV_SUFFIXES = (".csv", ".tsv", ".tab")
+# Files people pick by mistake, by their first bytes: what to say instead of "not JSON".
+_NOT_PROMPTS = (
+    (b"%PDF", "this is a PDF"),
+    (b"PK\x03\x04", "this is a zip archive, or a spreadsheet saved as .xlsx or .ods"),
+    (b"\xd0\xcf\x11\xe0", "this is an old Excel workbook (.xls)"),
+)
+_UPLOAD_HINT = "upload a .json export or a .csv file (from a spreadsheet: save as 'CSV UTF-8')"
+
+
+def media_kind(media_type: str) -> FileKind | None:
+    """The reader a body of this media type needs (parameters ignored), or None."""
+    media = media_type.split(";", 1)[0].strip().lower()
+    if media in CSV_MEDIA_TYPES:
+        return "csv"
+    if media == "application/json" or media.endswith("+json"):
+        return "json"
+    return None
+
+
+def upload_kind(stream: IO[bytes], filename: str, media_type: str) -> FileKind:
+    """The reader an uploaded file needs, from its first bytes, its name and then its type.
+
+    The name goes before the type: browsers label a .csv as text/plain, Excel's type or
+    nothing, depending on the system. A file of neither kind is refused with what it is.
+    """
+    head = stream.read(8)
+    stream.seek(0)
+    for magic, what in _NOT_PROMPTS:
+        if head.startswith(magic):
+            raise Invalid({"file": f"{what}; {_UPLOAD_HINT}"})
+    name = filename.lower()
+    if name.endswith(CSV_SUFFIXES):
+        return "csv"
+    if name.endswith(".json"):
+        return "json"
+    if kind := media_kind(media_type):
+        return kind
+    # Unnamed and untyped: an export starts with an object, after any byte order mark.
+    return "json" if head.removeprefix(_BOM).lstrip()[:1] == b"{" else "csv"
+
+
 def read_csv(stream: IO[bytes]) -> Iterator[RawItem]:
-    """The rows of a CSV file with a header row, each as the fields its known columns give."""
-    text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-    reader = csv.reader(text, strict=True)
+    """The rows of a CSV file with a header row, each as the fields its known columns give.
+
+    UTF-8 (with or without a byte order mark) or UTF-16 with one, as spreadsheets save
+    "Unicode text"; separated by commas, semicolons, tabs or bars, whichever the header
+    line holds most of outside quotes.
+    """
+    encoding = _csv_encoding(stream)
+    separator = _separator(stream, encoding)
+    text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+    reader = csv.reader(text, delimiter=separator, strict=True)
     row = 1
     try:
         header = next(reader, None)
@@ -195,11 +265,35 @@ def read_csv(stream: IO[bytes]) -> Iterator[RawItem]:
             yield RawItem(index, row, item)
             index += 1
     except UnicodeDecodeError:
-        raise Invalid({"file": f"this file is not UTF-8 text (row {row + 1})"}) from None
+        raise Invalid({"file": f"this file is not UTF-8 text (row {row + 1}); {_SAVE_AS_UTF8}"}) from None
     except csv.Error as exc:
         raise Invalid({"file": f"this file is not CSV (row {row + 1}: {_short(exc)})"}) from None
     finally:
         text.detach()  # the caller owns the stream
+
+
+_SAVE_AS_UTF8 = "save it from the spreadsheet as 'CSV UTF-8' (or 'Unicode text') and upload it again"
+
+
+def _csv_encoding(stream: IO[bytes]) -> str:
+    """The codec for the (seekable) stream: UTF-16 when it starts with its byte order mark, else UTF-8."""
+    start = stream.read(2)
+    stream.seek(0)
+    # The UTF-16 codec reads the mark and the byte order from it; utf-8-sig drops a UTF-8 mark.
+    return "utf-16" if start in _UTF16_BOMS else "utf-8-sig"
+
+
+def _separator(stream: IO[bytes], encoding: str) -> str:
+    """The separator the header line uses most outside quotes; a comma if it has none."""
+    sample = stream.read(_HEADER_SAMPLE)
+    stream.seek(0)
+    if encoding == "utf-16":
+        sample = sample[: len(sample) // 2 * 2]  # whole code units only
+    line = sample.decode(encoding, errors="replace").split("\n", 1)[0]
+    unquoted = re.sub(r'"[^"]*"?', "", line)
+    counts = {separator: unquoted.count(separator) for separator in CSV_SEPARATORS}
+    best = max(CSV_SEPARATORS, key=lambda separator: counts[separator])  # the first of a tie: ','
+    return best if counts[best] else ","
 
 
 def split_tags(cell: str) -> list[str]:
@@ -217,7 +311,8 @@ def _columns(header: list[str]) -> dict[str, str]:
             columns[alias] = field
     if not {"title", "body"} <= set(columns.values()):
         needs = "a title and a body column ('title' and 'body', or 'act' and 'prompt')"
-        raise Invalid({"file": f"the CSV header needs {needs}"})
+        found = ", ".join(repr(name[:40]) for name in names[:12]) + (", ..." if len(names) > 12 else "")
+        raise Invalid({"file": f"the CSV header needs {needs}; this file's header is {found}"})
     return columns
 
 

@@ -35,6 +35,20 @@ class RateLimiter:
         reset_at = self._limiter.get_window_stats(item, scope, key).reset_time
         raise TooManyAttempts(message, max(1, math.ceil(reset_at - time.time())))
 
+    def check(
+        self, spec: str, scope: str, key: str, message: str = "too many requests; try again later"
+    ) -> None:
+        """TooManyAttempts if ``key`` has no unit of ``spec`` left, charging nothing (``record`` does)."""
+        item = parse(spec)
+        if self._limiter.test(item, scope, key):
+            return
+        reset_at = self._limiter.get_window_stats(item, scope, key).reset_time
+        raise TooManyAttempts(message, max(1, math.ceil(reset_at - time.time())))
+
+    def record(self, spec: str, scope: str, key: str) -> None:
+        """Charge one unit of ``spec`` to ``key`` after the work it paid for; never refuses."""
+        self._limiter.hit(parse(spec), scope, key)
+
     def remaining(self, spec: str, scope: str, key: str) -> int:
         """How many units of ``spec`` are left for ``key`` in the current window."""
         return self._limiter.get_window_stats(parse(spec), scope, key).remaining

@@ -82,10 +82,11 @@ def check_prompt_fields(
         except ValueError as exc:
             errors[field] = str(exc)
             continue
-        if not low <= len(text) <= high:
-            errors[field] = (
-                f"must be {low}-{high} characters" if low else f"must be at most {high} characters"
-            )
+        if len(text) > high:  # how long it is, so that the writer knows how much to cut
+            errors[field] = f"has {len(text):,} characters; at most {high:,}"
+            continue
+        if len(text) < low:
+            errors[field] = f"must be {low}-{high} characters"
             continue
         cleaned[field] = text
     if visibility is not None:

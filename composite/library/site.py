@@ -22,13 +22,13 @@ from composite.library.examples import load_examples
 from composite.library.frontend import create_frontend
 from composite.library.frontend.app import large_uploads, refusal_page
 from composite.library.frontend.security import signed_in_check
+from composite.library.import_files import IMPORT_MAX_BYTES
 from composite.library.migrations import MIGRATIONS_DIR
 from composite.library.observability import operating_mounts, record_flask_routes, start_backup_schedule
 from composite.library.operations import Operations
 from composite.library.policies import api_policy, site_policy
 from composite.library.public import public_mount
 from composite.library.ratelimit import RateLimiter
-from composite.library.transfer import IMPORT_MAX_BYTES
 from composite.server import ASGIApp, Mount, PortRouter, wsgi_app
 from composite.server.headers import SecurityHeaders
 from composite.server.limits import BodyLimit

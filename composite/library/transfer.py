@@ -18,6 +18,7 @@ import time
 import uuid
 import weakref
 from collections.abc import Iterable
+from contextlib import closing
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import IO, Any, Literal
@@ -51,10 +52,6 @@ from composite.library.ratelimit import RateLimiter
 log = logging.getLogger("composite.library.transfer")
 
 EXPORT_VERSION = 1
-# The largest import file: a real collection of a few thousand prompts (1,525 of them make
-# 4.2 MB) with room to spare. It is read as a stream (spooled to disk, parsed item by
-# item), so its size costs disk and time, not memory of its size several times over.
-IMPORT_MAX_BYTES = 64 * 1024 * 1024
 MAX_IMPORT = 10_000
 # Tags an import may add that none of the user's prompts carry yet: without a bound, one
 # import of 1,000 prompts could add 10,000 tags to every visitor's tag list.
@@ -88,6 +85,7 @@ class ImportedItem:
     outcome: str  # created, updated, unchanged or refused
     row: int | None = None  # a CSV file's row number (the header is row 1)
     reason: str | None = None
+    title: str | None = None  # a refused item's title as given (shortened), to name it
 
 
 @dataclass(frozen=True)
@@ -182,11 +180,26 @@ def _read(
         try:
             uid, fields = _check_item(raw)
         except Invalid as exc:
-            reason = "; ".join(f"{field}: {problem}" for field, problem in exc.errors.items())
-            refused.append(ImportedItem(raw.index, None, None, "refused", raw.row, reason))
+            reason = "; ".join(_said(field, problem) for field, problem in exc.errors.items())
+            refused.append(ImportedItem(raw.index, None, None, "refused", raw.row, reason, _title_of(raw)))
             continue
         good.append((raw, uid, fields))
     return good, refused
+
+
+def _said(field: str, problem: str) -> str:
+    """One field's refusal as the report shows it: "the body has 144,260 characters; at most 50,000"."""
+    return f"the {field.replace('_', ' ')} {problem}" if problem.startswith("has ") else f"{field}: {problem}"
+
+
+def _title_of(raw: RawItem) -> str | None:
+    """The title a refused item gives, shortened, to name it in the report; None if it has none."""
+    item = raw.item
+    title = item.get("title") if isinstance(item, dict) else None
+    if not isinstance(title, str) or not title.strip():
+        return None
+    title = " ".join(title.split())
+    return title if len(title) <= 80 else title[:79] + "…"
 
 
 def check_new_tags(db: Database, user: User, tag_lists: Iterable[Iterable[str]]) -> None:
@@ -235,9 +248,16 @@ def import_limiter(db: Database) -> RateLimiter:
     return _shared(db).limiter
 
 
-def charge_import(db: Database, user: User) -> None:
-    """Charge one import to the user's budget; TooManyAttempts (429) when it is spent."""
-    import_limiter(db).hit(IMPORT_RATE, "import", str(user.id), "too many imports; try again later")
+def check_import_budget(db: Database, user: User) -> None:
+    """TooManyAttempts (429) when the user's imports for the hour are spent."""
+    import_limiter(db).check(IMPORT_RATE, "import", str(user.id), "too many imports; try again later")
+
+
+def _charged(db: Database, user: User, result: ImportResult) -> ImportResult:
+    """Count the import against the user's budget if it stored anything: fixing a refused file is free."""
+    if result.created or result.count("updated"):
+        import_limiter(db).record(IMPORT_RATE, "import", str(user.id))
+    return result
 
 
 @dataclass(frozen=True)
@@ -251,20 +271,24 @@ class _Entry:
 
 def import_prompts(db: Database, user: User, document: Any) -> ImportResult:
     """Merge a parsed export document into the user's prompts: same uid updates, same content is skipped."""
-    charge_import(db, user)
-    return _import(db, user, document_items(document))
+    check_import_budget(db, user)
+    return _charged(db, user, _import(db, user, document_items(document)))
 
 
 def import_file(db: Database, user: User, stream: IO[bytes], kind: Literal["json", "csv"]) -> ImportResult:
     """Merge an export file or a CSV file, read as it streams, into the user's prompts."""
-    charge_import(db, user)
-    return _import(db, user, read_csv(stream) if kind == "csv" else read_json(stream))
+    check_import_budget(db, user)
+    with closing(read_csv(stream) if kind == "csv" else read_json(stream)) as items:
+        # Closed here, while the stream is open: a reader left to the collector would
+        # detach from a file already closed, and print a traceback.
+        return _charged(db, user, _import(db, user, items))
 
 
 def _import(db: Database, user: User, items: Iterable[RawItem]) -> ImportResult:
     good, refused = _read(items)
     check_new_tags(db, user, (fields.get("tags", []) for _, _, fields in good))
-    pending = [_Entry(raw.index, raw.row, uid, fields) for raw, uid, fields in good]
+    entries = [_Entry(raw.index, raw.row, uid, fields) for raw, uid, fields in good]
+    pending, repeats = _without_repeats(entries)
     done: list[ImportedItem] = []
     size = BATCH_MIN * 2
     try:
@@ -290,7 +314,37 @@ def _import(db: Database, user: User, items: Iterable[RawItem]) -> ImportResult:
             f"the import stopped after storing {len(done)} of {len(good)} prompts;"
             " import the same file again to finish (what is stored is matched, not duplicated)"
         ) from None
+    stored = {item.index: item for item in done}
+    done += [
+        ImportedItem(entry.index, stored[first.index].id, stored[first.index].uid, "unchanged", entry.row,
+                     f"a repeat of {_place(first)}")
+        for entry, first in repeats
+    ]  # fmt: skip
     return ImportResult(tuple(sorted(done + refused, key=lambda item: item.index)))
+
+
+def _without_repeats(entries: list[_Entry]) -> tuple[list[_Entry], list[tuple[_Entry, _Entry]]]:
+    """The entries to write, and each that repeats an earlier one exactly (uid, if any, and fields).
+
+    A repeat would find the prompt its first made and be reported "unchanged" beside it; the
+    report says which row it repeats instead.
+    """
+    first: dict[Any, _Entry] = {}
+    kept: list[_Entry] = []
+    repeats: list[tuple[_Entry, _Entry]] = []
+    for entry in entries:
+        key = (entry.uid, tuple(sorted((k, str(v)) for k, v in entry.fields.items())))
+        if key in first:
+            repeats.append((entry, first[key]))
+        else:
+            first[key] = entry
+            kept.append(entry)
+    return kept, repeats
+
+
+def _place(entry: _Entry) -> str:
+    """Where an entry is in its file, as the report names it: 'row 12' (CSV) or 'prompt 3' (JSON)."""
+    return f"row {entry.row}" if entry.row is not None else f"prompt {entry.index + 1}"
 
 
 def _next_batch(pending: list[_Entry], size: int) -> tuple[list[_Entry], list[_Entry]]:

@@ -85,7 +85,7 @@ def test_bad_items_are_refused_with_their_reason_and_the_good_ones_stored(db: Da
         ({"title": "t", "body": "b", "tags": "a"}, "tags: must be a list"),
         ({"title": 5, "body": "b"}, "title: must be a str"),
         ({"title": "t", "body": "b", "tags": ["a"] * 11}, "tags: at most 10 tags"),
-        ({"title": "t", "body": "x" * 50_001}, "body: must be 1-50000 characters"),
+        ({"title": "t", "body": "x" * 50_001}, "the body has 50,001 characters; at most 50,000"),
     ]
     good = {"title": "Good one", "body": "kept"}, {"title": "Good two", "body": "b"}
     items = [good[0], *[item for item, _ in bad], good[1]]
@@ -182,14 +182,17 @@ def test_an_import_may_add_at_most_a_hundred_new_tags(db: Database, make_user) -
 
 def test_imports_are_limited_per_user(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
-    document = {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}]}
+
+    def document(n: int) -> dict:
+        return {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": f"b {n}"}]}
+
     budget = int(transfer.IMPORT_RATE.split("/")[0])
-    for _ in range(budget):
-        transfer.import_prompts(db, alice, document)
+    for n in range(budget):
+        assert transfer.import_prompts(db, alice, document(n)).created == 1  # each stores one: charged
     with pytest.raises(TooManyAttempts) as caught:
-        transfer.import_prompts(db, alice, document)
+        transfer.import_prompts(db, alice, document(-1))
     assert caught.value.retry_after > 0
-    assert transfer.import_prompts(db, bob, document).created == 1  # bob has his own budget
+    assert transfer.import_prompts(db, bob, document(0)).created == 1  # bob has his own budget
 
 
 def test_an_import_stopped_part_way_says_what_it_stored_and_a_repeat_finishes_it(

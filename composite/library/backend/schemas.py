@@ -496,7 +496,10 @@ class ImportedItemOut(BaseModel):
     id: int | None = Field(description="The stored prompt it created or updated; null when refused")
     uid: UUID | None
     outcome: Literal["created", "updated", "unchanged", "refused"]
-    reason: str | None = Field(None, description="Why it was refused")
+    reason: str | None = Field(
+        None, description="Why it was refused; for an unchanged one that repeats an earlier one, which"
+    )
+    title: str | None = Field(None, description="A refused item's title as given (shortened), to name it")
 
 
 class ImportResultOut(BaseModel):

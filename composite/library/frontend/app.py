@@ -87,6 +87,8 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
         """Render a refusal from the domain rules as a page with its status."""
         # The domain's messages never name a private prompt, so they are safe to show.
         message = error.message[:1].upper() + error.message[1:]
+        if isinstance(error, TooManyAttempts):
+            message = f"{message.rstrip('.')}. You can try again in {wait_in_words(error.retry_after)}."
         page = render_template(
             "error.html", code=error.status, title=_TITLES.get(error.status, "Error"), message=message
         )
@@ -169,3 +171,12 @@ def view_url(view: str) -> str:
     pairs = [(key, value) for key, value in request.args.items(multi=True) if key != "view"]
     path = url_for(request.endpoint or "browse.home", **(request.view_args or {}))
     return f"{path}?{urlencode([*pairs, ('view', view)])}"
+
+
+def wait_in_words(seconds: int) -> str:
+    """A wait as a reader takes it in: '40 seconds', '1 minute', '57 minutes', '2 hours'."""
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size * (2 if unit == "hour" else 1):
+            count = round(seconds / size)
+            return f"{count} {unit}{'s' if count != 1 else ''}"
+    return f"{seconds} second{'s' if seconds != 1 else ''}"

@@ -160,10 +160,31 @@ def test_a_file_the_import_cannot_read_is_a_clear_4xx(
 
 
 def test_imports_over_the_budget_get_429_with_retry_after(alice: ApiUser) -> None:
-    document = {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}]}
-    for _ in range(int(IMPORT_RATE.split("/")[0])):
-        assert alice.post("/api/import", json=document).status_code == 200
-    response = alice.post("/api/import", json=document)
+    def document(n: int) -> dict:
+        return {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": f"b {n}"}]}
+
+    for n in range(int(IMPORT_RATE.split("/")[0])):
+        assert alice.post("/api/import", json=document(n)).json()["created"] == 1
+    response = alice.post("/api/import", json=document(-1))
     assert response.status_code == 429
     assert int(response.headers["Retry-After"]) > 0
     assert "too many imports" in response.json()["detail"]
+
+
+def test_a_csv_sent_as_a_form_or_with_excels_type_is_read(alice: ApiUser) -> None:
+    csv_bytes = b"title;body\r\nSemicolons;From a German Excel\r\n"
+    as_form = alice.post(
+        "/api/import", files={"file": ("prompts.csv", csv_bytes, "application/vnd.ms-excel")}
+    )
+    assert (as_form.status_code, as_form.json()["created"]) == (200, 1)
+    typed = alice.post(
+        "/api/import",
+        content=b"title,body\nComma,From Windows\n",
+        headers={"Content-Type": "application/vnd.ms-excel"},
+    )
+    assert (typed.status_code, typed.json()["created"]) == (200, 1)
+    pdf = alice.post("/api/import", files={"file": ("prompts.pdf", b"%PDF-1.7\n...", "application/pdf")})
+    assert pdf.status_code == 422
+    assert pdf.json()["detail"][0]["msg"].startswith("this is a PDF; upload a .json export or a .csv file")
+    no_file = alice.post("/api/import", data={"note": "no file"}, files={})
+    assert no_file.status_code in (415, 422)

@@ -7,6 +7,7 @@ import io
 import json
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from composite.config import Settings
@@ -139,4 +140,14 @@ def test_the_website_import_refuses_repeated_tags_as_the_api_does(alice: AuthAct
     page = alice.post("/account/import", files, content_type="multipart/form-data")
     assert page.status_code == 200
     assert "0 new, 0 updated, 0 already up to date, 1 not imported" in page.text
-    assert "Prompt 1: tags: at most 10 tags" in page.text
+    assert "Prompt 1 (“t”): tags: at most 10 tags" in page.text  # named by its title
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [(1, "1 second"), (40, "40 seconds"), (60, "1 minute"), (3419, "57 minutes"), (7200, "2 hours")],
+)
+def test_a_wait_is_said_in_the_unit_a_reader_takes_in(seconds: int, said: str) -> None:
+    from composite.library.frontend.app import wait_in_words
+
+    assert wait_in_words(seconds) == said

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import tempfile
 from collections.abc import AsyncIterator
-from typing import IO, Annotated, Any, Literal
+from dataclasses import dataclass
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
+from starlette.datastructures import UploadFile
 
 from composite.config import Settings
 from composite.library import transfer
 from composite.library.backend.deps import CurrentUser, DatabaseDep
 from composite.library.backend.errors import error_responses
 from composite.library.backend.schemas import ErrorOut, ExportDocument, ImportDocument, ImportResultOut
-from composite.library.errors import UnsupportedMediaType
+from composite.library.errors import Invalid, UnsupportedMediaType
+from composite.library.import_files import IMPORT_MAX_BYTES, FileKind, media_kind, upload_kind
 
 router = APIRouter(tags=["transfer"])
 
@@ -52,38 +55,65 @@ def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
 IMPORT_BODY = {
     "required": True,
     "description": (
-        f"A file of up to {transfer.IMPORT_MAX_BYTES // 2**20} MiB and {transfer.MAX_IMPORT:,} prompts:"
-        " an export document (`application/json`), or CSV (`text/csv`, UTF-8) with a header row"
-        " naming `title` and `body` columns (or `act` and `prompt`) and optionally `description`,"
-        " `tags` (separated by commas) and `visibility`."
+        f"A file of up to {IMPORT_MAX_BYTES // 2**20} MiB and {transfer.MAX_IMPORT:,} prompts:"
+        " an export document (`application/json`), or CSV (`text/csv`, also sent as"
+        " `application/vnd.ms-excel` or `text/tab-separated-values`) with a header row naming"
+        " `title` and `body` columns (or `act` and `prompt`) and optionally `description`, `tags`"
+        " (separated by commas) and `visibility`. CSV is UTF-8 or UTF-16 with a byte order mark,"
+        " separated by commas, semicolons, tabs or bars (whichever the header holds). Either may"
+        " also come as the file part of a form (`curl -F file=@prompts.csv`)."
     ),
     "content": {
         "application/json": {"schema": _inlined(ImportDocument.model_json_schema())},
         "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            }
+        },
     },
 }
 
 
-def _kind(request: Request) -> Literal["json", "csv"]:
-    """Which reader the body needs, from its Content-Type; 415 for any other."""
-    media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if media == "text/csv":
-        return "csv"
-    if media == "application/json" or media.endswith("+json"):
-        return "json"
-    raise UnsupportedMediaType("send the file as application/json (an export) or text/csv")
+@dataclass(frozen=True)
+class Upload:
+    """The file an import request carries, spooled, and the reader it needs."""
+
+    stream: IO[bytes]
+    kind: FileKind
 
 
-async def spooled_body(request: Request) -> AsyncIterator[IO[bytes]]:
-    """The request body in a temporary file, read on the event loop (no database call here)."""
+async def uploaded_file(request: Request) -> AsyncIterator[Upload]:
+    """The file in the request: its whole body, or the file part of a form; 415 for other bodies.
+
+    Read on the event loop into a temporary file (no database call here), so that the
+    endpoint parses it on its thread, not in memory.
+    """
+    media_type = request.headers.get("content-type", "")
+    if media_type.split(";", 1)[0].strip().lower() == "multipart/form-data":
+        # What `curl -F file=@prompts.csv` sends: Starlette's parser spools the part to disk.
+        async with request.form(max_files=1, max_fields=8) as form:
+            part = next((value for value in form.values() if isinstance(value, UploadFile)), None)
+            if part is None:
+                raise Invalid({"file": "the form has no file: send it as file=@prompts.json"})
+            stream: IO[bytes] = part.file
+            # Eight bytes read from the spool: the kind is told by name, type and start.
+            yield Upload(stream, upload_kind(stream, part.filename or "", part.content_type or ""))
+        return
+    kind = media_kind(media_type)
+    if kind is None:
+        raise UnsupportedMediaType(
+            "send the file as application/json (an export), as text/csv, or as a form's file part"
+        )
     settings: Settings = request.app.state.settings
-    # The body arrives spooled already (composite.server.limits) and is handed on in chunks;
-    # kept in a file of its own so that the endpoint reads it on its thread, not in memory.
+    # The body arrives spooled already (composite.server.limits) and is handed on in chunks.
     with tempfile.SpooledTemporaryFile(max_size=settings.max_body_bytes) as spool:
         async for chunk in request.stream():
             spool.write(chunk)
         spool.seek(0)
-        yield spool
+        yield Upload(spool, kind)
 
 
 @router.post(
@@ -93,10 +123,9 @@ async def spooled_body(request: Request) -> AsyncIterator[IO[bytes]]:
     openapi_extra={"requestBody": IMPORT_BODY},
 )
 def import_prompts(
-    request: Request,
     user: CurrentUser,
     db: DatabaseDep,
-    body: Annotated[IO[bytes], Depends(spooled_body)],
+    upload: Annotated[Upload, Depends(uploaded_file)],
 ) -> ImportResultOut:
     """Merge an export or a CSV file into the caller's prompts; each bad item is refused on its own."""
-    return ImportResultOut.of(transfer.import_file(db, user, body, _kind(request)))
+    return ImportResultOut.of(transfer.import_file(db, user, upload.stream, upload.kind))

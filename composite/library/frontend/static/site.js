@@ -248,6 +248,13 @@
         return; // nothing chosen: let the server say so
       }
       event.preventDefault();
+      var most = Number(form.getAttribute("data-max-bytes"));
+      if (most && file.files[0].size > most) {
+        // Said before sending, not after minutes of upload answered by a bare 413.
+        refuse(file, "This file is " + mebibytes(file.files[0].size) + "; an import takes at most " +
+          mebibytes(most) + ". Split it, or leave out what you do not need.");
+        return;
+      }
       var button = form.querySelector("button[type=submit]");
       var request = new XMLHttpRequest();
       box.hidden = false;
@@ -290,6 +297,26 @@
       request.open("POST", form.action);
       request.send(new FormData(form));
     });
+  }
+
+  function mebibytes(bytes) {
+    return (bytes / 1048576).toFixed(1).replace(/\.0$/, "") + " MiB";
+  }
+
+  function refuse(input, message) {
+    var field = input.closest(".field");
+    var box = document.getElementById(input.id + "-error");
+    if (!box) {
+      box = document.createElement("div");
+      box.className = "field-error";
+      box.id = input.id + "-error";
+      field.appendChild(box);
+    }
+    box.textContent = message;
+    field.classList.add("has-error");
+    input.setAttribute("aria-invalid", "true");
+    input.setAttribute("aria-describedby", box.id);
+    input.focus();
   }
 
   document.querySelectorAll("form[data-upload-progress]").forEach(enhance);

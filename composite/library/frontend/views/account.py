@@ -27,11 +27,12 @@ from composite.library.frontend.security import (
     get_settings,
     login_required,
 )
+from composite.library.import_files import IMPORT_MAX_BYTES, upload_kind
 
 bp = Blueprint("account", __name__, url_prefix="/account")
 
 # The import form's own body limit: the file's, framing included (a few hundred bytes).
-UPLOAD_LIMITS = {"account.import_prompts": transfer.IMPORT_MAX_BYTES}
+UPLOAD_LIMITS = {"account.import_prompts": IMPORT_MAX_BYTES}
 
 
 def _page(status: int = 200, **context: Any) -> tuple[str, int]:
@@ -40,7 +41,8 @@ def _page(status: int = 200, **context: Any) -> tuple[str, int]:
     context.setdefault("password_errors", {})
     context.setdefault("values", {})
     tokens = credentials.list_tokens(get_db(), current_user().id)
-    return render_template("account/index.html", tokens=tokens, **context), status
+    page = render_template("account/index.html", tokens=tokens, import_max_bytes=IMPORT_MAX_BYTES, **context)
+    return page, status
 
 
 @bp.get("")
@@ -116,8 +118,8 @@ def import_prompts() -> tuple[str, int]:
     try:
         if upload is None or not upload.filename:
             raise Invalid({"file": "choose an exported .json file or a .csv file"})
-        kind = "csv" if upload.filename.lower().endswith(".csv") or upload.mimetype == "text/csv" else "json"
         # Werkzeug spooled a large file to disk: it is read from there as it is parsed.
+        kind = upload_kind(upload.stream, upload.filename, upload.mimetype)
         result = transfer.import_file(get_db(), current_user(), upload.stream, kind)
     except Invalid as exc:
         return _page(422, import_errors=exc.errors)
