@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager, contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -77,6 +77,9 @@ class LockHolds:
     # How long writers waited for the lock before holding it: what a busy writer costs others.
     waited: float = 0.0
     longest_wait: float = 0.0
+    # Holds longer than each of HOLD_BOUNDS, so that a scrape before and after any stretch
+    # of time tells how many long holds fell within it (``longest`` is since the start).
+    longer_than: list[int] = field(default_factory=lambda: [0] * len(HOLD_BOUNDS))
 
     def record(self, seconds: float, cpu_seconds: float, waited: float = 0.0) -> None:
         """Add one hold; called with the write lock held, so no lock of its own is needed."""
@@ -86,11 +89,21 @@ class LockHolds:
         self.longest_cpu = max(self.longest_cpu, cpu_seconds)
         self.waited += waited
         self.longest_wait = max(self.longest_wait, waited)
+        for index, bound in enumerate(HOLD_BOUNDS):
+            if seconds <= bound:
+                break
+            self.longer_than[index] += 1
 
     def reset(self) -> None:
         """Start counting afresh."""
         self.count, self.total, self.longest, self.longest_cpu = 0, 0.0, 0.0, 0.0
         self.waited, self.longest_wait = 0.0, 0.0
+        self.longer_than = [0] * len(HOLD_BOUNDS)
+
+
+# Seconds a hold of the write lock is counted against: the bound the design keeps (0.1) and
+# its neighbours.
+HOLD_BOUNDS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 
 
 class Database:

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from composite.config import ConfigError, Settings
-from composite.db import SERVER_QUERY_THREADS, Database
+from composite.db import HOLD_BOUNDS, SERVER_QUERY_THREADS, Database
 from composite.library import reindex
 from composite.library.backend import create_backend
 from composite.library.backend.deps import large_upload_check
@@ -183,6 +183,12 @@ def _measure_limits(metrics: Metrics, db: Database, router: PortRouter) -> None:
         ),
     ):
         metrics.gauge(name, documentation, read)
+    metrics.labelled_gauge(
+        "composite_write_lock_holds_longer_than",
+        "Holds of the write lock longer than the bound, in seconds.",
+        "seconds",
+        lambda: {f"{bound:g}": float(n) for bound, n in zip(HOLD_BOUNDS, holds.longer_than, strict=True)},
+    )
     metrics.labelled_gauge(
         "composite_requests_refused",
         "Requests answered 503 at the application's cap of requests in flight.",

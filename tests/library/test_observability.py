@@ -167,6 +167,10 @@ def test_metrics_report_write_lock_waits_and_requests_refused_at_the_cap(tmp_pat
         value = {name: f.samples[0].value for name, f in families.items() if f.samples}
         assert value["composite_write_lock_longest_wait_seconds"] >= 0.2
         assert value["composite_write_lock_longest_hold_seconds"] >= 0.25
+        # The 0.3 s hold passed the bounds up to 0.25 s (and, however busy the machine, not 1 s).
+        holds = families["composite_write_lock_holds_longer_than"].samples
+        longer = {sample.labels["seconds"]: sample.value for sample in holds}
+        assert (longer["0.25"], longer["1"]) == (1.0, 0.0)
         assert value["composite_write_transactions"] >= 2
         refused = families["composite_requests_refused"].samples
         assert [(s.labels["app"], s.value) for s in refused] == [("backend", 1.0)]
