@@ -2,8 +2,10 @@
 
 Recognised, outside Markdown code (code spans, fenced and indented blocks):
 ``{{name}}``, ``{{ name }}``, ``{{two words}}``, ``${name}`` and ``${name:default value}``
-(the prompts.chat style). A name starts with a letter or ``_`` and holds letters, digits,
-``_ . - '`` and single spaces, at most 64 characters; a body has at most 100 distinct names.
+(the prompts.chat style). A name starts with a letter or ``_``, at most 64 characters; a
+body has at most 100 distinct names. Inside ``{{ }}`` it may then hold anything but braces,
+line breaks and ``| ( ) [ ]`` (``{{Product / decision / topic}}``, ``{{date, ISO}}``);
+inside ``${ }`` only letters, digits, ``_ . - '`` and single spaces.
 
 Not placeholders, because they are code another program fills in: GitHub Actions
 expressions ``${{ ... }}``; template expressions whose inside is not a plain name
@@ -45,6 +47,10 @@ _TOKEN = re.compile(
     rf"|\$\{{(?P<dollar>[^{{}}\n:]{{1,80}})(?::(?P<default>[^{{}}]{{0,{DEFAULT_MAX}}}))?\}}"
 )
 _NAME = re.compile(r"[^\W\d][\w.'-]*(?: [\w.'-]+)*")
+# Inside {{ }} a name is how its author put it, "Product / decision / topic" or "date (ISO)"
+# aside: after its first letter, anything but the marks of a template expression (a filter's
+# bar, a call's or an index's brackets). ${ } keeps the narrow rule: ${x/y/z} is the shell's.
+_BRACED_NAME = re.compile(r"[^\W\d][^{}|()\[\]]*")
 _SHELL_OPERATORS = ("-", "=", "?", "+")  # ${VAR:-x}, ${VAR:=x}, ${VAR:?x}, ${VAR:+x}
 CACHE_SIZE = 128  # bodies whose fields are kept: more than a page of 100 prompts
 _cache: OrderedDict[bytes, tuple[Placeholder, ...]] = OrderedDict()
@@ -84,7 +90,7 @@ def occurrences(body: str) -> list[Occurrence]:
             if raw is None:
                 continue  # ${{ ... }}
             if raw not in names:
-                names[raw] = _name(raw)
+                names[raw] = _name(raw, _BRACED_NAME if inner else _NAME)
             name = names[raw]
             if name is None or (default and default.startswith(_SHELL_OPERATORS)):
                 continue
@@ -97,10 +103,25 @@ def occurrences(body: str) -> list[Occurrence]:
     return found
 
 
-def _name(raw: str) -> str | None:
+def _name(raw: str, pattern: re.Pattern[str]) -> str | None:
     """The name a placeholder's inside spells, or None when it is code, not a name."""
     name = " ".join(raw.split())
-    return name if len(name) <= NAME_MAX and _NAME.fullmatch(name) else None
+    return name if len(name) <= NAME_MAX and pattern.fullmatch(name) else None
+
+
+def names_in_code(body: str) -> int:
+    """How many distinct names are written as placeholders inside code only (not fields, by design)."""
+    if "{{" not in body and "${" not in body:
+        return 0
+    fields = {occurrence.name for occurrence in occurrences(body)}
+    inside: set[str] = set()
+    for start, end in code_regions(body):
+        for match in _TOKEN.finditer(body, start, end):
+            inner, dollar = match.group("inner", "dollar")
+            name = _name(inner, _BRACED_NAME) if inner else _name(dollar, _NAME) if dollar else None
+            if name is not None and name not in fields:
+                inside.add(name)
+    return len(inside)
 
 
 def placeholders(body: str) -> list[Placeholder]:

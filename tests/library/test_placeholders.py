@@ -72,6 +72,10 @@ def names(body: str) -> list[str]:
         ("Act as a ${Position}.", ["Position"]),
         ("Act as a ${Position:Software Developer}.", ["Position"]),
         (
+            "Decide on {{Product / decision / topic / problem}} by {{deadline, ISO date}}: {{Why?}}",
+            ["Product / decision / topic / problem", "deadline, ISO date", "Why?"],
+        ),
+        (
             "{{user.name}}, {{first-name}}, {{_x}}, {{ville d'été}}, {{название}}",
             [
                 "user.name",
@@ -82,7 +86,7 @@ def names(body: str) -> list[str]:
             ],
         ),
     ],
-    ids=["braces", "spaced", "words", "dollar", "dollar default", "name characters"],
+    ids=["braces", "spaced", "words", "dollar", "dollar default", "authors' punctuation", "name characters"],
 )
 def test_every_style_is_a_placeholder(body: str, expected: list[str]) -> None:
     assert names(body) == expected
@@ -231,3 +235,11 @@ def test_the_cache_is_exact_and_bounded() -> None:
     found = placeholders(bodies[-1])
     found.append(Placeholder("changed", "", False))  # a caller's list is its own
     assert [p.name for p in placeholders(bodies[-1])] == ["a", "b"]
+
+
+def test_names_written_only_inside_code_are_counted_for_the_page() -> None:
+    from composite.library.placeholders import names_in_code
+
+    body = "Use {{topic}}.\n\n```\n{{a}} {{b}} ${c} {{topic}}\n```\nand `{{d}}`, `{{ x | upper }}`"
+    assert names_in_code(body) == 4  # a, b, c, d: topic is a field, the filter is no name
+    assert names_in_code("plain text") == 0

@@ -230,3 +230,12 @@ def test_html_in_a_prompt_is_shown_verbatim(alice: AuthActions) -> None:
     home = alice.client.get("/").text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in home
     assert "<script>alert" not in home
+
+
+def test_the_page_says_how_many_names_inside_code_are_not_fields(alice: AuthActions) -> None:
+    body = "Write about {{topic}}.\n\n```yaml\nname: ${APP}\nimage: {{image}}\n```\n"
+    prompt_id = alice.create_prompt(title="Deploy", body=body, visibility="public")
+    page = alice.client.get(f"/prompts/{prompt_id}").text
+    assert "2 names inside code are not fields: text in code is kept as written." in page
+    plain = alice.create_prompt(title="Plain", body="Write about {{topic}}.", visibility="public")
+    assert "inside code" not in alice.client.get(f"/prompts/{plain}").text

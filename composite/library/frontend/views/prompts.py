@@ -10,7 +10,14 @@ from composite.library.errors import Invalid
 from composite.library.frontend.conditional import conditional_prompt_page, viewer_starred
 from composite.library.frontend.forms import form_error, prompt_form, raw_view
 from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
-from composite.library.placeholders import FILL_VALUE_MAX, FILLED_MAX, fill, placeholders, template
+from composite.library.placeholders import (
+    FILL_VALUE_MAX,
+    FILLED_MAX,
+    fill,
+    names_in_code,
+    placeholders,
+    template,
+)
 from composite.library.prompts import Prompt
 
 bp = Blueprint("prompts", __name__, url_prefix="/prompts")
@@ -76,6 +83,7 @@ def read_prompt(prompt_id: int) -> tuple[str, int]:
         prompt=prompt,
         fields=fields,
         names=[field.name for field in fields],  # what the output section asks about
+        in_code=names_in_code(prompt.body),
         given=given,
         values=values,
         parts=template(prompt.body) if fields else [],
