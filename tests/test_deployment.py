@@ -866,3 +866,14 @@ def test_website_refuses_cross_site_posts_through_nginx(site: Site) -> None:
         for refused in (cross, fetch):
             assert refused.status_code == 403
             assert "came from another site" in refused.text
+
+
+def test_only_the_import_paths_wait_long_for_their_answer() -> None:
+    # An import answers once the whole file is stored; nginx's 60 s default would turn a
+    # large one into a 504 while it completes. Every other path keeps the default.
+    text = (ROOT / "nginx" / "templates" / "composite-site.inc.template").read_text()
+    blocks = dict(re.findall(r"location = (\S+) \{(.*?)\}", text, flags=re.DOTALL))
+    waits = {path: re.search(r"proxy_read_timeout (\d+)s;", body) for path, body in blocks.items()}
+    assert {path for path, wait in waits.items() if wait} == {"/api/import", "/account/import"}
+    assert all(int(wait.group(1)) >= 600 for wait in waits.values() if wait)
+    assert "proxy_read_timeout" not in text.split("location", 1)[0]  # none for the whole server
