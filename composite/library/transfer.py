@@ -48,6 +48,7 @@ from composite.library.prompts import (
     weigh,
 )
 from composite.library.ratelimit import RateLimiter
+from composite.library.rules import VISIBILITIES
 
 log = logging.getLogger("composite.library.transfer")
 
@@ -269,22 +270,29 @@ class _Entry:
     weighed: NewPrompt | None = None  # its search terms, computed before the write lock is taken
 
 
-def import_prompts(db: Database, user: User, document: Any) -> ImportResult:
-    """Merge a parsed export document into the user's prompts: same uid updates, same content is skipped."""
+def import_prompts(db: Database, user: User, document: Any, visibility: str | None = None) -> ImportResult:
+    """Merge a parsed export document into the user's prompts: same uid updates, same content is skipped.
+
+    ``visibility`` is what a new prompt gets when its item gives none (else private).
+    """
     check_import_budget(db, user)
-    return _charged(db, user, _import(db, user, document_items(document)))
+    return _charged(db, user, _import(db, user, document_items(document), visibility))
 
 
-def import_file(db: Database, user: User, stream: IO[bytes], kind: Literal["json", "csv"]) -> ImportResult:
-    """Merge an export file or a CSV file, read as it streams, into the user's prompts."""
+def import_file(
+    db: Database, user: User, stream: IO[bytes], kind: Literal["json", "csv"], visibility: str | None = None
+) -> ImportResult:
+    """Merge an export file or a CSV file, read as it streams, into the user's prompts (as import_prompts)."""
     check_import_budget(db, user)
     with closing(read_csv(stream) if kind == "csv" else read_json(stream)) as items:
         # Closed here, while the stream is open: a reader left to the collector would
         # detach from a file already closed, and print a traceback.
-        return _charged(db, user, _import(db, user, items))
+        return _charged(db, user, _import(db, user, items, visibility))
 
 
-def _import(db: Database, user: User, items: Iterable[RawItem]) -> ImportResult:
+def _import(db: Database, user: User, items: Iterable[RawItem], visibility: str | None) -> ImportResult:
+    if visibility is not None and visibility not in VISIBILITIES:
+        raise Invalid({"visibility": "must be 'public' or 'private'"})
     good, refused = _read(items)
     check_new_tags(db, user, (fields.get("tags", []) for _, _, fields in good))
     entries = [_Entry(raw.index, raw.row, uid, fields) for raw, uid, fields in good]
@@ -299,7 +307,7 @@ def _import(db: Database, user: User, items: Iterable[RawItem]) -> ImportResult:
             batch = [replace(e, weighed=weigh(e.uid or _NO_UID, e.fields)) for e in batch]
             with _shared(db).turn:
                 started = time.thread_time()
-                stored = db.write(lambda cur, batch=batch: _write_batch(cur, user, batch))
+                stored = db.write(lambda cur, batch=batch: _write_batch(cur, user, batch, visibility))
                 took = time.thread_time() - started
             done += stored
             fits = int(len(stored) * BATCH_SECONDS / max(took, 1e-3))
@@ -364,7 +372,7 @@ def _next_batch(pending: list[_Entry], size: int) -> tuple[list[_Entry], list[_E
     return pending, []
 
 
-def _write_batch(cur: Cursor, user: User, batch: list[_Entry]) -> list[ImportedItem]:
+def _write_batch(cur: Cursor, user: User, batch: list[_Entry], visibility: str | None) -> list[ImportedItem]:
     """Write one batch inside its transaction, a few statements for all of it; return what was stored."""
     matches = _match(cur, user, batch)
     new: list[tuple[_Entry, NewPrompt]] = []
@@ -373,7 +381,10 @@ def _write_batch(cur: Cursor, user: User, batch: list[_Entry]) -> list[ImportedI
         existing, uid = matches[entry.index]
         assert entry.weighed is not None  # weighed when its batch was formed
         if existing is None:
-            new.append((entry, replace(entry.weighed, uid=uid or uuid.uuid4())))
+            fields = entry.weighed.fields
+            if visibility is not None and "visibility" not in entry.fields:
+                fields = {**fields, "visibility": visibility}  # the import's choice, for new prompts only
+            new.append((entry, replace(entry.weighed, uid=uid or uuid.uuid4(), fields=fields)))
         else:
             edits.append((entry, existing))
     ids = insert_prompts(cur, user, [prompt for _, prompt in new])

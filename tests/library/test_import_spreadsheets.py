@@ -147,3 +147,17 @@ def test_a_row_repeated_in_the_file_is_stored_once_and_named_as_a_repeat(db: Dat
     first, _, repeat = result.items
     assert (result.created, result.unchanged) == (2, 1)
     assert (repeat.outcome, repeat.id, repeat.reason) == ("unchanged", first.id, "a repeat of row 2")
+
+
+def test_the_import_says_what_new_prompts_without_a_visibility_get(db: Database, make_user) -> None:
+    user = make_user("publisher")
+    kept = prompts.create_prompt(db, user, title="Already mine", body="same", visibility="private")
+    rows = [["title", "body", "visibility"], ["Shown", "new one", ""], ["Hidden", "own choice", "private"]]
+    rows.append(["Already mine", "same", ""])
+    data = spreadsheet(rows)
+    result = transfer.import_file(db, user, io.BytesIO(data), "csv", visibility="public")
+    shown, hidden, again = (prompts.get_prompt(db, item.id, user.id) for item in result.items)
+    assert (shown.visibility, hidden.visibility) == ("public", "private")  # a row's own choice wins
+    assert (again.id, again.visibility) == (kept.id, "private")  # a prompt already there keeps its own
+    with pytest.raises(Invalid):
+        transfer.import_file(db, user, io.BytesIO(data), "csv", visibility="everyone")

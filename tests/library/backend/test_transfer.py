@@ -188,3 +188,17 @@ def test_a_csv_sent_as_a_form_or_with_excels_type_is_read(alice: ApiUser) -> Non
     assert pdf.json()["detail"][0]["msg"].startswith("this is a PDF; upload a .json export or a .csv file")
     no_file = alice.post("/api/import", data={"note": "no file"}, files={})
     assert no_file.status_code in (415, 422)
+
+
+def test_an_import_may_publish_the_new_prompts(alice: ApiUser, client: TestClient) -> None:
+    answer = alice.post(
+        "/api/import?visibility=public",
+        content=b"title,body\nOut loud,For everyone\n",
+        headers={"Content-Type": "text/csv"},
+    )
+    prompt_id = answer.json()["prompts"][0]["id"]
+    assert client.get(f"/api/prompts/{prompt_id}").json()["visibility"] == "public"  # anonymous sees it
+    refused = alice.post(
+        "/api/import?visibility=loud", content=b"title,body\na,b\n", headers={"Content-Type": "text/csv"}
+    )
+    assert refused.status_code == 422

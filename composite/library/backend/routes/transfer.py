@@ -5,9 +5,9 @@ from __future__ import annotations
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import IO, Annotated, Any
+from typing import IO, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.datastructures import UploadFile
 
 from composite.config import Settings
@@ -126,6 +126,10 @@ def import_prompts(
     user: CurrentUser,
     db: DatabaseDep,
     upload: Annotated[Upload, Depends(uploaded_file)],
+    visibility: Annotated[
+        Literal["public", "private"] | None,
+        Query(description="What a new prompt gets when its item gives no visibility (default private)"),
+    ] = None,
 ) -> ImportResultOut:
     """Merge an export or a CSV file into the caller's prompts; each bad item is refused on its own."""
-    return ImportResultOut.of(transfer.import_file(db, user, upload.stream, upload.kind))
+    return ImportResultOut.of(transfer.import_file(db, user, upload.stream, upload.kind, visibility))

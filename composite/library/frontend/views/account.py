@@ -120,7 +120,8 @@ def import_prompts() -> tuple[str, int]:
             raise Invalid({"file": "choose an exported .json file or a .csv file"})
         # Werkzeug spooled a large file to disk: it is read from there as it is parsed.
         kind = upload_kind(upload.stream, upload.filename, upload.mimetype)
-        result = transfer.import_file(get_db(), current_user(), upload.stream, kind)
+        visibility = request.form.get("visibility") or None
+        result = transfer.import_file(get_db(), current_user(), upload.stream, kind, visibility)
     except Invalid as exc:
         return _page(422, import_errors=exc.errors)
     return _page(200, imported=result)
