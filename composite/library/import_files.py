@@ -233,8 +233,10 @@ def upload_kind(stream: IO[bytes], filename: str, media_type: str) -> FileKind:
     return "json" if head.removeprefix(_BOM).lstrip()[:1] == b"{" else "csv"
 
 
-def read_csv(stream: IO[bytes]) -> Iterator[RawItem]:
+def read_csv(stream: IO[bytes], ignored: list[str] | None = None) -> Iterator[RawItem]:
     """The rows of a CSV file with a header row, each as the fields its known columns give.
+
+    The header's other columns are added to ``ignored``, for the report to name.
 
     UTF-8 (with or without a byte order mark) or UTF-16 with one, as spreadsheets save
     "Unicode text"; separated by commas, semicolons, tabs or bars, whichever the header
@@ -250,6 +252,8 @@ def read_csv(stream: IO[bytes]) -> Iterator[RawItem]:
         if header is None:
             raise Invalid({"file": "the file is empty: a CSV file needs a header row"})
         columns = _columns(header)
+        if ignored is not None:
+            ignored += [name for name in dict.fromkeys(header) if name and name not in columns]
         index = 0
         for values in reader:
             row += 1

@@ -94,6 +94,7 @@ class ImportResult:
     """How an import went, prompt by prompt, in the file's order."""
 
     items: tuple[ImportedItem, ...]
+    ignored_columns: tuple[str, ...] = ()  # a CSV header's columns that no field reads
 
     def count(self, outcome: str) -> int:
         """How many prompts had this outcome."""
@@ -284,10 +285,12 @@ def import_file(
 ) -> ImportResult:
     """Merge an export file or a CSV file, read as it streams, into the user's prompts (as import_prompts)."""
     check_import_budget(db, user)
-    with closing(read_csv(stream) if kind == "csv" else read_json(stream)) as items:
+    ignored: list[str] = []
+    with closing(read_csv(stream, ignored) if kind == "csv" else read_json(stream)) as items:
         # Closed here, while the stream is open: a reader left to the collector would
         # detach from a file already closed, and print a traceback.
-        return _charged(db, user, _import(db, user, items, visibility))
+        result = _import(db, user, items, visibility)
+    return _charged(db, user, replace(result, ignored_columns=tuple(ignored)))
 
 
 def _import(db: Database, user: User, items: Iterable[RawItem], visibility: str | None) -> ImportResult:

@@ -161,3 +161,8 @@ def test_the_import_says_what_new_prompts_without_a_visibility_get(db: Database,
     assert (again.id, again.visibility) == (kept.id, "private")  # a prompt already there keeps its own
     with pytest.raises(Invalid):
         transfer.import_file(db, user, io.BytesIO(data), "csv", visibility="everyone")
+
+
+def test_the_columns_no_field_reads_are_named_in_the_report(db: Database, make_user) -> None:
+    result = imported(db, make_user("columns"), spreadsheet(ROWS))  # prompts.chat's own header
+    assert result.ignored_columns == ("for_devs", "type", "contributor")

@@ -510,6 +510,9 @@ class ImportResultOut(BaseModel):
     unchanged: int
     refused: int
     prompts: list[ImportedItemOut] = Field(description="Each prompt of the document, in its order")
+    ignored_columns: list[str] = Field(
+        default=[], description="CSV: the header's columns that no field reads (for_devs, contributor, ...)"
+    )
 
     @classmethod
     def of(cls, result: ImportResult) -> ImportResultOut:
@@ -520,4 +523,5 @@ class ImportResultOut(BaseModel):
             unchanged=result.unchanged,
             refused=result.refused,
             prompts=[ImportedItemOut(**vars(item)) for item in result.items],
+            ignored_columns=list(result.ignored_columns),
         )

@@ -154,9 +154,10 @@ def test_a_wait_is_said_in_the_unit_a_reader_takes_in(seconds: int, said: str) -
 
 
 def test_the_upload_form_can_publish_the_new_prompts(alice: AuthActions) -> None:
-    csv_file = (io.BytesIO(b"title,body\nFor all,Shared text\n"), "prompts.csv")
+    csv_file = (io.BytesIO(b"title,body,notes\nFor all,Shared text,mine\n"), "prompts.csv")
     files = {"file": csv_file, "visibility": "public"}
     page = alice.post("/account/import", files, content_type="multipart/form-data")
     assert "1 new" in page.text
+    assert "These columns were not read: notes." in page.text
     anonymous = alice.client.application.test_client()  # a visitor with no session finds it
     assert "For all" in anonymous.get("/search?q=shared").text
