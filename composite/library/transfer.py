@@ -55,7 +55,8 @@ log = logging.getLogger("composite.library.transfer")
 EXPORT_VERSION = 1
 MAX_IMPORT = 10_000
 # Tags an import may add that none of the user's prompts carry yet: without a bound, one
-# import of 1,000 prompts could add 10,000 tags to every visitor's tag list.
+# import of 1,000 prompts could add 10,000 tags to every visitor's tag list. The items past
+# it are refused, each on its own; the rest are stored.
 IMPORT_NEW_TAGS_MAX = 100
 # Imports per user: each is up to 64 MiB to check and ten thousand prompts to write.
 IMPORT_RATE = "20/hour"
@@ -204,20 +205,32 @@ def _title_of(raw: RawItem) -> str | None:
     return title if len(title) <= 80 else title[:79] + "…"
 
 
-def check_new_tags(db: Database, user: User, tag_lists: Iterable[Iterable[str]]) -> None:
-    """Refuse an import that would add more than IMPORT_NEW_TAGS_MAX tags new to the user."""
-    wanted = {tag for tags in tag_lists for tag in tags}
+def _within_new_tags(
+    db: Database, user: User, good: list[tuple[RawItem, UUID | None, dict[str, Any]]]
+) -> tuple[list[tuple[RawItem, UUID | None, dict[str, Any]]], list[ImportedItem]]:
+    """The items that keep the import within IMPORT_NEW_TAGS_MAX tags new to the user, in file order.
+
+    An item that would bring more is refused alone, with the reason; the others are stored.
+    """
+    wanted = {tag for _, _, fields in good for tag in fields.get("tags", [])}
     if len(wanted) <= IMPORT_NEW_TAGS_MAX:
-        return
+        return good, []
     rows = db.fetchall("SELECT DISTINCT unnest(tags) FROM prompts WHERE owner_id = ?", [user.id])
-    new = wanted - {row[0] for row in rows}
-    if len(new) > IMPORT_NEW_TAGS_MAX:
-        raise Invalid(
-            {
-                "tags": f"an import may add at most {IMPORT_NEW_TAGS_MAX} tags that your prompts"
-                f" do not carry yet; this one adds {len(new)}"
-            }
-        )
+    carried = {row[0] for row in rows}
+    added: set[str] = set()
+    kept, refused = [], []
+    for raw, uid, fields in good:
+        new = set(fields.get("tags", [])) - carried - added
+        if len(added) + len(new) > IMPORT_NEW_TAGS_MAX:
+            reason = (
+                f"tags: an import may add at most {IMPORT_NEW_TAGS_MAX} tags that your prompts do not"
+                f" carry yet, and the items before this one added {len(added)}"
+            )
+            refused.append(ImportedItem(raw.index, None, None, "refused", raw.row, reason, _title_of(raw)))
+            continue
+        added |= new
+        kept.append((raw, uid, fields))
+    return kept, refused
 
 
 _NO_UID = UUID(int=0)
@@ -297,7 +310,8 @@ def _import(db: Database, user: User, items: Iterable[RawItem], visibility: str 
     if visibility is not None and visibility not in VISIBILITIES:
         raise Invalid({"visibility": "must be 'public' or 'private'"})
     good, refused = _read(items)
-    check_new_tags(db, user, (fields.get("tags", []) for _, _, fields in good))
+    good, past_tags = _within_new_tags(db, user, good)
+    refused += past_tags
     entries = [_Entry(raw.index, raw.row, uid, fields) for raw, uid, fields in good]
     pending, repeats = _without_repeats(entries)
     done: list[ImportedItem] = []

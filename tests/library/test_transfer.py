@@ -168,16 +168,20 @@ def test_an_import_may_add_at_most_a_hundred_new_tags(db: Database, make_user) -
             {"title": f"P{n}", "body": "b", "tags": [f"t{n}-{k}" for k in range(10)]} for n in range(1000)
         ],
     }
-    with pytest.raises(Invalid) as caught:
-        transfer.import_prompts(db, alice, many)
-    assert "at most 100 tags" in caught.value.errors["tags"]
-    assert "adds 10000" in caught.value.errors["tags"]
-    assert db.fetchone("SELECT count(*) FROM prompts") == (0,)
-    # A hundred is fine, and tags the user already has do not count again.
-    many["prompts"] = many["prompts"][:10]
-    assert transfer.import_prompts(db, alice, many).created == 10
-    many["prompts"] += [{"title": f"Q{n}", "body": "b", "tags": [f"q{n}"]} for n in range(100)]
-    assert transfer.import_prompts(db, alice, many).created == 100
+    # The first ten items bring a hundred new tags and are stored; each after them is refused alone.
+    result = transfer.import_prompts(db, alice, many)
+    assert (result.created, result.refused) == (10, 990)
+    refused = result.items[10]
+    assert (refused.outcome, refused.title) == ("refused", "P10")
+    assert refused.reason == (
+        "tags: an import may add at most 100 tags that your prompts do not carry yet,"
+        " and the items before this one added 100"
+    )
+    # Tags the user already has do not count again: a hundred more new ones are fine.
+    many["prompts"] = many["prompts"][:10] + [
+        {"title": f"Q{n}", "body": "b", "tags": [f"q{n}"]} for n in range(100)
+    ]
+    assert counts(transfer.import_prompts(db, alice, many)) == (100, 0, 10)
 
 
 def test_imports_are_limited_per_user(db: Database, make_user) -> None:
