@@ -28,7 +28,10 @@ Bodies reach applications as they arrive. A response begun before the applicatio
 for a body sent with ``Expect: 100-continue`` (so no 100 went out) closes the connection
 after it: the client may send that body late or never, and its bytes could not be told
 from a next request. Any other early answer leaves the rest of a body to be read as body,
-under the body deadline. Every request's scope offers ``END_CONNECTION`` (see
+under the body deadline. An answer that ends the connection while its body is still coming
+(a 413 on a declared length) lingers: the rest of the body is read and dropped for at most
+``LINGER_SECONDS``, since closing with bytes unread would reset the connection and could
+destroy the answer before it is read. Every request's scope offers ``END_CONNECTION`` (see
 ``composite.server.asgi``), with which middleware ends a connection whose answer has begun,
 without it looking complete.
 
@@ -65,6 +68,9 @@ MAX_HEADER_BYTES = 64 * 1024
 BODY_TIMEOUT = 20.0
 BODY_MIN_RATE = 4096
 SEND_TIMEOUT = 30.0
+# How long a client still sending a body its answer refused may go on, its bytes dropped,
+# before the connection closes (see ``_close_after_answer``).
+LINGER_SECONDS = 2.0
 REQUEST_TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 _HEADERS_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -99,6 +105,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._header_bytes = 0
         self._in_body = False
         self._message_ended = False
+        self._lingering = False  # answered and closing: what still arrives is dropped
         self._body_started = 0.0
         self._body_bytes = 0
         self._port: int | None = None
@@ -160,6 +167,31 @@ class DeadlineProtocol(HttpToolsProtocol):
             held.flush()
         self.transport.close()
         self._linger()
+
+    def _close_after_answer(self) -> None:
+        """Close after an answer that ends the connection; linger when the body is still coming.
+
+        Closing a socket with unread bytes makes the kernel reset the connection, and the
+        reset can discard the answer before the client reads it: nginx, still passing on an
+        upload, reports 502 instead of the 413 it was sent. So the write side ends after the
+        answer, what still arrives is read and dropped, and the connection closes when the
+        client ends its side or after ``LINGER_SECONDS``: a bounded cost, as nginx's own
+        lingering close.
+        """
+        if not self._in_body or self.transport.is_closing() or not self.transport.can_write_eof():
+            self._close()
+            return
+        self._lingering = True
+        self._in_body = False  # no body deadline: the linger has its own
+        self._disarm_header_deadline()
+        self.flow.resume_reading()
+        self.transport.write_eof()
+        self._drain_deadline = self.loop.call_later(LINGER_SECONDS, self._close)
+
+    def eof_received(self) -> None:
+        """The client has ended its side: a lingering connection is done."""
+        if self._lingering:
+            self._close()
 
     def _linger(self) -> None:
         if self._write_deadline is None and self.transport.get_write_buffer_size():
@@ -246,6 +278,8 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         """Count bytes of a request still waiting for its headers; refuse too many."""
+        if self._lingering:
+            return  # the rest of a refused body
         started_in_body = self._in_body
         self._message_ended = False
         super().data_received(data)
@@ -272,7 +306,9 @@ class DeadlineProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         if self.cycle is not existing and self.cycle is not None and not self.cycle.response_complete:
             # Its task has not run yet: the cycle writes through the holder from its first byte.
-            self.cycle.transport = _HeadWithBody(self.transport, self.loop)  # type: ignore[assignment]
+            self.cycle.transport = _HeadWithBody(  # type: ignore[assignment]
+                self.transport, self.loop, self._close_after_answer
+            )
             self.cycle.scope.setdefault("extensions", {})[END_CONNECTION] = self._end_extension
         self._in_body = True
         self._body_started = self.loop.time()
@@ -434,11 +470,14 @@ def _close_unless_continued(cycle: RequestResponseCycle) -> None:
 class _HeadWithBody:
     """The transport as one response cycle writes to it: its first write (the head) waits for the next."""
 
-    __slots__ = ("_first", "_held", "_loop", "_transport")
+    __slots__ = ("_close", "_first", "_held", "_loop", "_transport")
 
-    def __init__(self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop) -> None:
+    def __init__(
+        self, transport: asyncio.Transport, loop: asyncio.AbstractEventLoop, close: Callable[[], None]
+    ) -> None:
         self._transport = transport
         self._loop = loop
+        self._close = close
         self._held: bytes | None = None
         self._first = True
 
@@ -463,7 +502,7 @@ class _HeadWithBody:
     def close(self) -> None:
         """Close after the held head (a response to HEAD has no body to carry it)."""
         self.flush()
-        self._transport.close()
+        self._close()
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._transport, name)

@@ -319,3 +319,38 @@ def test_slow_bodies_are_cut_off_on_asgi_and_wsgi_mounts_and_an_early_answer_is_
     answer, took = outcomes["early"]
     assert status_of(answer) == 200
     assert took < 25  # closed by the keep-alive or the body deadline, not held for ever
+
+
+def test_a_refused_body_still_being_sent_does_not_reset_its_answer(ports: Ports) -> None:
+    # What nginx does with an upload it spooled: the whole body, at once, then read the answer.
+    # The server answers 413 on the headers; had it closed with the body unread, the kernel
+    # would reset the connection and the client (nginx) would lose the 413 and say 502.
+    with connect(ports.limited) as sock:
+        sock.sendall(request_head("/store", f"Content-Length: {4 * MIB}"))
+        time.sleep(0.3)  # the 413 is sent and the server is closing
+        sock.sendall(b" " * (4 * MIB))  # no reset: the rest is read and dropped
+        answer = read_response(sock)
+        assert status_of(answer) == 413, answer[:100]
+        assert closed_within(sock, 5)
+
+
+def test_a_lingering_connection_is_closed_after_a_bound(ports: Ports) -> None:
+    # A client that goes on sending a refused body for ever is not read for ever.
+    with connect(ports.limited) as sock:
+        sock.sendall(request_head("/store", f"Content-Length: {64 * MIB}"))
+        assert status_of(read_response(sock)) == 413
+        started = time.monotonic()
+        assert not sent_until_refused(sock, seconds=30)
+        assert time.monotonic() - started < 20
+
+
+def sent_until_refused(sock: socket.socket, seconds: float) -> bool:
+    """Send for seconds; whether the server took it all (False: it reset or closed first)."""
+    started = time.monotonic()
+    try:
+        while time.monotonic() - started < seconds:
+            sock.sendall(b" " * 65536)
+            time.sleep(0.01)
+    except (BrokenPipeError, ConnectionResetError):
+        return False
+    return True
