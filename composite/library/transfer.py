@@ -12,6 +12,7 @@ importing the same file again finishes the work without duplicating anything.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import threading
 import time
@@ -53,12 +54,15 @@ from composite.library.rules import VISIBILITIES
 log = logging.getLogger("composite.library.transfer")
 
 EXPORT_VERSION = 1
-MAX_IMPORT = 10_000
+# Items per import: what 64 MiB holds of ordinary prompts (10,000 of them make 28 MB), so
+# that any export that fits the file limit goes back in. The bound keeps what an import
+# holds at once (each item's cleaned fields and its line in the report) near the file's size.
+MAX_IMPORT = 50_000
 # Tags an import may add that none of the user's prompts carry yet: without a bound, one
 # import of 1,000 prompts could add 10,000 tags to every visitor's tag list. The items past
 # it are refused, each on its own; the rest are stored.
 IMPORT_NEW_TAGS_MAX = 100
-# Imports per user: each is up to 64 MiB to check and ten thousand prompts to write.
+# Imports per user: each is up to 64 MiB to check and tens of thousands of prompts to write.
 IMPORT_RATE = "20/hour"
 # Each batch aims to hold the write lock this long: its size follows the CPU time the last
 # one took (about 25 prompts of 1 KB on a quiet machine). CPU time, because on a busy
@@ -66,6 +70,10 @@ IMPORT_RATE = "20/hour"
 # fixed cost of a transaction more often; below BATCH_MIN that cost dominates anyway.
 BATCH_SECONDS = 0.04
 BATCH_MIN, BATCH_MAX = 2, 50
+# And at most this much text, whatever the last batch took: the work (search terms above
+# all) follows the text, and fifty of the largest bodies would be 2.5 million characters,
+# ten times a batch's aim. 256 Ki characters take about 50 ms of CPU here.
+BATCH_TEXT = 256 * 1024
 
 
 class ImportInterrupted(DomainError):
@@ -314,6 +322,7 @@ def _import(db: Database, user: User, items: Iterable[RawItem], visibility: str 
     refused += past_tags
     entries = [_Entry(raw.index, raw.row, uid, fields) for raw, uid, fields in good]
     pending, repeats = _without_repeats(entries)
+    contents = _Contents(db, user)
     done: list[ImportedItem] = []
     size = BATCH_MIN * 2
     try:
@@ -324,7 +333,9 @@ def _import(db: Database, user: User, items: Iterable[RawItem], visibility: str 
             batch = [replace(e, weighed=weigh(e.uid or _NO_UID, e.fields)) for e in batch]
             with _shared(db).turn:
                 started = time.thread_time()
-                stored = db.write(lambda cur, batch=batch: _write_batch(cur, user, batch, visibility))
+                stored = db.write(
+                    lambda cur, batch=batch: _write_batch(cur, user, batch, visibility, contents)
+                )
                 took = time.thread_time() - started
             done += stored
             fits = int(len(stored) * BATCH_SECONDS / max(took, 1e-3))
@@ -372,26 +383,36 @@ def _place(entry: _Entry) -> str:
     return f"row {entry.row}" if entry.row is not None else f"prompt {entry.index + 1}"
 
 
+def _text_of(entry: _Entry) -> int:
+    """The characters of an entry's text: what its share of a batch's work follows."""
+    return sum(len(value) for value in entry.fields.values() if isinstance(value, str))
+
+
 def _next_batch(pending: list[_Entry], size: int) -> tuple[list[_Entry], list[_Entry]]:
-    """Up to ``size`` entries, stopping before one that shares a uid or content with another.
+    """Up to ``size`` entries and BATCH_TEXT characters (at least one entry), stopping before
+    one that shares a uid or content with another.
 
     Entries are matched against what is stored when their batch starts, so two entries
     for one prompt must go in different batches for the second to find the first.
     """
     keys: set[Any] = set()
+    taken = 0
     for count, entry in enumerate(pending):
         mine = {("content", entry.fields["title"], entry.fields["body"])}
         if entry.uid is not None:
             mine.add(("uid", entry.uid))
-        if count == size or keys & mine:
+        taken += _text_of(entry)
+        if count == size or keys & mine or (count and taken > BATCH_TEXT):
             return pending[:count], pending[count:]
         keys |= mine
     return pending, []
 
 
-def _write_batch(cur: Cursor, user: User, batch: list[_Entry], visibility: str | None) -> list[ImportedItem]:
+def _write_batch(
+    cur: Cursor, user: User, batch: list[_Entry], visibility: str | None, contents: _Contents
+) -> list[ImportedItem]:
     """Write one batch inside its transaction, a few statements for all of it; return what was stored."""
-    matches = _match(cur, user, batch)
+    matches = _match(cur, user, batch, contents)
     new: list[tuple[_Entry, NewPrompt]] = []
     edits: list[tuple[_Entry, Prompt]] = []
     for entry in batch:
@@ -405,6 +426,8 @@ def _write_batch(cur: Cursor, user: User, batch: list[_Entry], visibility: str |
         else:
             edits.append((entry, existing))
     ids = insert_prompts(cur, user, [prompt for _, prompt in new])
+    for _, prompt in new:
+        contents.add(prompt.fields["title"], prompt.fields["body"], ids[prompt.uid])
     stored = [
         ImportedItem(entry.index, ids[prompt.uid], prompt.uid, "created", entry.row) for entry, prompt in new
     ]
@@ -420,7 +443,49 @@ def _write_batch(cur: Cursor, user: User, batch: list[_Entry], visibility: str |
     return stored
 
 
-def _match(cur: Cursor, user: User, batch: list[_Entry]) -> dict[int, tuple[Prompt | None, UUID | None]]:
+def _content_key(title: str, body: str) -> str:
+    """A prompt's content as its digest: the same as ``_CONTENT_DIGEST`` computes in the database."""
+    return hashlib.md5(f"{title}\x00{body}".encode(), usedforsecurity=False).hexdigest()
+
+
+# Title and body never hold NUL (rules.py refuses it), so the separator keeps them apart.
+_CONTENT_DIGEST = "md5(p.title || chr(0) || p.body)"
+
+
+class _Contents:
+    """The user's prompts by content digest, read once per import: the oldest id for each.
+
+    Matching each batch by content in SQL joined the user's whole table (title and body,
+    megabytes) once per batch, so a large import cost the square of its size. This map is
+    one narrow scan at the start; the batch then reads only its candidates, by primary key,
+    and compares their text, so a digest never decides alone. Prompts the import creates
+    join the map as they are stored. One the user creates on the site while the import runs
+    is not in it: an item with the same content then makes a second prompt, nothing is lost.
+    """
+
+    def __init__(self, db: Database, user: User) -> None:
+        rows = db.fetchall(
+            f"SELECT {_CONTENT_DIGEST}, min(p.id) FROM prompts p WHERE p.owner_id = ? GROUP BY 1", [user.id]
+        )
+        self._ids: dict[str, int] = {digest: int(prompt_id) for digest, prompt_id in rows}
+
+    def candidates(self, entries: Iterable[_Entry]) -> dict[int, int]:
+        """The stored prompt id each entry may match, by entry index."""
+        found = {}
+        for entry in entries:
+            prompt_id = self._ids.get(_content_key(entry.fields["title"], entry.fields["body"]))
+            if prompt_id is not None:
+                found[entry.index] = prompt_id
+        return found
+
+    def add(self, title: str, body: str, prompt_id: int) -> None:
+        """A prompt stored by this import: later items with its content match it."""
+        self._ids.setdefault(_content_key(title, body), prompt_id)
+
+
+def _match(
+    cur: Cursor, user: User, batch: list[_Entry], contents: _Contents
+) -> dict[int, tuple[Prompt | None, UUID | None]]:
     """For each entry, the user's prompt it updates (by uid, else by content) and the uid a new one gets."""
     found: dict[int, tuple[Prompt | None, UUID | None]] = {}
     uids = [str(entry.uid) for entry in batch if entry.uid is not None]
@@ -443,21 +508,21 @@ def _match(cur: Cursor, user: User, batch: list[_Entry]) -> dict[int, tuple[Prom
             # Another user's uid: a copy under a new uid. An unknown uid is kept.
             found[entry.index] = (None, None if owner_id is not None else entry.uid)
             unmatched.append(entry)
-    if unmatched:
+    candidates = contents.candidates(unmatched)
+    if candidates:
         result = cur.execute(
-            f"SELECT {PROMPT_COLUMNS}, m.i FROM prompts p JOIN users u ON u.id = p.owner_id"
-            " JOIN (SELECT unnest(?::VARCHAR[]) AS title, unnest(?::VARCHAR[]) AS body,"
-            " unnest(?::INTEGER[]) AS i) m ON p.title = m.title AND p.body = m.body"
-            " WHERE p.owner_id = ? ORDER BY p.id DESC",
-            [
-                [entry.fields["title"] for entry in unmatched],
-                [entry.fields["body"] for entry in unmatched],
-                [entry.index for entry in unmatched],
-                user.id,
-            ],
+            f"SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.owner_id"
+            " WHERE p.id IN (SELECT unnest(?::BIGINT[])) AND p.owner_id = ?",
+            [sorted(set(candidates.values())), user.id],
         )
         as_prompt = row_maker(Prompt, result.description)
-        # Descending, so the oldest of several same-content prompts is the one kept.
-        for row in result.fetchall():
-            found[row[-1]] = (as_prompt(row), None)
+        stored = {prompt.id: prompt for prompt in map(as_prompt, result.fetchall())}
+        for entry in unmatched:
+            prompt = stored.get(candidates.get(entry.index, -1))
+            # Compared as text: the prompt may have changed since the map was read.
+            if prompt is not None and (prompt.title, prompt.body) == (
+                entry.fields["title"],
+                entry.fields["body"],
+            ):
+                found[entry.index] = (prompt, None)
     return found

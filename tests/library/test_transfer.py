@@ -63,7 +63,7 @@ def test_importing_someone_elses_export_makes_copies(db: Database, make_user) ->
         ([], "file"),
         ({"format": "other"}, "file"),
         ({"format": "allucanget-prompts", "prompts": "x"}, "prompts"),
-        ({"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}] * 10_001}, "prompts"),
+        ({"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}] * (transfer.MAX_IMPORT + 1)}, "prompts"),
     ],
 )
 def test_a_file_that_is_not_an_export_is_refused_whole(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 
-from composite.library.transfer import IMPORT_RATE
+from composite.library.transfer import IMPORT_RATE, MAX_IMPORT
 from tests.library.backend.conftest import ApiUser
 
 
@@ -80,7 +80,7 @@ def test_import_into_another_account_copies(alice: ApiUser, bob: ApiUser) -> Non
         {"format": "something-else", "prompts": []},
         {"prompts": []},
         {"format": "allucanget-prompts", "prompts": "many"},
-        {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}] * 10_001},
+        {"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}] * (MAX_IMPORT + 1)},
         [],
     ],
 )
