@@ -38,10 +38,11 @@ and a large body must arrive within ``large_seconds``, whatever its rate, or is 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import IO
 
 from composite.server.asgi import END_CONNECTION
@@ -60,8 +61,10 @@ MIB = 1024 * 1024
 
 log = logging.getLogger("composite.server")
 
-# Renders a refusal: (scope, status, message) -> (content type, payload).
-Refusal = Callable[[Scope, int, str], tuple[bytes, bytes]]
+# Renders a refusal: (scope, status, message) -> (content type, payload), or an awaitable of
+# them: a page that depends on who asks may need a database, which is read on a thread.
+Rendered = tuple[bytes, bytes]
+Refusal = Callable[[Scope, int, str], Rendered | Awaitable[Rendered]]
 # Says whether a request may send a large body: true when it carries a credential the
 # application accepts. It may read a database, so it runs on a thread, not the loop.
 Admission = Callable[[Scope], bool]
@@ -270,7 +273,8 @@ class BodyLimit:
 
     async def _refuse(self, scope: Scope, send: Send, status: int, text: str) -> None:
         if self.refusal is not None:
-            kind, payload = self.refusal(scope, status, text)
+            rendered = self.refusal(scope, status, text)
+            kind, payload = await rendered if inspect.isawaitable(rendered) else rendered
         elif self.json_errors:
             payload, kind = json.dumps({"detail": text}).encode(), b"application/json"
         else:

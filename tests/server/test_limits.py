@@ -259,6 +259,20 @@ def test_refusals_can_be_rendered_by_the_site() -> None:
     assert body == b"<h1>413</h1><p>Request body is larger than the limit of 10 bytes. (/form)</p>"
 
 
+def test_a_refusal_may_be_rendered_by_a_coroutine() -> None:
+    # A page that depends on who asks may read a database, which the site does on a thread.
+    async def page(scope: dict[str, Any], status: int, message: str) -> tuple[bytes, bytes]:
+        await asyncio.sleep(0)
+        return b"text/html; charset=utf-8", f"<p>{status} for {scope['path']}</p>".encode()
+
+    limit = BodyLimit(echo_body, 10, refusal=page)
+    status, headers, body = run(limit, [(b"content-length", b"11")], [b"x" * 11], path="/form")
+    assert (status, body) == (413, b"<p>413 for /form</p>")
+    assert headers[b"content-length"] == str(len(body)).encode()
+    chunked = [(b"transfer-encoding", b"chunked")]
+    assert run(limit, chunked, [b"x" * 6] * 2, path="/form")[2] == b"<p>413 for /form</p>"
+
+
 def has_key(scope: dict[str, Any]) -> bool:
     """An application's check of a credential: here, a header with the right value."""
     return (b"authorization", b"Bearer right") in scope["headers"]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, Response, current_app, g, render_template, request, url_for
@@ -19,6 +19,9 @@ from composite.library.frontend import intents, security, staticfiles
 from composite.library.frontend.cards import CardCache
 from composite.library.markdown import render_body, render_description
 from composite.library.ratelimit import RateLimiter
+from composite.server.cookies import cookie_header, parse_cookies
+from composite.server.limits import Refusal, Rendered
+from composite.server.router import Scope
 
 
 class IdConverter(IntegerConverter):
@@ -100,8 +103,7 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
     @app.errorhandler(HTTPException)
     def render_http_error(error: HTTPException) -> tuple[str, int]:
         """Render 4xx and 5xx answers in the site's own layout."""
-        code = error.code or 500
-        return render_template("error.html", code=code, title=error.name, message=error.description), code
+        return _http_error_page(error)
 
     @app.errorhandler(Exception)
     def render_unexpected_error(error: Exception) -> tuple[str, int]:
@@ -126,6 +128,20 @@ _TITLES = {
 }
 
 
+def _http_error_page(error: HTTPException) -> tuple[str, int]:
+    """An HTTP error as the site's page, its header showing who is logged in."""
+    # Raised before load_user ran (malformed input, a body too large), the page would
+    # otherwise say "Log in" to someone who is.
+    if "user" not in g:
+        try:
+            security.load_user()
+        except Exception:  # the error page is shown either way, without the name
+            current_app.logger.exception("the user of an error page could not be loaded")
+            g.user = None
+    code = error.code or 500
+    return render_template("error.html", code=code, title=error.name, message=error.description), code
+
+
 def large_uploads(app: Flask) -> dict[str, int]:
     limits = app.extensions["composite.upload_limits"]
     return {rule.rule: limits[rule.endpoint] for rule in app.url_map.iter_rules() if rule.endpoint in limits}
@@ -138,19 +154,51 @@ def _allow_large_upload() -> None:
         request.max_content_length = limit
 
 
-def refusal_page(app: Flask) -> Callable[[dict[str, Any], int, str], tuple[bytes, bytes]]:
+def refusal_page(app: Flask) -> Refusal:
     """The server's own refusals (a body too large, too many at once) as the site's error page."""
+    session_cookie = app.config["SESSION_COOKIE_NAME"]
 
     @functools.lru_cache(maxsize=16)
-    def render(status: int, message: str) -> bytes:
-        # Outside any request: the page shows the visitor's layout, without their name.
+    def anonymous(status: int, message: str) -> bytes:
+        # The same for every visitor, so rendered once: most refusals cost no thread.
         with app.test_request_context("/"):
-            page = render_template(
-                "error.html", code=status, title=_TITLES.get(status, "Error"), message=message
-            )
-        return page.encode()
+            return _error_page(status, message)
 
-    return lambda scope, status, message: (b"text/html; charset=utf-8", render(status, message))
+    def signed_in(cookies: str, status: int, message: str) -> bytes:
+        # The request's own cookies, read as for any page: the header shows who is logged
+        # in, and its Log out form carries the session's CSRF token.
+        with app.test_request_context("/", headers={"Cookie": cookies}):
+            security.load_user()
+            if g.user is None:
+                return anonymous(status, message)
+            return _error_page(status, message)
+
+    async def in_thread(cookies: str, status: int, message: str) -> Rendered:
+        try:
+            # The session's lookup may query the database: never on the event loop.
+            page = await asyncio.to_thread(signed_in, cookies, status, message)
+        except Exception:  # a page without the name beats no page at all
+            app.logger.exception("the refusal page for a session could not be rendered")
+            page = anonymous(status, message)
+        return HTML, page
+
+    def render(scope: Scope, status: int, message: str) -> Rendered | Awaitable[Rendered]:
+        cookies = cookie_header(scope["headers"])
+        if cookies is None or session_cookie not in parse_cookies(cookies):
+            return HTML, anonymous(status, message)
+        return in_thread(cookies, status, message)
+
+    return render
+
+
+HTML = b"text/html; charset=utf-8"
+
+
+def _error_page(status: int, message: str) -> bytes:
+    """The site's error page for a status and message, in the current request's context."""
+    return render_template(
+        "error.html", code=status, title=_TITLES.get(status, "Error"), message=message
+    ).encode()
 
 
 def format_time(value: datetime | None) -> str:
