@@ -68,24 +68,67 @@
     var status = form.querySelector(".fill-status");
     var linkButton = form.querySelector("button.fill-link");
     var sizes = window.CSS && CSS.supports && CSS.supports("field-sizing", "content");
+    var marks = markLayer(target);
 
+    // Where CSS field-sizing is missing, a field is sized to its value here: a textarea's
+    // height, a line's width in characters (the stylesheet caps it at the form's width).
     function grow(field) {
-      if (!sizes && field.tagName === "TEXTAREA") {
+      if (sizes) {
+        return;
+      }
+      if (field.tagName === "TEXTAREA") {
         field.style.height = "auto";
         field.style.height = field.scrollHeight + 2 + "px";
+      } else {
+        field.size = Math.max(20, field.value.length + 2);
       }
     }
 
+    // The filled values are marked on a layer behind the box, in the box's own font,
+    // padding and wrapping: the box keeps its text plain, and Copy copies just that.
+    function markLayer(box) {
+      var frame = document.createElement("div");
+      var layer = document.createElement("div");
+      frame.className = "prompt-frame";
+      layer.className = "prompt-marks";
+      layer.setAttribute("aria-hidden", "true"); // the box itself is what is read out
+      box.parentNode.insertBefore(frame, box);
+      frame.appendChild(layer);
+      frame.appendChild(box);
+      return layer;
+    }
+
+    function showMarks(pieces) {
+      // Text nodes and <mark> elements only: a value is what someone typed, never markup.
+      var nodes = document.createDocumentFragment();
+      var plain = "";
+      pieces.forEach(function (piece) {
+        if (!piece.filled) {
+          plain += piece.text;
+          return;
+        }
+        if (plain) {
+          nodes.appendChild(document.createTextNode(plain));
+          plain = "";
+        }
+        var mark = document.createElement("mark");
+        mark.textContent = piece.text;
+        nodes.appendChild(mark);
+      });
+      nodes.appendChild(document.createTextNode(plain + "\n")); // the box's last empty line too
+      marks.textContent = "";
+      marks.appendChild(nodes);
+    }
+
     function valueOf(part) {
-      // A placeholder's value, or the placeholder as written when its field is empty.
-      var value = fields[part[0]] ? fields[part[0]].value : "";
-      return value || part[1];
+      return fields[part[0]] ? fields[part[0]].value : "";
     }
 
     function render() {
       var length = 0;
       parts.forEach(function (part) {
-        length += typeof part === "string" ? part.length : valueOf(part).length;
+        // A placeholder with an empty field is shown as written.
+        length += typeof part === "string" ? part.length : (valueOf(part) || part[1]).length;
       });
       // The same bound as the server's (FILLED_MAX): a value repeated by a placeholder used
       // thousands of times would otherwise build hundreds of megabytes in the page.
@@ -96,9 +139,17 @@
           " characters, more than the " + max.toLocaleString("en") +
           " allowed. Use shorter values (a placeholder used several times repeats its value each time)."
         : "";
-      target.value = parts.map(function (part) {
-        return typeof part === "string" ? part : over ? part[1] : valueOf(part);
+      var pieces = parts.map(function (part) {
+        if (typeof part === "string") {
+          return { text: part, filled: false };
+        }
+        var value = over ? "" : valueOf(part);
+        return { text: value || part[1], filled: value !== "" };
+      });
+      target.value = pieces.map(function (piece) {
+        return piece.text;
       }).join("");
+      showMarks(pieces);
       target.dispatchEvent(new Event("input", { bubbles: true })); // for scripts that show it
     }
 
