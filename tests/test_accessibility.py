@@ -47,6 +47,18 @@ def _blank_title(page: Page) -> None:
     page.wait_for_selector(".field-error")
 
 
+def _bulk(action: str) -> Callable[[Page], None]:
+    """Tick the first prompt on one's own page and apply an action to it."""
+
+    def apply(page: Page) -> None:
+        page.get_by_label("Select", exact=False).first.check()
+        page.get_by_label("Action").select_option(action)
+        page.get_by_role("button", name="Apply to selected prompts").click()
+        page.wait_for_selector(".bulk-notice, h1:has-text('Delete')")
+
+    return apply
+
+
 # Add a page here when the site gains one.
 CHECKS = [
     Check("home", "/"),
@@ -72,6 +84,9 @@ CHECKS = [
     Check("delete", "/prompts/{prompt}/delete", member=True),
     Check("account", "/account", member=True),
     Check("starred", "/starred", member=True),
+    Check("own prompts", "/users/ada", member=True),
+    Check("own prompts, after a bulk action", "/users/ada", member=True, then=_bulk("make_public")),
+    Check("bulk delete, asked first", "/users/ada", member=True, then=_bulk("delete")),
 ]
 
 

@@ -21,7 +21,7 @@ from composite.library.search import (
     index_prompt,
     prompt_postings,
     reindex_prompts,
-    unindex_prompt,
+    unindex_prompts,
     visibilities_changed,
     visibility_changed,
 )
@@ -287,7 +287,7 @@ def insert_prompts(cur: Cursor, owner: User, new: list[NewPrompt]) -> dict[UUID,
     ).fetchall()
     touch(cur, LISTED, *scopes.prompts(row[0] for row in rows))
     # The first version is the row as inserted (what _snapshot would copy back out of it).
-    _insert_versions(cur, [row[:1] + row[2:] for row in rows])
+    insert_versions(cur, [row[:1] + row[2:] for row in rows])
     ids = {row[1]: int(row[0]) for row in rows}
     index_new_prompts(cur, [(ids[item.uid], item.postings) for item in new])
     return ids
@@ -408,7 +408,7 @@ def apply_edits(
             [weighed.length if weighed else None for _, _, weighed in changed],
         ],
     ).fetchall()
-    _insert_versions(cur, rows)
+    insert_versions(cur, rows)
     # Search caches who may see what: a visibility change it does not reindex must still reach it.
     moved = [
         p.id for p, merged, weighed in changed if weighed is None and merged["visibility"] != p.visibility
@@ -422,7 +422,7 @@ def apply_edits(
     if any(merged["visibility"] != prompt.visibility for prompt, merged, _ in changed):
         # A fork made public or private changes its source's count of forks, which may be
         # in this batch too: read the rows back.
-        written = {prompt_id: row for prompt_id, (row, _) in _rows_by_id(cur, before).items()}
+        written = {prompt_id: row for prompt_id, (row, _) in rows_by_id(cur, before).items()}
     else:  # the rows as the UPDATE returned them: reading them back costs two queries
         written = {
             row[0]: replace(before[row[0]], **dict(zip(_RETURNED, row[1:], strict=True))) for row in rows
@@ -439,7 +439,7 @@ def _edit_scopes(prompt_id: int, changed: dict[str, Any]) -> list[str]:
     return [scopes.prompt(prompt_id), *([LISTED] if changed.keys() & {"tags", "visibility"} else [])]
 
 
-def _insert_versions(cur: Cursor, rows: list[tuple[Any, ...]]) -> None:
+def insert_versions(cur: Cursor, rows: list[tuple[Any, ...]]) -> None:
     """Record rows (id, version, title, description, body, model_hint, tags, visibility, updated_at)."""
     touch(cur, *scopes.prompts(row[0] for row in rows))
     cur.execute(
@@ -472,7 +472,7 @@ def _write_edits(
     Edits of different prompts go in one apply_edits; a second edit of one prompt waits for
     the next round, so each edit applies over the one before it and makes its own version.
     """
-    rows = _rows_by_id(cur, [prompt_id for prompt_id, _, _ in items])
+    rows = rows_by_id(cur, [prompt_id for prompt_id, _, _ in items])
     results: list[Prompt | DomainError | None] = [None] * len(items)
     pending: list[tuple[int, int, dict[str, Any]]] = []
     for index, (prompt_id, editor, cleaned) in enumerate(items):
@@ -504,7 +504,7 @@ def _write_edits(
     return results  # type: ignore[return-value]  # every item has its result now
 
 
-def _rows_by_id(cur: Cursor, prompt_ids: Iterable[int]) -> dict[int, tuple[Prompt, int]]:
+def rows_by_id(cur: Cursor, prompt_ids: Iterable[int]) -> dict[int, tuple[Prompt, int]]:
     """Each prompt with its owner's id, read on ``cur`` in two queries whatever their number."""
     ids = sorted(set(prompt_ids))
     if not ids:
@@ -521,17 +521,33 @@ def delete_prompt(db: Database, prompt_id: int, user: User) -> None:
 
     def delete(cur: Cursor) -> None:
         load_for_owner(cur, prompt_id, user)
-        touch(cur, LISTED, BY_STARS, scopes.prompt(prompt_id))
-        # Who starred it no longer finds it among their stars.
-        starrers = cur.execute("SELECT user_id FROM stars WHERE prompt_id = ?", [prompt_id]).fetchall()
-        touch(cur, *(scopes.starred(user_id) for (user_id,) in starrers))
-        unlink_forks(cur, "?", [prompt_id])
-        for table in ("prompt_versions", "prompt_labels", "stars"):
-            cur.execute(f"DELETE FROM {table} WHERE prompt_id = ?", [prompt_id])
-        unindex_prompt(cur, prompt_id)
-        cur.execute("DELETE FROM prompts WHERE id = ?", [prompt_id])
+        delete_prompts(cur, [prompt_id])
 
     db.write(delete)
+
+
+_IDS = "SELECT unnest(?::BIGINT[])"  # the ids of a list parameter, as a subquery
+
+
+def delete_prompts(cur: Cursor, prompt_ids: list[int]) -> None:
+    """Delete these prompts (the caller checked they may) with their versions, labels, stars, index rows.
+
+    A few statements whatever their number, so that a bulk delete holds the write lock
+    about as long as one.
+    """
+    if not prompt_ids:
+        return
+    touch(cur, LISTED, BY_STARS, *scopes.prompts(prompt_ids))
+    # Who starred them no longer finds them among their stars.
+    starrers = cur.execute(
+        f"SELECT DISTINCT user_id FROM stars WHERE prompt_id IN ({_IDS})", [prompt_ids]
+    ).fetchall()
+    touch(cur, *(scopes.starred(user_id) for (user_id,) in starrers))
+    unlink_forks(cur, _IDS, [prompt_ids])
+    for table in ("prompt_versions", "prompt_labels", "stars"):
+        cur.execute(f"DELETE FROM {table} WHERE prompt_id IN ({_IDS})", [prompt_ids])
+    unindex_prompts(cur, prompt_ids)
+    cur.execute(f"DELETE FROM prompts WHERE id IN ({_IDS})", [prompt_ids])
 
 
 def unlink_forks(cur: Cursor, ids_sql: str, params: list[Any]) -> None:

@@ -52,6 +52,13 @@ def number_arg(name: str, default: int | None = None) -> int | None:
     return number if 1 <= number <= MAX_NUMBER else default
 
 
+def number_list(name: str) -> list[int]:
+    """Every value of a form field that is a positive whole number (ticked ids), in order; others skipped."""
+    values = request.form.getlist(name)
+    numbers = [int(v) for v in values if v.isdecimal() and v.isascii() and len(v) <= len(str(MAX_NUMBER))]
+    return [number for number in numbers if 1 <= number <= MAX_NUMBER]
+
+
 def raw_view(default: bool) -> bool:
     """Whether to show a prompt's text as written (``?view=raw``) or formatted (``?view=formatted``)."""
     view = request.args.get("view")

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, abort, render_template, request
 
-from composite.library import accounts, catalog, stars
+from composite.library import accounts, bulk, catalog, stars
 from composite.library.errors import Invalid
 from composite.library.frontend.forms import number_arg
 from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
@@ -109,12 +109,15 @@ def tag_page(tag: str) -> str:
 
 @bp.get("/users/<username>")
 def user_page(username: str) -> str:
-    """A user's profile and prompts (their private ones too, for themselves)."""
+    """A user's profile and prompts (their private ones too, for themselves, with bulk actions)."""
     if not USERNAME_RE.match(username):
         abort(404)
     profile = accounts.get_profile(get_db(), username)
     page = _page(author=profile.username, sort="new")
-    return render_template("user.html", profile=profile, page=page)
+    own = viewer_id() is not None and current_user().username == profile.username
+    return render_template(
+        "user.html", profile=profile, page=page, bulk_actions=bulk.ACTIONS if own else None
+    )
 
 
 @bp.get("/starred")

@@ -1,14 +1,14 @@
-"""A prompt's own pages: create, view with its placeholders filled, edit, delete, star, copy."""
+"""A prompt's own pages: create, view with its placeholders filled, edit, delete, star, copy; bulk actions."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from composite.library import forks, prompts, stars
+from composite.library import bulk, forks, prompts, stars
 from composite.library.errors import Invalid
 from composite.library.frontend.conditional import conditional_prompt_page, viewer_starred
-from composite.library.frontend.forms import form_error, prompt_form, raw_view
+from composite.library.frontend.forms import MAX_NUMBER, form_error, number_list, prompt_form, raw_view
 from composite.library.frontend.security import current_user, get_db, login_required, viewer_id
 from composite.library.placeholders import (
     FILL_VALUE_MAX,
@@ -135,6 +135,37 @@ def delete_prompt(prompt_id: int) -> Response:
     user = current_user()
     prompts.delete_prompt(get_db(), prompt_id, user)
     return redirect(url_for("browse.user_page", username=user.username))
+
+
+@bp.post("/bulk")
+@login_required
+def bulk_action() -> Response | str:
+    """Apply one action to the prompts ticked on one's own page, in one request; deleting asks first."""
+    user = current_user()
+    form = request.form
+    page = form.get("page", "")
+    page_number = int(page) if page.isdecimal() and page.isascii() and 1 < int(page) <= MAX_NUMBER else None
+    back = url_for("browse.user_page", username=user.username, page=page_number)
+    ids, action, tag = number_list("ids"), form.get("action", ""), form.get("tag")
+    try:
+        if action == "delete" and form.get("confirmed") != "1":
+            ids, _ = bulk.check_request(ids, action, tag)
+            rows = prompts.rows_by_id(get_db().cursor(), ids)
+            chosen = [rows[i][0] for i in ids if i in rows and rows[i][1] == user.id]
+            if chosen:
+                return render_template("prompts/bulk_delete.html", chosen=chosen, back=back, page=page_number)
+        result = bulk.bulk_action(get_db(), user, ids, action, tag)
+    except Invalid as exc:
+        flash(" ".join(_sentence(problem) for problem in exc.errors.values()), "error")
+    else:
+        flash(result.summary())
+    # After a POST, the page is asked for afresh: reloading it does not act again.
+    return redirect(back, 303)
+
+
+def _sentence(problem: str) -> str:
+    """A rule's words ('choose at least one prompt') as a sentence of a notice."""
+    return problem[:1].upper() + problem[1:].rstrip(".") + "."
 
 
 @bp.post("/<id:prompt_id>/star")
