@@ -28,6 +28,7 @@ PROTECTED = {
     ("get", "/api/tokens"),
     ("delete", "/api/tokens/{token_id}"),
     ("post", "/api/prompts"),
+    ("post", "/api/prompts/bulk"),
     ("patch", "/api/prompts/{prompt_id}"),
     ("delete", "/api/prompts/{prompt_id}"),
     ("post", "/api/prompts/{prompt_id}/versions/{version}/restore"),
@@ -74,7 +75,7 @@ def test_endpoints_run_in_the_thread_pool_and_are_documented(route: APIRoute) ->
 
 
 def test_every_operation_is_described(schema: dict[str, Any]) -> None:
-    assert len(operations(schema)) == 25
+    assert len(operations(schema)) == 26
     for method, path, op in operations(schema):
         assert op.get("description"), (method, path)
 
@@ -103,13 +104,14 @@ def test_error_statuses_are_documented_with_their_shapes(schema: dict[str, Any])
         ("post", "/api/tokens"): {"201", "400", "401", "409", "422", "429", "503"},
         ("patch", "/api/prompts/{prompt_id}"): {"200", "400", "401", "403", "404", "422"},
         ("delete", "/api/prompts/{prompt_id}"): {"204", "401", "403", "404", "422"},
+        ("post", "/api/prompts/bulk"): {"200", "400", "401", "422", "503"},
         ("get", "/api/tags"): {"200", "422"},
         ("get", "/api/prompts/{prompt_id}"): {"200", "304", "401", "404", "422"},
         ("get", "/api/prompts/{prompt_id}/versions"): {"200", "304", "401", "404", "422"},
         ("get", "/api/prompts/{prompt_id}/versions/{version}"): {"200", "304", "401", "404", "422"},
         ("put", "/api/prompts/{prompt_id}/labels/{name}"): {"200", "201", "401", "403", "404", "409", "422"},
         ("delete", "/api/prompts/{prompt_id}/labels/{name}"): {"204", "401", "403", "404", "422"},
-        ("get", "/api/export"): {"200", "401"},
+        ("get", "/api/export"): {"200", "401", "422"},
         ("post", "/api/prompts/{prompt_id}/fork"): {"201", "401", "404", "422"},
         ("get", "/api/users/{username}/stars"): {"200", "401", "403", "422"},
     }

@@ -1,4 +1,4 @@
-"""Prompts: list and search, create, read, edit (each edit a new version), delete."""
+"""Prompts: list and search, create, read, edit (each edit a new version), delete, act on many at once."""
 
 from __future__ import annotations
 
@@ -7,13 +7,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Response
 
 from composite.db import Database
-from composite.library import catalog, forks, freshness, labels, prompts
+from composite.library import bulk, catalog, forks, freshness, labels, prompts
+from composite.library.backend.bulk_schemas import BulkAction, BulkResultOut
 from composite.library.backend.conditional import CONDITIONAL_RESPONSES, IfNoneMatch, conditional
 from composite.library.backend.deps import OPTIONAL_AUTH, CurrentUser, DatabaseDep, OptionalUser, PromptId
 from composite.library.backend.errors import error_responses
 from composite.library.backend.schemas import (
     MAX_OFFSET,
     NO_NUL,
+    ErrorOut,
     LabelledPromptOut,
     LabelName,
     PromptCreate,
@@ -98,6 +100,23 @@ def list_prompts(
 def create_prompt(body: PromptCreate, user: CurrentUser, db: DatabaseDep) -> PromptOut:
     """Create a prompt owned by the caller, as version 1."""
     return PromptOut.of(prompts.create_prompt(db, user, **body.model_dump()), None)
+
+
+BULK_INTERRUPTED = {
+    "model": ErrorOut,
+    "description": "The action stopped part way; what it did is kept, and sending it again finishes it",
+}
+
+
+# Declared before the routes with a {prompt_id}, as a reader of the paths expects; no method clashes.
+@router.post(
+    "/bulk",
+    response_model=BulkResultOut,
+    responses={**error_responses(400, 401, 422), 503: BULK_INTERRUPTED},
+)
+def bulk_action(body: BulkAction, user: CurrentUser, db: DatabaseDep) -> BulkResultOut:
+    """Make up to 1,000 of the caller's prompts public or private, add or remove a tag, or delete them."""
+    return BulkResultOut.of(bulk.bulk_action(db, user, body.ids, body.action, body.tag))
 
 
 @router.get(
