@@ -18,10 +18,14 @@ from typing import IO, Any, Literal
 import ijson
 
 from composite.library.errors import Invalid
+from composite.library.spreadsheet import unguarded
 
 EXPORT_FORMAT = "allucanget-prompts"
 # CSV columns besides title and body (or the common prompts.chat names, act and prompt).
 CSV_OPTIONAL = ("description", "tags", "visibility", "model_hint")
+# Other names a column may have, and the field it fills: prompts.chat's, and the dates of
+# the site's own CSV export (composite.library.export).
+CSV_ALIASES = {"act": "title", "prompt": "body", "created": "created_at", "updated": "updated_at"}
 # The largest file an import takes: a real collection of a few thousand prompts (1,525 of
 # them make 4.2 MB) with room to spare. It is read as a stream (spooled to disk, parsed
 # item by item), so its size costs disk and time, not memory of its size several times
@@ -66,9 +70,11 @@ def document_items(document: Any) -> Iterator[RawItem]:
 # anything keeps a hostile file from costing more than its own size.
 MAX_DEPTH = 32
 # What one item may hold once read: its strings' characters plus a few bytes per value.
-# A prompt's own fields come to about 52,000 characters at most (rules.py); an item far
-# past that is refused alone, never built, so no single item holds memory of the body's size.
-ITEM_MAX_WEIGHT = 1024 * 1024
+# A prompt's own fields come to about 52,000 characters at most (rules.py), and an export
+# item carries every earlier version too: 8 MiB is over 150 versions of the largest body, or
+# thousands of ordinary ones. An item past it is refused alone, never built, so no single
+# item holds memory of the body's size.
+ITEM_MAX_WEIGHT = 8 * 1024 * 1024
 _OPENS = frozenset({"start_map", "start_array"})
 _CLOSES = frozenset({"end_map", "end_array"})
 
@@ -259,11 +265,11 @@ def read_csv(stream: IO[bytes], ignored: list[str] | None = None) -> Iterator[Ra
             row += 1
             if not any(value.strip() for value in values):
                 continue  # a blank line between rows is not an item
-            given = dict(zip(header, values, strict=False))
+            given = dict(zip(header, map(unguarded, values), strict=False))
             item = {field: given[name] for name, field in columns.items() if given.get(name) is not None}
             if "tags" in item:
                 item["tags"] = split_tags(item["tags"])
-            for optional in ("description", "visibility", "model_hint"):
+            for optional in ("description", "visibility", "model_hint", "created_at", "updated_at"):
                 if item.get(optional) == "":
                     del item[optional]  # an empty cell means "not given", not "blank"
             yield RawItem(index, row, item)
@@ -310,8 +316,8 @@ def _columns(header: list[str]) -> dict[str, str]:
     names = [name.strip().lower() for name in header]
     header[:] = names
     columns = {name: name for name in names if name in ("title", "body", *CSV_OPTIONAL)}
-    for alias, field in (("act", "title"), ("prompt", "body")):
-        if alias in names and field not in columns:  # "title" wins over "act" when a file has both
+    for alias, field in CSV_ALIASES.items():
+        if alias in names and field not in columns.values():  # "title" wins over "act" when a file has both
             columns[alias] = field
     if not {"title", "body"} <= set(columns.values()):
         needs = "a title and a body column ('title' and 'body', or 'act' and 'prompt')"

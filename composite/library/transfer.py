@@ -21,15 +21,13 @@ import weakref
 from collections.abc import Iterable
 from contextlib import closing
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
 from typing import IO, Any, Literal
 from uuid import UUID
 
-from composite.db import Cursor, Database, row_maker, rows_as
+from composite.db import Cursor, Database, row_maker
 from composite.library.accounts import User
 from composite.library.errors import DomainError, Invalid
 from composite.library.import_files import (
-    EXPORT_FORMAT,
     ITEM_MAX_WEIGHT,
     Oversize,
     RawItem,
@@ -38,7 +36,6 @@ from composite.library.import_files import (
     read_json,
 )
 from composite.library.prompts import (
-    CONTENT_FIELDS,
     INDEXED,
     PROMPT_COLUMNS,
     NewPrompt,
@@ -49,11 +46,11 @@ from composite.library.prompts import (
     weigh,
 )
 from composite.library.ratelimit import RateLimiter
+from composite.library.restore import Past, content_fields, read_past, restore
 from composite.library.rules import VISIBILITIES
 
 log = logging.getLogger("composite.library.transfer")
 
-EXPORT_VERSION = 1
 # Items per import: what 64 MiB holds of ordinary prompts (10,000 of them make 28 MB), so
 # that any export that fits the file limit goes back in. The bound keeps what an import
 # holds at once (each item's cleaned fields and its line in the report) near the file's size.
@@ -130,71 +127,44 @@ class ImportResult:
         return self.count("refused")
 
 
-def export_prompts(db: Database, user: User) -> dict[str, Any]:
-    """All of the user's prompts, public and private, at their latest version."""
-    prompts = rows_as(
-        Prompt,
-        db.cursor().execute(
-            f"SELECT {PROMPT_COLUMNS} FROM prompts p JOIN users u ON u.id = p.owner_id"
-            " WHERE p.owner_id = ? ORDER BY p.id",
-            [user.id],
-        ),
-    )
-    return {
-        "format": EXPORT_FORMAT,
-        "version": EXPORT_VERSION,
-        "exported_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "owner": user.username,
-        "prompts": [
-            {
-                "uid": str(p.uid),
-                **{field: getattr(p, field) for field in CONTENT_FIELDS},
-                "tags": list(p.tags),  # a JSON document: its arrays are lists
-                "created_at": p.created_at.isoformat(),
-                "updated_at": p.updated_at.isoformat(),
-            }
-            for p in prompts
-        ],
-    }
-
-
-def _check_item(raw: RawItem) -> tuple[UUID | None, dict[str, Any]]:
-    """One item's uid and cleaned fields; Invalid says what is wrong with it."""
+def _check_item(raw: RawItem) -> _Checked:
+    """One item's uid, cleaned fields and past; Invalid says what is wrong with it."""
     item = raw.item
     if isinstance(item, Oversize):
-        raise Invalid({"item": f"holds more than {ITEM_MAX_WEIGHT // 1024} KiB; a prompt is far smaller"})
+        limit = ITEM_MAX_WEIGHT // 2**20
+        raise Invalid({"item": f"holds more than {limit} MiB, history included; a prompt is far smaller"})
     if not isinstance(item, dict):
         raise Invalid({"item": "must be an object"})
     try:
         uid = UUID(item["uid"]) if item.get("uid") else None
     except (TypeError, ValueError, AttributeError):
         raise Invalid({"uid": "must be a UUID"}) from None
-    fields = {field: item.get(field) for field in CONTENT_FIELDS if item.get(field) is not None}
-    for field, value in fields.items():
-        expected = list if field == "tags" else str
-        if not isinstance(value, expected) or (
-            field == "tags" and not all(isinstance(t, str) for t in value)
-        ):
-            raise Invalid({field: f"must be a {expected.__name__}"})
-    return uid, clean_fields({"title": "", "body": "", **fields})
+    fields = clean_fields({"title": "", "body": "", **content_fields(item)})
+    return _Checked(raw, uid, fields, read_past(item))
 
 
-def _read(
-    items: Iterable[RawItem],
-) -> tuple[list[tuple[RawItem, UUID | None, dict[str, Any]]], list[ImportedItem]]:
+@dataclass(frozen=True)
+class _Checked:
+    """An item that passed its checks: to be stored."""
+
+    raw: RawItem
+    uid: UUID | None
+    fields: dict[str, Any]
+    past: Past | None
+
+
+def _read(items: Iterable[RawItem]) -> tuple[list[_Checked], list[ImportedItem]]:
     """Every item checked: those to store, and those refused with their reason."""
-    good: list[tuple[RawItem, UUID | None, dict[str, Any]]] = []
+    good: list[_Checked] = []
     refused: list[ImportedItem] = []
     for raw in items:
         if raw.index >= MAX_IMPORT:
             raise Invalid({"prompts": f"at most {MAX_IMPORT} prompts per import"})
         try:
-            uid, fields = _check_item(raw)
+            good.append(_check_item(raw))
         except Invalid as exc:
             reason = "; ".join(_said(field, problem) for field, problem in exc.errors.items())
             refused.append(ImportedItem(raw.index, None, None, "refused", raw.row, reason, _title_of(raw)))
-            continue
-        good.append((raw, uid, fields))
     return good, refused
 
 
@@ -214,21 +184,22 @@ def _title_of(raw: RawItem) -> str | None:
 
 
 def _within_new_tags(
-    db: Database, user: User, good: list[tuple[RawItem, UUID | None, dict[str, Any]]]
-) -> tuple[list[tuple[RawItem, UUID | None, dict[str, Any]]], list[ImportedItem]]:
+    db: Database, user: User, good: list[_Checked]
+) -> tuple[list[_Checked], list[ImportedItem]]:
     """The items that keep the import within IMPORT_NEW_TAGS_MAX tags new to the user, in file order.
 
     An item that would bring more is refused alone, with the reason; the others are stored.
     """
-    wanted = {tag for _, _, fields in good for tag in fields.get("tags", [])}
+    wanted = {tag for checked in good for tag in checked.fields.get("tags", [])}
     if len(wanted) <= IMPORT_NEW_TAGS_MAX:
         return good, []
     rows = db.fetchall("SELECT DISTINCT unnest(tags) FROM prompts WHERE owner_id = ?", [user.id])
     carried = {row[0] for row in rows}
     added: set[str] = set()
     kept, refused = [], []
-    for raw, uid, fields in good:
-        new = set(fields.get("tags", [])) - carried - added
+    for checked in good:
+        raw = checked.raw
+        new = set(checked.fields.get("tags", [])) - carried - added
         if len(added) + len(new) > IMPORT_NEW_TAGS_MAX:
             reason = (
                 f"tags: an import may add at most {IMPORT_NEW_TAGS_MAX} tags that your prompts do not"
@@ -237,7 +208,7 @@ def _within_new_tags(
             refused.append(ImportedItem(raw.index, None, None, "refused", raw.row, reason, _title_of(raw)))
             continue
         added |= new
-        kept.append((raw, uid, fields))
+        kept.append(checked)
     return kept, refused
 
 
@@ -289,6 +260,7 @@ class _Entry:
     row: int | None
     uid: UUID | None
     fields: dict[str, Any]
+    past: Past | None = None  # its history, labels and dates, restored if it creates a prompt
     weighed: NewPrompt | None = None  # its search terms, computed before the write lock is taken
 
 
@@ -320,7 +292,7 @@ def _import(db: Database, user: User, items: Iterable[RawItem], visibility: str 
     good, refused = _read(items)
     good, past_tags = _within_new_tags(db, user, good)
     refused += past_tags
-    entries = [_Entry(raw.index, raw.row, uid, fields) for raw, uid, fields in good]
+    entries = [_Entry(c.raw.index, c.raw.row, c.uid, c.fields, c.past) for c in good]
     pending, repeats = _without_repeats(entries)
     contents = _Contents(db, user)
     done: list[ImportedItem] = []
@@ -426,6 +398,7 @@ def _write_batch(
         else:
             edits.append((entry, existing))
     ids = insert_prompts(cur, user, [prompt for _, prompt in new])
+    restore(cur, user, [(ids[prompt.uid], prompt.fields, e.past) for e, prompt in new if e.past is not None])
     for _, prompt in new:
         contents.add(prompt.fields["title"], prompt.fields["body"], ids[prompt.uid])
     stored = [

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from composite.db import Database
-from composite.library import accounts, forks, prompts, stars, transfer, useradmin
+from composite.library import accounts, export, forks, prompts, stars, transfer, useradmin
 from composite.library.errors import NotFound
 from composite.library.migrations import MIGRATIONS_DIR
 from composite.library.prompts import CONTENT_FIELDS
@@ -72,7 +72,7 @@ def test_an_import_that_publishes_or_hides_forks_moves_their_sources_counts(db: 
     alice, bob = make_user("alice"), make_user("bob")
     sources = [prompts.create_prompt(db, alice, visibility="public", title=f"S{i}", body="B") for i in (1, 2)]
     copies = [forks.fork_prompt(db, source.id, bob) for source in (sources[0], sources[0], sources[1])]
-    document = transfer.export_prompts(db, bob)
+    document = export.export_prompts(db, bob)
     for item in document["prompts"]:
         item["visibility"] = "public"
     assert transfer.import_prompts(db, bob, document).updated == 3
@@ -143,22 +143,37 @@ def test_deleting_a_user_uncounts_their_forks_and_unlinks_forks_of_their_prompts
     assert prompts.get_prompt(db, of_his.id, alice.id).source_id is None
 
 
-def test_a_fork_exports_and_imports_as_an_ordinary_prompt(db: Database, make_user) -> None:
+def test_a_fork_exports_its_source_and_an_import_links_it_back(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
     source = prompts.create_prompt(db, alice, visibility="public", title="T", body="B", tags=["x"])
     stars.star(db, source.id, bob)
     fork = forks.fork_prompt(db, source.id, bob)
-    document = transfer.export_prompts(db, bob)
+    document = export.export_prompts(db, bob)
     (item,) = document["prompts"]
-    assert set(item) == {"uid", *CONTENT_FIELDS, "created_at", "updated_at"}
+    assert set(item) == {"uid", *CONTENT_FIELDS, "version", "created_at", "updated_at", "source"}
+    assert item["source"] == {"uid": str(source.uid), "title": "T", "owner": "alice"}
     assert (item["uid"], item["title"], item["visibility"]) == (str(fork.uid), "T", "private")
     carol = accounts.create_user(db, "carol", "password123")
     assert transfer.import_prompts(db, carol, document).created == 1
+    # The source is one she may see: linked again.
+    assert db.fetchall("SELECT source_id FROM prompts WHERE owner_id = ?", [carol.id]) == [(source.id,)]
     assert transfer.import_prompts(db, bob, document).unchanged == 1
     prompts.update_prompt(db, fork.id, bob, visibility="public")
-    document = transfer.export_prompts(db, bob)
+    document = export.export_prompts(db, bob)
     assert transfer.import_prompts(db, carol, document).updated == 1  # her copy, now public
-    assert forks_of(db, source.id) == 1  # an imported copy is not a fork, even a public one
+    assert forks_of(db, source.id) == 2  # bob's and carol's, both public forks now
+
+
+def test_an_imported_fork_of_a_source_the_importer_cannot_see_is_not_linked(db: Database, make_user) -> None:
+    alice, bob = make_user("alice"), make_user("bob")
+    mine = prompts.create_prompt(db, alice, title="Mine", body="B")  # private
+    fork = forks.fork_prompt(db, mine.id, alice)
+    document = export.export_prompts(db, alice)
+    assert [item.get("source", {}).get("uid") for item in document["prompts"]] == [None, str(mine.uid)]
+    assert fork.source_id == mine.id
+    (item,) = document["prompts"][1:]  # the fork alone: its source is alice's private prompt
+    assert transfer.import_prompts(db, bob, {**document, "prompts": [item]}).created == 1
+    assert db.fetchall("SELECT source_id FROM prompts WHERE owner_id = ?", [bob.id]) == [(None,)]
 
 
 @contextmanager

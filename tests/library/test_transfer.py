@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from composite.db import SERVER_QUERY_THREADS, Database
-from composite.library import accounts, catalog, prompts, transfer
+from composite.library import accounts, catalog, export, prompts, transfer
 from composite.library.errors import Invalid, TooManyAttempts
+from composite.library.import_files import EXPORT_FORMAT
 from composite.library.migrations import MIGRATIONS_DIR
 from tests.support.exports import realistic_export
 
@@ -28,7 +29,7 @@ def test_export_holds_all_of_the_owners_prompts_and_nobody_elses(db: Database, m
     prompts.create_prompt(db, alice, title="Public", body="x", visibility="public")
     prompts.create_prompt(db, alice, title="Private", body="y", visibility="private")
     prompts.create_prompt(db, bob, title="Bob's", body="z", visibility="public")
-    exported = transfer.export_prompts(db, alice)
+    exported = export.export_prompts(db, alice)
     assert exported["format"] == "allucanget-prompts"
     assert [p["title"] for p in exported["prompts"]] == ["Public", "Private"]
 
@@ -37,7 +38,7 @@ def test_round_trip_merges_updates_and_skips(db: Database, make_user) -> None:
     alice = make_user("alice")
     first = prompts.create_prompt(db, alice, title="First", body="one", visibility="public")
     prompts.create_prompt(db, alice, title="Second", body="two", visibility="public")
-    exported = transfer.export_prompts(db, alice)
+    exported = export.export_prompts(db, alice)
     assert counts(transfer.import_prompts(db, alice, exported)) == (0, 0, 2)
 
     exported["prompts"][0]["body"] = "one, improved"
@@ -52,7 +53,7 @@ def test_round_trip_merges_updates_and_skips(db: Database, make_user) -> None:
 def test_importing_someone_elses_export_makes_copies(db: Database, make_user) -> None:
     alice, bob = make_user("alice"), make_user("bob")
     original = prompts.create_prompt(db, alice, title="Alice's", body="x", visibility="public")
-    assert transfer.import_prompts(db, bob, transfer.export_prompts(db, alice)).created == 1
+    assert transfer.import_prompts(db, bob, export.export_prompts(db, alice)).created == 1
     assert prompts.get_prompt(db, original.id).owner == "alice"
     assert db.fetchone("SELECT count(DISTINCT uid), count(*) FROM prompts") == (2, 2)
 
@@ -63,7 +64,13 @@ def test_importing_someone_elses_export_makes_copies(db: Database, make_user) ->
         ([], "file"),
         ({"format": "other"}, "file"),
         ({"format": "allucanget-prompts", "prompts": "x"}, "prompts"),
-        ({"format": "allucanget-prompts", "prompts": [{"title": "t", "body": "b"}] * (transfer.MAX_IMPORT + 1)}, "prompts"),
+        (
+            {
+                "format": "allucanget-prompts",
+                "prompts": [{"title": "t", "body": "b"}] * (transfer.MAX_IMPORT + 1),
+            },
+            "prompts",
+        ),
     ],
 )
 def test_a_file_that_is_not_an_export_is_refused_whole(
@@ -89,7 +96,7 @@ def test_bad_items_are_refused_with_their_reason_and_the_good_ones_stored(db: Da
     ]
     good = {"title": "Good one", "body": "kept"}, {"title": "Good two", "body": "b"}
     items = [good[0], *[item for item, _ in bad], good[1]]
-    result = transfer.import_prompts(db, alice, {"format": transfer.EXPORT_FORMAT, "prompts": items})
+    result = transfer.import_prompts(db, alice, {"format": EXPORT_FORMAT, "prompts": items})
     assert (result.created, result.refused) == (2, len(bad))
     assert [item.outcome for item in result.items] == ["created", *["refused"] * len(bad), "created"]
     for item, (_, reason) in zip(result.items[1:-1], bad, strict=True):
@@ -241,7 +248,7 @@ def test_imported_prompts_are_searchable_at_once_and_follow_later_imports(db: Da
         return {p.title for p in catalog.list_prompts(db, viewer, q="zebrafish").items}
 
     document = {
-        "format": transfer.EXPORT_FORMAT,
+        "format": EXPORT_FORMAT,
         "prompts": [
             {"title": f"Aquarium {n}", "body": f"Care notes for zebrafish number {n}", "visibility": "public"}
             for n in range(3)
@@ -249,10 +256,10 @@ def test_imported_prompts_are_searchable_at_once_and_follow_later_imports(db: Da
     }
     transfer.import_prompts(db, alice, document)
     assert found(None) == {"Aquarium 0", "Aquarium 1", "Aquarium 2"}
-    exported = transfer.export_prompts(db, alice)["prompts"]
+    exported = export.export_prompts(db, alice)["prompts"]
     # The same prompts again: one no longer says the word, one is made private.
     exported[0]["body"] = "Care notes for goldfish"
     exported[1]["visibility"] = "private"
-    transfer.import_prompts(db, alice, {"format": transfer.EXPORT_FORMAT, "prompts": exported})
+    transfer.import_prompts(db, alice, {"format": EXPORT_FORMAT, "prompts": exported})
     assert found(None) == {"Aquarium 2"}
     assert found(alice.id) == {"Aquarium 1", "Aquarium 2"}

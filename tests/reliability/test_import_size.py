@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -91,5 +92,73 @@ def test_large_imports_pass_and_larger_ones_are_refused_without_growing_the_proc
             assert "413 · Too large" in login.text
             assert "1 MiB" in login.text
         assert "Traceback" not in server.log()
+    finally:
+        server.stop()
+
+
+def with_history(items: list[dict], every: int = 10) -> list[dict]:
+    """The items as a version-2 export gives them: every ``every``-th with two earlier versions, a label."""
+    shaped = []
+    for n, item in enumerate(items):
+        month = f"2025-{n % 12 + 1:02}"
+        dated = {**item, "created_at": f"{month}-01T08:00:00+00:00"}
+        if n % every == 0:
+            earlier = [
+                {**dated, "version": v, "body": f"Draft {v}. {item['body'][:200]}"}
+                | {"saved_at": f"{month}-0{v + 1}T08:00:00+00:00"}
+                for v in (1, 2)
+            ]
+            dated |= {"version": 3, "history": earlier, "labels": {"production": 2}}
+        shaped.append(dated)
+    return shaped
+
+
+def comparable(document: dict) -> list[tuple]:
+    """An export's prompts without what differs between accounts (uids, the owner), in file order."""
+    return [
+        tuple(sorted((key, repr(value)) for key, value in item.items() if key not in ("uid", "updated_at")))
+        for item in document["prompts"]
+    ]
+
+
+def test_an_export_of_10001_prompts_with_history_goes_back_in_whole(tmp_path: Path) -> None:
+    server = ServerProcess(tmp_path).start()
+    try:
+        first, second = register(server, "collector"), register(server, "mover")
+        items = with_history(corpus.prompts(10_001, seed=21))
+        data = json.dumps(corpus.export_document(items), ensure_ascii=False).encode()
+        with httpx.Client(base_url=server.backend, timeout=600) as api:
+            sent = api.post(
+                "/api/import",
+                content=data,
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {first}"},
+            )
+            assert sent.status_code == 200, sent.text[:500]
+            assert (sent.json()["created"], sent.json()["refused"]) == (10_001, 0)
+            exported = api.get("/api/export", headers={"Authorization": f"Bearer {first}"})
+            assert exported.status_code == 200
+            document = exported.json()
+            assert len(document["prompts"]) == 10_001
+            assert len(exported.content) > 25_000_000
+            back = api.post(
+                "/api/import",
+                content=exported.content,
+                headers={"Content-Type": "application/json", "Authorization": f"Bearer {second}"},
+            )
+            assert back.status_code == 200, back.text[:500]
+            assert (back.json()["created"], back.json()["refused"]) == (10_001, 0)
+            moved = api.get("/api/export", headers={"Authorization": f"Bearer {second}"}).json()
+        # History, labels, versions and dates (the latest's too, given by the first file) equal.
+        assert comparable(moved) == comparable(document)
+        assert [item["updated_at"] for item in moved["prompts"]] == [
+            item["updated_at"] for item in document["prompts"]
+        ]
+        terminal = document["prompts"][0]
+        assert (terminal["version"], len(terminal["history"]), terminal["labels"]) == (
+            3,
+            2,
+            {"production": 2},
+        )
+        assert terminal["history"][0]["saved_at"].startswith("2025-01-02T08:00:00")
     finally:
         server.stop()

@@ -16,12 +16,14 @@ from pydantic import AfterValidator, BaseModel, Field
 from typing_extensions import TypedDict
 
 from composite.library import rules
+from composite.library.export import EXPORT_VERSION
 from composite.library.forks import ForkSource
 from composite.library.history import PromptVersion, VersionDiff
-from composite.library.labels import LABEL_MAX, LABEL_RE, Label
+from composite.library.import_files import EXPORT_FORMAT
+from composite.library.labels import LABEL_MAX, LABEL_RE, MAX_LABELS, Label
 from composite.library.placeholders import Placeholder, placeholders
 from composite.library.prompts import CONTENT_DEFAULTS, Prompt
-from composite.library.transfer import EXPORT_FORMAT, EXPORT_VERSION, MAX_IMPORT, ImportResult
+from composite.library.transfer import MAX_IMPORT, ImportResult
 
 MAX_ID = 2**63 - 1  # ids are BIGINT
 MAX_VERSION = 2**31 - 1  # version numbers are INTEGER
@@ -452,15 +454,38 @@ class _ExportKey(BaseModel):
     uid: UUID
 
 
-class ExportedPrompt(PromptContentOut, _ExportKey):
-    """One prompt in an export document."""
+class ExportedVersion(PromptContentOut):
+    """An earlier version of an exported prompt, as it was saved."""
 
+    version: int = Field(ge=1, le=MAX_VERSION)
+    saved_at: Timestamp
+
+
+class ExportedSource(BaseModel):
+    """The prompt an exported one was forked from, when the exporter may still see it."""
+
+    uid: UUID
+    title: str
+    owner: str
+
+
+class ExportedPrompt(PromptContentOut, _ExportKey):
+    """One prompt in an export document: its latest version, and what came before."""
+
+    version: int = Field(ge=1, le=MAX_VERSION, description="The latest version's number")
     created_at: Timestamp
-    updated_at: Timestamp
+    updated_at: Timestamp = Field(description="When the latest version was saved")
+    source: ExportedSource | None = Field(None, description="Absent unless a fork")
+    labels: dict[str, int] = Field(
+        default_factory=dict, max_length=MAX_LABELS, description="Each label and the version it points at"
+    )
+    history: list[ExportedVersion] = Field(
+        default_factory=list, description="Every earlier version, oldest first (absent for version 1)"
+    )
 
 
 class ExportDocument(BaseModel):
-    """All of a user's prompts, public and private, at their latest version."""
+    """All of a user's prompts, public and private, each with its history, labels and dates."""
 
     format: Literal[EXPORT_FORMAT] = EXPORT_FORMAT  # type: ignore[valid-type]
     version: int = EXPORT_VERSION
@@ -470,7 +495,11 @@ class ExportDocument(BaseModel):
 
 
 class ImportedPrompt(BaseModel):
-    """One prompt to import: matched to yours by uid, else by title and body."""
+    """One prompt to import: matched to yours by uid, else by title and body.
+
+    A prompt new to you gets the item's version, history, labels, dates and fork source
+    back (as an export gives them); one you have already gets its content as a new version.
+    """
 
     uid: UUID | None = None
     title: Title
@@ -479,6 +508,12 @@ class ImportedPrompt(BaseModel):
     model_hint: ModelHint | None = None
     tags: Tags | None = None
     visibility: Visibility | None = None
+    version: int | None = Field(None, ge=1, le=MAX_VERSION)
+    created_at: Timestamp | None = None
+    updated_at: Timestamp | None = None
+    source: ExportedSource | None = None
+    labels: dict[str, int] | None = Field(None, max_length=MAX_LABELS)
+    history: list[ExportedVersion] | None = None
 
 
 class ImportDocument(BaseModel):

@@ -24,7 +24,7 @@ def test_export_has_every_own_prompt_and_nothing_else(alice: ApiUser, bob: ApiUs
     response = alice.get("/api/export")
     assert response.status_code == 200
     document = response.json()
-    assert (document["format"], document["version"], document["owner"]) == ("allucanget-prompts", 1, "alice")
+    assert (document["format"], document["version"], document["owner"]) == ("allucanget-prompts", 2, "alice")
     assert [p["uid"] for p in document["prompts"]] == [public["uid"], private["uid"]]
     assert document["prompts"][0]["tags"] == ["a"]
     assert document["prompts"][1]["visibility"] == "private"

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import IO, Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
 from composite.config import Settings
-from composite.library import transfer
+from composite.library import export, transfer
 from composite.library.backend.deps import CurrentUser, DatabaseDep
 from composite.library.backend.errors import error_responses
 from composite.library.backend.schemas import ErrorOut, ExportDocument, ImportDocument, ImportResultOut
@@ -21,10 +22,31 @@ from composite.library.import_files import IMPORT_MAX_BYTES, FileKind, media_kin
 router = APIRouter(tags=["transfer"])
 
 
-@router.get("/export", response_model=ExportDocument, responses=error_responses(401))
-def export_prompts(user: CurrentUser, db: DatabaseDep) -> ExportDocument:
-    """All of the caller's prompts, public and private, as an export document."""
-    return ExportDocument.model_validate(transfer.export_prompts(db, user))
+EXPORTED = {
+    "model": ExportDocument,
+    "description": "The export document (JSON), or with `?format=csv` the latest versions as CSV",
+    "content": {"text/csv": {"schema": {"type": "string"}}},
+}
+
+
+@router.get(
+    "/export", response_class=StreamingResponse, responses={200: EXPORTED, **error_responses(401, 422)}
+)
+def export_prompts(
+    user: CurrentUser,
+    db: DatabaseDep,
+    format: Annotated[
+        Literal["json", "csv"],
+        Query(description="json: everything, history included, to import back; csv: for spreadsheets"),
+    ] = "json",
+) -> StreamingResponse:
+    """All of the caller's prompts, public and private, with their history, labels and dates."""
+    name = export.file_name(user, format)
+    return StreamingResponse(
+        export.export_csv(db, user) if format == "csv" else export.export_json(db, user),
+        media_type=export.MEDIA_TYPES[format],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 INTERRUPTED = {

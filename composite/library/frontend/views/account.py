@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime
 from typing import Any
 
 from flask import (
@@ -18,7 +16,7 @@ from flask import (
 )
 from werkzeug.wrappers import Response as BaseResponse
 
-from composite.library import credentials, password_change, transfer
+from composite.library import credentials, export, password_change, transfer
 from composite.library.errors import Invalid
 from composite.library.frontend.security import (
     current_user,
@@ -99,14 +97,14 @@ def change_password() -> tuple[str, int]:
 @bp.get("/export")
 @login_required
 def export_prompts() -> Response:
-    """Download all of the user's prompts, private ones included, as a JSON file."""
+    """Download all of the user's prompts, private ones included: JSON with history, or CSV."""
     user = current_user()
-    document = transfer.export_prompts(get_db(), user)
-    day = datetime.now(UTC).strftime("%Y-%m-%d")
+    kind = "csv" if request.args.get("format") == "csv" else "json"
+    stream = export.export_csv if kind == "csv" else export.export_json
     return Response(
-        json.dumps(document, ensure_ascii=False, indent=2) + "\n",
-        mimetype="application/json",
-        headers={"Content-Disposition": f'attachment; filename="prompts-{user.username}-{day}.json"'},
+        stream(get_db(), user),
+        content_type=export.MEDIA_TYPES[kind],
+        headers={"Content-Disposition": f'attachment; filename="{export.file_name(user, kind)}"'},
     )
 
 
