@@ -88,3 +88,38 @@ def test_a_file_past_the_limit_is_refused_under_the_field_before_it_is_sent(
     expect(page.get_by_label("Export or CSV file")).to_have_attribute("aria-invalid", "true")
     assert sent == []  # nothing was uploaded
     page.close()
+
+
+def test_the_page_shows_how_many_prompts_are_stored_while_the_server_imports(
+    browser: BrowserContext,  # noqa: F811
+    site: ServerProcess,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page()
+    page.goto(f"{site.frontend}/register")
+    page.get_by_label("Username").fill("watcher")
+    page.get_by_label("Password", exact=True).fill("correct horse battery")
+    page.get_by_label("Password again").fill("correct horse battery")
+    page.get_by_role("button", name="Create account").click()
+    page.goto(f"{site.frontend}/account")
+    collection = tmp_path / "large.json"
+    collection.write_bytes(corpus.export_bytes(corpus.prompts(5000, seed=12)))
+    # Every text the status line shows, as a person would read it in turn.
+    page.evaluate(
+        """() => {
+          window.seen = [];
+          const status = document.querySelector(".upload-status");
+          new MutationObserver(() => window.seen.push(status.textContent))
+            .observe(status, {childList: true, characterData: true, subtree: true});
+        }"""
+    )
+    page.get_by_label("Export or CSV file").set_input_files(str(collection))
+    page.get_by_role("button", name="Import").click()
+    expect(page.locator("#import-report")).to_contain_text("5000 new", timeout=180_000)
+    seen = page.evaluate("window.seen")
+    counts = [
+        text for text in seen if text.startswith("Importing…") and text.endswith("of 5,000 prompts done")
+    ]
+    assert counts, seen

@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from contextlib import closing
 from dataclasses import dataclass, replace
 from typing import IO, Any, Literal
@@ -35,6 +35,7 @@ from composite.library.import_files import (
     read_csv,
     read_json,
 )
+from composite.library.import_progress import Progress, Tracker
 from composite.library.prompts import (
     INDEXED,
     PROMPT_COLUMNS,
@@ -223,6 +224,7 @@ class _Imports:
     # Imports take turns batch by batch, so at most one of them waits for the write lock:
     # a login waits for one batch, not for one batch of every import under way.
     turn: threading.Lock
+    progress: Tracker
 
 
 _imports: weakref.WeakKeyDictionary[Database, _Imports] = weakref.WeakKeyDictionary()
@@ -233,13 +235,18 @@ def _shared(db: Database) -> _Imports:
     with _imports_lock:
         shared = _imports.get(db)
         if shared is None:
-            shared = _imports[db] = _Imports(RateLimiter(), threading.Lock())
+            shared = _imports[db] = _Imports(RateLimiter(), threading.Lock(), Tracker())
         return shared
 
 
 def import_limiter(db: Database) -> RateLimiter:
     """The import budgets of every user of this database, shared by both applications."""
     return _shared(db).limiter
+
+
+def import_progress(db: Database, user: User, key: str) -> Progress | None:
+    """How far the user's import sent with this progress key has got (None if unknown)."""
+    return _shared(db).progress.get(user.id, key)
 
 
 def check_import_budget(db: Database, user: User) -> None:
@@ -274,22 +281,45 @@ def import_prompts(db: Database, user: User, document: Any, visibility: str | No
 
 
 def import_file(
-    db: Database, user: User, stream: IO[bytes], kind: Literal["json", "csv"], visibility: str | None = None
+    db: Database,
+    user: User,
+    stream: IO[bytes],
+    kind: Literal["json", "csv"],
+    visibility: str | None = None,
+    progress_key: str | None = None,
 ) -> ImportResult:
-    """Merge an export file or a CSV file, read as it streams, into the user's prompts (as import_prompts)."""
+    """Merge an export file or a CSV file, read as it streams, into the user's prompts (as import_prompts).
+
+    With a ``progress_key`` (8-64 letters, digits or '-'), ``import_progress`` tells how far it has got.
+    """
     check_import_budget(db, user)
+    progress = _shared(db).progress.start(user.id, progress_key)
     ignored: list[str] = []
     with closing(read_csv(stream, ignored) if kind == "csv" else read_json(stream)) as items:
         # Closed here, while the stream is open: a reader left to the collector would
         # detach from a file already closed, and print a traceback.
-        result = _import(db, user, items, visibility)
+        result = _import(db, user, items, visibility, progress)
     return _charged(db, user, replace(result, ignored_columns=tuple(ignored)))
 
 
-def _import(db: Database, user: User, items: Iterable[RawItem], visibility: str | None) -> ImportResult:
+def _counted(items: Iterable[RawItem], progress: Progress) -> Iterator[RawItem]:
+    """The items, counted into ``progress`` as they are read."""
+    for item in items:
+        progress.done = item.index + 1
+        yield item
+
+
+def _import(
+    db: Database,
+    user: User,
+    items: Iterable[RawItem],
+    visibility: str | None,
+    progress: Progress | None = None,
+) -> ImportResult:
     if visibility is not None and visibility not in VISIBILITIES:
         raise Invalid({"visibility": "must be 'public' or 'private'"})
-    good, refused = _read(items)
+    progress = progress or Progress()
+    good, refused = _read(_counted(items, progress))
     good, past_tags = _within_new_tags(db, user, good)
     refused += past_tags
     entries = [_Entry(c.raw.index, c.raw.row, c.uid, c.fields, c.past) for c in good]
@@ -297,6 +327,9 @@ def _import(db: Database, user: User, items: Iterable[RawItem], visibility: str 
     contents = _Contents(db, user)
     done: list[ImportedItem] = []
     size = BATCH_MIN * 2
+    # Refused items and repeats are done already: only the rest is stored batch by batch.
+    progress.total, progress.done = len(good) + len(refused), len(refused) + len(repeats)
+    progress.stage = "storing"
     try:
         while pending:
             batch, pending = _next_batch(pending, size)
@@ -310,6 +343,7 @@ def _import(db: Database, user: User, items: Iterable[RawItem], visibility: str 
                 )
                 took = time.thread_time() - started
             done += stored
+            progress.done += len(stored)
             fits = int(len(stored) * BATCH_SECONDS / max(took, 1e-3))
             size = max(BATCH_MIN, min(BATCH_MAX, size * 2, fits))
             # Let a writer waiting for the lock take it before the next batch does.
@@ -328,6 +362,7 @@ def _import(db: Database, user: User, items: Iterable[RawItem], visibility: str 
                      f"a repeat of {_place(first)}")
         for entry, first in repeats
     ]  # fmt: skip
+    progress.stage = "done"
     return ImportResult(tuple(sorted(done + refused, key=lambda item: item.index)))
 
 

@@ -281,8 +281,10 @@
 })();
 
 /* Upload progress (account import): the form posts as usual without JavaScript; with it,
-   the file is sent by XMLHttpRequest so the page can show how much is uploaded, then the
-   answer replaces the import section (or the whole page, for an error page). */
+   the file is sent by XMLHttpRequest so the page can show how much is uploaded, then how
+   many prompts are stored (the server's progress for a key chosen here, asked for every
+   second), then the answer replaces the import section (or the whole page, for an error
+   page). */
 (function () {
   "use strict";
 
@@ -321,9 +323,22 @@
           status.textContent = "Uploading… " + percent + "%";
         }
       });
+      var key = progressKey();
+      var polling = null;
       request.upload.addEventListener("load", function () {
-        bar.removeAttribute("value"); // indeterminate while the server imports
-        status.textContent = "Uploaded; importing your prompts…";
+        bar.removeAttribute("value"); // indeterminate until the server says how far it is
+        status.textContent = "Uploaded; reading the file…";
+        var url = form.getAttribute("data-progress-url");
+        if (url && key) {
+          polling = window.setInterval(function () {
+            poll(url.replace("KEY", key), bar, status);
+          }, 1000);
+        }
+      });
+      request.addEventListener("loadend", function () {
+        if (polling !== null) {
+          window.clearInterval(polling);
+        }
       });
       request.addEventListener("load", function () {
         var page = new DOMParser().parseFromString(request.responseText, "text/html");
@@ -346,8 +361,46 @@
         form.submit(); // the plain form, as without JavaScript
       });
       request.open("POST", form.action);
-      request.send(new FormData(form));
+      var data = new FormData(form);
+      if (key) {
+        data.append("progress", key);
+      }
+      request.send(data);
     });
+  }
+
+  function progressKey() {
+    if (window.crypto && window.crypto.getRandomValues) {
+      var bytes = new Uint8Array(16);
+      window.crypto.getRandomValues(bytes);
+      return Array.prototype.map.call(bytes, function (b) {
+        return (b + 256).toString(16).slice(1);
+      }).join("");
+    }
+    return null; // no progress then, only the upload's
+  }
+
+  function poll(url, bar, status) {
+    fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (answer) {
+        return answer.ok ? answer.json() : null;
+      })
+      .then(function (progress) {
+        if (!progress) {
+          return;
+        }
+        if (progress.stage === "reading") {
+          status.textContent = "Uploaded; reading the file… " + progress.done.toLocaleString() + " prompts so far";
+        } else if (progress.total) {
+          bar.max = progress.total;
+          bar.value = progress.done;
+          status.textContent = "Importing… " + progress.done.toLocaleString() + " of " +
+            progress.total.toLocaleString() + " prompts done";
+        }
+      })
+      .catch(function () {
+        // A missed poll is not worth a word: the next one, or the answer, follows.
+      });
   }
 
   function mebibytes(bytes) {

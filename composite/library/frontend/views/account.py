@@ -7,6 +7,7 @@ from typing import Any
 from flask import (
     Blueprint,
     Response,
+    jsonify,
     make_response,
     redirect,
     render_template,
@@ -119,7 +120,20 @@ def import_prompts() -> tuple[str, int]:
         # Werkzeug spooled a large file to disk: it is read from there as it is parsed.
         kind = upload_kind(upload.stream, upload.filename, upload.mimetype)
         visibility = request.form.get("visibility") or None
-        result = transfer.import_file(get_db(), current_user(), upload.stream, kind, visibility)
+        key = request.form.get("progress") or None  # chosen by the page's script, to poll with
+        result = transfer.import_file(get_db(), current_user(), upload.stream, kind, visibility, key)
     except Invalid as exc:
         return _page(422, import_errors=exc.errors)
     return _page(200, imported=result)
+
+
+@bp.get("/import/progress/<key>")
+@login_required
+def import_progress(key: str) -> tuple[Response, int]:
+    """How far the user's import sent with this key has got: stage, items done, total (JSON)."""
+    progress = transfer.import_progress(get_db(), current_user(), key)
+    if progress is None:
+        return jsonify({"detail": "no import of yours with this key"}), 404
+    answer = jsonify(progress.as_dict())
+    answer.headers["Cache-Control"] = "no-store"
+    return answer, 200
