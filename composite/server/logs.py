@@ -57,14 +57,29 @@ def _rename_server_logger(record: logging.LogRecord) -> bool:
     return True
 
 
+def _not_written_already(record: logging.LogRecord) -> bool:
+    # An application that gave its loggers handlers of its own (Django's dictConfig does)
+    # has written the record already; writing it again at the root doubled every line.
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    while logger is not None and logger.parent is not None:
+        if logger.handlers:
+            return False
+        logger = logger.parent if logger.propagate else None
+    return True
+
+
 def configure_logging(level: str, fmt: str = "text") -> None:
-    """Send every logger to stderr in one format at ``level`` (uvicorn's ``trace`` is debug here)."""
+    """Send every logger to stderr in one format at ``level`` (uvicorn's ``trace`` is debug here).
+
+    Loggers that have handlers of their own keep them and are not written a second time.
+    """
     numeric = logging.DEBUG if level == "trace" else getattr(logging, level.upper())
     handler = logging.StreamHandler(sys.stderr)
     if fmt == "json":
         handler.setFormatter(JSONFormatter())
     else:
         handler.setFormatter(_TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s%(request)s"))
+    handler.addFilter(_not_written_already)
     handler.addFilter(_rename_server_logger)
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -14,7 +14,15 @@ people's applications in ways that cannot be patched from outside it:
   Here every body streams to its end, ``wsgi.input_terminated`` is set, and a body past
   the mount's limit gets 413.
 - ``wsgi.multiprocess`` said True in one process and ``wsgi.errors`` wrote to stdout;
-  here it is False and what the application writes there goes to the log.
+  here it is False and what the application writes there goes to the log at WARNING, as
+  under gunicorn.
+- it set no ``SERVER_SOFTWARE`` and left ``HTTP_TRANSFER_ENCODING: chunked`` in the environ
+  of a body it had already de-chunked, so httpbin refused every chunked upload (501). Here,
+  as under waitress, the environ names the server and a de-chunked body carries no
+  Transfer-Encoding: the application just reads ``wsgi.input`` to its end.
+- it offered no ``wsgi.file_wrapper``. Here a file an application returns through it is
+  read in large blocks on the application's thread and closed at the end. (Not with
+  sendfile: the ASGI server owns the socket, and uvicorn has no way to send a file.)
 - it joined several ``Cookie`` lines with ",", which glues two cookies into one value.
   Here they are joined with "; " by ``composite.server.cookies``, which the response cache
   reads them with too: the application and the cache see the same cookies.
@@ -36,6 +44,7 @@ from typing import Any
 
 from a2wsgi.wsgi import build_environ
 
+from composite import __version__
 from composite.server.asgi import Header, Receive, Scope, Send, plain_response
 from composite.server.cookies import cookie_header
 
@@ -45,6 +54,10 @@ ExcInfo = tuple[type[BaseException], BaseException, TracebackType]
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 _MAX_ERROR_LINE = 16 * 1024  # a line written to wsgi.errors without a newline is logged in pieces
+SERVER_SOFTWARE = f"composite/{__version__}"
+# Each block is one hand-over to the event loop: Django asks for 4 KiB blocks, which cost
+# a hop per 4 KiB, so the wrapper never reads less than this at a time.
+_FILE_BLOCK = 256 * 1024
 
 
 class ClientDisconnected(OSError):
@@ -114,10 +127,15 @@ class _Exchange:
         environ = build_environ(self.scope, _Input(self))  # type: ignore[arg-type]
         if (cookies := cookie_header(self.scope["headers"])) is not None:
             environ["HTTP_COOKIE"] = cookies
+        if chunked:
+            # Already de-chunked: what the application reads is the body itself.
+            environ.pop("HTTP_TRANSFER_ENCODING", None)
         errors = _ErrorStream()
+        environ["SERVER_SOFTWARE"] = SERVER_SOFTWARE
         environ["wsgi.errors"] = errors
         environ["wsgi.multiprocess"] = False
         environ["wsgi.input_terminated"] = True  # wsgi.input returns b"" at the body's end
+        environ["wsgi.file_wrapper"] = FileWrapper
         try:
             await self.loop.run_in_executor(
                 self.adapter.executor, contextvars.copy_context().run, self._in_thread_serve, environ
@@ -292,8 +310,24 @@ class _Input:
             yield line
 
 
+class FileWrapper:
+    """``wsgi.file_wrapper`` (PEP 3333): a file-like object's content as an iterable of blocks."""
+
+    def __init__(self, filelike: Any, block_size: int = _FILE_BLOCK) -> None:
+        self.filelike = filelike
+        self.block_size = max(block_size, _FILE_BLOCK)
+        if hasattr(filelike, "close"):
+            # PEP 3333: the server calls the iterable's close(), which must close the file.
+            self.close = filelike.close
+
+    def __iter__(self) -> Iterator[bytes]:
+        read = self.filelike.read
+        while block := read(self.block_size):
+            yield block
+
+
 class _ErrorStream:
-    """``wsgi.errors``: each line the application writes becomes an error record in the log."""
+    """``wsgi.errors``: each line the application writes becomes a warning in the log."""
 
     def __init__(self) -> None:
         self.pending = ""
@@ -303,7 +337,7 @@ class _ErrorStream:
         *lines, self.pending = (self.pending + text).split("\n")
         for line in lines:
             if line:
-                log.error("%s", line)
+                log.warning("%s", line)
         if len(self.pending) > _MAX_ERROR_LINE:
             self.flush()
         return len(text)
@@ -316,5 +350,5 @@ class _ErrorStream:
     def flush(self) -> None:
         """Log what is left of a line without its newline."""
         if self.pending:
-            log.error("%s", self.pending)
+            log.warning("%s", self.pending)
             self.pending = ""
