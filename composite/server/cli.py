@@ -75,7 +75,11 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         "(PREFIX and PREFIX/... go to MOUNT, a mount's name or port; '/' takes the rest), "
         "e.g. 8080=/api:12000,/:12001; repeatable",
     )
-    parser.add_argument("--host", help="address every port listens on (default 127.0.0.1)")
+    parser.add_argument(
+        "--host",
+        action="append",
+        help="address every port listens on (default 127.0.0.1); repeatable: each port listens on every one",
+    )
     parser.add_argument("--app-dir", help="directory put first on the import path (default: the current one)")
     parser.add_argument(
         "--database",
@@ -106,6 +110,7 @@ def read_config(path: Path) -> dict[str, Any]:
         raise MountError(f"--config {path}: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise MountError(f"--config {path}: not valid TOML: {exc}") from None
+    data = _underscored(data, f"--config {path}")
     unknown = set(data) - set(_TOP_LEVEL)
     if unknown:
         raise MountError(
@@ -114,7 +119,22 @@ def read_config(path: Path) -> dict[str, Any]:
     for table in ("mount", "split"):
         if not isinstance(data.get(table, []), list):
             raise MountError(f"--config {path}: {table} must be an array of tables ([[{table}]])")
+        data[table] = [
+            _underscored(entry, f"--config {path}: {table} {index + 1}") if isinstance(entry, dict) else entry
+            for index, entry in enumerate(data.get(table, []))
+        ]
     return data
+
+
+def _underscored(table: dict[str, Any], where: str) -> dict[str, Any]:
+    """The table with option names as Python spells them: ``app-dir``, as the flag says, is ``app_dir``."""
+    result: dict[str, Any] = {}
+    for key, value in table.items():
+        name = key.replace("-", "_")
+        if name in result:
+            raise MountError(f"{where}: {name} is given twice ({name.replace('_', '-')} and {name})")
+        result[name] = value
+    return result
 
 
 @dataclass(frozen=True)
@@ -155,13 +175,23 @@ def collect(args: argparse.Namespace) -> Plan:
     except (TypeError, ValueError):
         raise MountError("shutdown_timeout: must be a number of seconds") from None
     options = ServeOptions(
-        host=str(pick("host", "127.0.0.1")),
+        host=_hosts(pick("host", "127.0.0.1")),
         log_level=log_level,
         shutdown_timeout=shutdown_timeout,
         forwarded_allow_ips=str(pick("forwarded_allow_ips", "")),
     )
     database = pick("database", None)
     return Plan(mounts, splits, options, str(pick("app_dir", ".")), str(database) if database else None)
+
+
+def _hosts(value: Any) -> str | tuple[str, ...]:
+    """One address, or several from a repeated --host or a TOML list (duplicates dropped)."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, list) or not value or not all(isinstance(host, str) for host in value):
+        raise MountError("host: must be an address or a list of addresses")
+    hosts = tuple(dict.fromkeys(value))
+    return hosts[0] if len(hosts) == 1 else hosts
 
 
 def build_mount(spec: MountSpec, app_dir: str | None) -> Mount:

@@ -68,34 +68,58 @@ def wsgi_app(app: Callable[..., Any], workers: int, max_body_bytes: int | None =
     return WSGIAdapter(app, workers, max_body_bytes)
 
 
-def bind_sockets(default_host: str, mounts: Sequence[Mount], backlog: int = 2048) -> list[socket.socket]:
+Hosts = str | Sequence[str]
+
+
+def bind_sockets(default_host: Hosts, mounts: Sequence[Mount], backlog: int = 2048) -> list[socket.socket]:
     """Bind and listen on every mount's port, or bind none of them."""
-    bound: list[socket.socket] = []
+    return [sock for group in _bind_each(default_host, mounts, backlog) for sock in group]
+
+
+def _bind_each(default_host: Hosts, mounts: Sequence[Mount], backlog: int) -> list[list[socket.socket]]:
+    """Each mount's listening sockets, one per address it listens on (all bound, or none)."""
+    hosts = [default_host] if isinstance(default_host, str) else list(default_host)
+    groups: list[list[socket.socket]] = []
     try:
         for mount in mounts:
+            group: list[socket.socket] = []
+            groups.append(group)
             if mount.path is not None:
-                bound.append(bind_unix(mount.path, mount.name, backlog))
+                group.append(bind_unix(mount.path, mount.name, backlog))
                 continue
-            host = mount.host if mount.host is not None else default_host
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            bound.append(sock)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            try:
-                sock.bind((host, mount.port))
-            except OSError as exc:
-                if exc.errno == errno.EADDRINUSE:
-                    raise PortInUseError(host, mount.port, mount.name) from None
-                raise ServerError(
-                    f"cannot listen on {host}:{mount.port} ({mount.name}): {exc.strerror}"
-                ) from None
-            sock.listen(backlog)
-            sock.set_inheritable(True)
+            port = mount.port
+            for host in [mount.host] if mount.host is not None else hosts:
+                sock = _listen(host, port, mount.name, backlog, only_v6=len(hosts) > 1)
+                group.append(sock)
+                # Port 0 picks a free port once; every other address of the mount uses the same one.
+                port = sock.getsockname()[1]
     except BaseException:
-        for sock in bound:
+        for sock in (sock for group in groups for sock in group):
             sock.close()
         raise
-    return bound
+    return groups
+
+
+def _listen(host: str, port: int, name: str, backlog: int, only_v6: bool) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if only_v6 and family == socket.AF_INET6:
+            # "::" would also take the IPv4 port and clash with "0.0.0.0" given beside it.
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise PortInUseError(host, port, name) from None
+            raise ServerError(f"cannot listen on {host}:{port} ({name}): {exc.strerror}") from None
+        sock.listen(backlog)
+        sock.set_inheritable(True)
+    except BaseException:
+        sock.close()
+        raise
+    return sock
 
 
 class PortRouter:
@@ -209,24 +233,28 @@ class PortRouter:
         self.mounts.append(dataclasses.replace(mount, app=_Served(mount.app)))
         self._index()
 
-    def bind(self, host: str, backlog: int = 2048) -> list[socket.socket]:
-        """Listen on every mount's port (all or none) and route by the ports actually bound."""
-        sockets = bind_sockets(host, self.mounts, backlog)
+    def bind(self, host: Hosts, backlog: int = 2048) -> list[socket.socket]:
+        """Listen on every mount's port (all or none) and route by the ports actually bound.
+
+        ``host`` may name several addresses: every mount without its own listens on each.
+        """
+        groups = _bind_each(host, self.mounts, backlog)
         # Port 0 means "any free port": requests arrive on the one the system chose.
         ports = [
-            m.port if m.path is not None else s.getsockname()[1]
-            for m, s in zip(self.mounts, sockets, strict=True)
+            m.port if m.path is not None else group[0].getsockname()[1]
+            for m, group in zip(self.mounts, groups, strict=True)
         ]
         self.mounts = [dataclasses.replace(m, port=p) for m, p in zip(self.mounts, ports, strict=True)]
         self._index()
-        for mount in self.mounts:
+        for mount, group in zip(self.mounts, groups, strict=True):
             if mount.path is not None:
                 log.info("%s listening on unix:%s", mount.name, mount.path)
                 continue
-            address = mount.host if mount.host is not None else host
-            shown = f"[{address}]" if ":" in address else address or "0.0.0.0"
-            log.info("%s listening on http://%s:%d", mount.name, shown, mount.port)
-        return sockets
+            for sock in group:
+                address = sock.getsockname()[0]
+                shown = f"[{address}]" if ":" in address else address
+                log.info("%s listening on http://%s:%d", mount.name, shown, mount.port)
+        return [sock for group in groups for sock in group]
 
     async def _run_lifespan(self, scope: Scope, receive: Receive, send: Send) -> None:
         message = await receive()

@@ -21,7 +21,7 @@ EXIT_STARTUP = 3
 class ServeOptions:
     """How the one server listens, bounds its clients and stops (make_server's options)."""
 
-    host: str = "127.0.0.1"
+    host: str | tuple[str, ...] = "127.0.0.1"  # several: every port listens on each
     log_level: str = "info"
     shutdown_timeout: float = 10.0
     forwarded_allow_ips: str = ""
