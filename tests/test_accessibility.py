@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from tests.support.axe import require_axe
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium, sign_up
 from tests.support.process import ServerProcess
 
 if TYPE_CHECKING:
@@ -117,11 +117,7 @@ def chromium() -> Iterator[Browser]:
 def _member(chromium: Browser, site: ServerProcess) -> tuple[Page, int]:
     """A logged-in member with a public prompt of two versions (so history and diff have content)."""
     page = chromium.new_page()
-    page.goto(f"{site.frontend}/register")
-    page.get_by_label("Username").fill("ada")
-    page.get_by_label("Password", exact=True).fill("correct horse battery")
-    page.get_by_label("Password again").fill("correct horse battery")
-    page.get_by_role("button", name="Create account").click()
+    sign_up(page, site.frontend, "ada")
     page.goto(f"{site.frontend}/prompts/new")
     page.get_by_label("Title").fill("City break planner")
     page.get_by_label("Short description").fill("A day-by-day plan for a short trip.")

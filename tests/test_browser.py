@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import httpx
 import pytest
 
-from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.support.browser import CHROMIUM, CHROMIUM_ARGS, fill_sign_up, require_chromium
 from tests.support.client import register
 from tests.support.process import ServerProcess
 
@@ -79,10 +79,7 @@ def test_a_person_writes_fills_finds_edits_compares_and_stars_a_prompt(
 
     # Register (which logs in).
     page.get_by_role("link", name="Register").click()
-    page.get_by_label("Username").fill("ada")
-    page.get_by_label("Password", exact=True).fill("correct horse battery")
-    page.get_by_label("Password again").fill("correct horse battery")
-    page.get_by_role("button", name="Create account").click()
+    fill_sign_up(page, "ada")
     expect(page.get_by_role("link", name="ada", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Log out")).to_be_visible()
 
@@ -222,10 +219,7 @@ def test_a_person_writes_fills_finds_edits_compares_and_stars_a_prompt(
     expect(page.get_by_text("Log in to star the prompt.")).to_be_visible()
     page.get_by_role("link", name="Create an account").click()
     expect(page.get_by_text("Create an account to star the prompt.")).to_be_visible()
-    page.get_by_label("Username").fill("grace")
-    page.get_by_label("Password", exact=True).fill("correct horse battery")
-    page.get_by_label("Password again").fill("correct horse battery")
-    page.get_by_role("button", name="Create account").click()
+    fill_sign_up(page, "grace")
     assert page.url == prompt_url
     starred = page.get_by_role("button", name=re.compile("Starred"))
     expect(starred.locator(".count")).to_have_text("2")

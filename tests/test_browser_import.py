@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 import pytest
 
 from tests.support import corpus
+from tests.support.browser import sign_up
 from tests.test_browser import browser, site  # noqa: F401 (fixtures)
 
 if TYPE_CHECKING:
@@ -30,11 +31,7 @@ def test_a_person_imports_a_large_csv_and_sees_what_was_refused(
     problems: list[str] = []
     page.on("console", lambda msg: problems.append(msg.text) if msg.type == "error" else None)
     page.on("pageerror", lambda error: problems.append(str(error)))
-    page.goto(f"{site.frontend}/register")
-    page.get_by_label("Username").fill("importer")
-    page.get_by_label("Password", exact=True).fill("correct horse battery")
-    page.get_by_label("Password again").fill("correct horse battery")
-    page.get_by_role("button", name="Create account").click()
+    sign_up(page, site.frontend, "importer")
     page.goto(f"{site.frontend}/account")
 
     items = corpus.prompts(1500, seed=11)
@@ -71,11 +68,7 @@ def test_a_file_past_the_limit_is_refused_under_the_field_before_it_is_sent(
     page = browser.new_page()
     sent: list[str] = []
     page.on("request", lambda request: sent.append(request.url) if request.method == "POST" else None)
-    page.goto(f"{site.frontend}/register")
-    page.get_by_label("Username").fill("toolarge")
-    page.get_by_label("Password", exact=True).fill("correct horse battery")
-    page.get_by_label("Password again").fill("correct horse battery")
-    page.get_by_role("button", name="Create account").click()
+    sign_up(page, site.frontend, "toolarge")
     page.goto(f"{site.frontend}/account")
     sent.clear()
     big = tmp_path / "prompts.csv"
@@ -98,11 +91,7 @@ def test_the_page_shows_how_many_prompts_are_stored_while_the_server_imports(
     from playwright.sync_api import expect
 
     page = browser.new_page()
-    page.goto(f"{site.frontend}/register")
-    page.get_by_label("Username").fill("watcher")
-    page.get_by_label("Password", exact=True).fill("correct horse battery")
-    page.get_by_label("Password again").fill("correct horse battery")
-    page.get_by_role("button", name="Create account").click()
+    sign_up(page, site.frontend, "watcher")
     page.goto(f"{site.frontend}/account")
     collection = tmp_path / "large.json"
     collection.write_bytes(corpus.export_bytes(corpus.prompts(5000, seed=12)))

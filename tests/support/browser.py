@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -29,3 +30,17 @@ def require_chromium() -> Path:
             pytest.fail(f"REQUIRE_BROWSER is set but {CHROMIUM} is missing (apt-get install chromium)")
         pytest.skip(f"{CHROMIUM} is missing: install Debian's chromium package to run the browser test")
     return CHROMIUM
+
+
+def sign_up(page: Any, frontend: str, username: str, password: str = "correct horse battery") -> None:
+    """Create an account through the register form in a Playwright page (which logs it in)."""
+    page.goto(f"{frontend}/register")
+    fill_sign_up(page, username, password)
+
+
+def fill_sign_up(page: Any, username: str, password: str = "correct horse battery") -> None:
+    """Fill and send the register form already open in the page."""
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_label("Password again").fill(password)
+    page.get_by_role("button", name="Create account").click()
