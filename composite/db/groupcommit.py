@@ -10,6 +10,11 @@ If a batch fails, it is rolled back and every item in it is written again on its
 one bad item fails alone and nothing else is lost. DuckDB has no savepoints, so this is
 the way to keep the items independent; ``apply`` must therefore have no effect outside
 the database cursor it is given (it may be called twice for an item).
+
+An item whose request's client has closed its connection by the time a batch would take
+it is not written: its submitter gets ``ClientGone`` (composite/server/gone.py). Requests
+queued behind the lock while the process was paused would otherwise all be written for
+clients that gave up long ago, and a client that retried would have its write twice.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Generic, TypeVar
+
+from composite.server.gone import Check, ClientGone, gone_check
 
 if TYPE_CHECKING:
     from composite.db import Cursor, Database
@@ -31,11 +38,12 @@ MAX_BATCH = 16
 class _Ticket(Generic[Item, Result]):
     """One submitted item: its result or error once a batch has written it."""
 
-    __slots__ = ("done", "error", "item", "ready", "result", "weight")
+    __slots__ = ("done", "error", "gone", "item", "ready", "result", "weight")
 
-    def __init__(self, item: Item, weight: int) -> None:
+    def __init__(self, item: Item, weight: int, gone: Check | None) -> None:
         self.item = item
         self.weight = weight
+        self.gone = gone  # whether the submitting request's client has left, asked at each take
         self.done = False
         self.result: Result | None = None
         self.error: BaseException | None = None
@@ -68,7 +76,10 @@ class GroupCommit(Generic[Item, Result]):
 
     def submit(self, item: Item, weight: int = 0) -> Result:
         """Write one item (in a batch with whatever else is waiting) and return its result."""
-        ticket: _Ticket[Item, Result] = _Ticket(item, weight)
+        gone = gone_check()
+        if gone is not None and gone():
+            raise ClientGone
+        ticket: _Ticket[Item, Result] = _Ticket(item, weight, gone)
         with self._lock:
             self._queue.append(ticket)
             lead, self._leading = not self._leading, True
@@ -84,7 +95,9 @@ class GroupCommit(Generic[Item, Result]):
         """Write batches until this thread's own item is written, then pass the turn on."""
         try:
             while not own.done:
-                self._write(self._take())
+                batch = self._take()
+                if batch:  # empty when every item taken had lost its client
+                    self._write(batch)
         finally:
             with self._lock:
                 if self._queue:
@@ -94,8 +107,11 @@ class GroupCommit(Generic[Item, Result]):
                     self._leading = False
 
     def _take(self) -> list[_Ticket[Item, Result]]:
-        """The oldest waiting items, as many as one batch takes."""
+        """The oldest waiting items, as many as one batch takes; those whose client has gone are settled."""
         with self._lock:
+            for ticket in [t for t in self._queue[: self._max_batch] if t.gone is not None and t.gone()]:
+                self._queue.remove(ticket)
+                _settle(ticket, error=ClientGone())
             count, weight = 0, 0
             for ticket in self._queue[: self._max_batch]:
                 weight += ticket.weight

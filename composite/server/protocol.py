@@ -33,7 +33,8 @@ under the body deadline. An answer that ends the connection while its body is st
 ``LINGER_SECONDS``, since closing with bytes unread would reset the connection and could
 destroy the answer before it is read. Every request's scope offers ``END_CONNECTION`` (see
 ``composite.server.asgi``), with which middleware ends a connection whose answer has begun,
-without it looking complete.
+without it looking complete. Every request's task can ask ``client_gone()``
+(``composite.server.gone``) whether its connection has closed.
 
 A request whose answer the port's application already has (an early answer, see
 ``composite.server.early``) is answered as soon as its headers are parsed, in one write,
@@ -50,6 +51,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import fcntl
 import socket
 import struct
@@ -62,6 +64,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from composite.server.asgi import END_CONNECTION, ASGIApp, Message, Scope
 from composite.server.early import Early, EarlyAnswer, header_lines
+from composite.server.gone import watching
 
 HEADER_TIMEOUT = 10.0
 MAX_HEADER_BYTES = 64 * 1024
@@ -327,6 +330,11 @@ class DeadlineProtocol(HttpToolsProtocol):
             if answer is not None:
                 self._answer_early(cycle, answer)
                 return
+        # The task starts in a copy of this context in which client_gone() reads this cycle.
+        contextvars.copy_context().run(self._start_watched_task, cycle, app)
+
+    def _start_watched_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        watching(lambda: cycle.disconnected)
         super()._start_asgi_task(cycle, app)
 
     def _forwarded(self, scope: Scope) -> Scope:

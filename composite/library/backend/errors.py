@@ -15,6 +15,7 @@ from starlette.routing import Match
 from composite.db import DatabaseError
 from composite.library.backend.schemas import ErrorOut, ValidationErrorOut
 from composite.library.errors import DomainError, Invalid, TooManyAttempts
+from composite.server.gone import CLIENT_CLOSED, ClientGone
 
 log = logging.getLogger("composite.library.backend")
 
@@ -128,6 +129,11 @@ async def database_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": "the database is unavailable; try again shortly"}, status_code=503)
 
 
+async def client_gone(request: Request, exc: Exception) -> Response:
+    """Nobody hears this answer: it records in the access log that the work was skipped."""
+    return Response(status_code=CLIENT_CLOSED)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     """A bug: answer 500 in the API's shape, never with a traceback (the server logs it)."""
     return JSONResponse({"detail": "internal server error"}, status_code=500)
@@ -139,4 +145,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(DatabaseError, database_error)
+    app.add_exception_handler(ClientGone, client_gone)
     app.add_exception_handler(Exception, unexpected_error)

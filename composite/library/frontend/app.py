@@ -20,6 +20,7 @@ from composite.library.frontend.cards import CardCache
 from composite.library.markdown import render_body, render_description
 from composite.library.ratelimit import RateLimiter
 from composite.server.cookies import cookie_header, parse_cookies
+from composite.server.gone import CLIENT_CLOSED, ClientGone
 from composite.server.limits import Refusal, Rendered
 from composite.server.router import Scope
 
@@ -105,6 +106,8 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
         """Render 4xx and 5xx answers in the site's own layout."""
         return _http_error_page(error)
 
+    app.register_error_handler(ClientGone, _client_gone)
+
     @app.errorhandler(Exception)
     def render_unexpected_error(error: Exception) -> tuple[str, int]:
         """Log the failure and show the site's 500 page, never a traceback."""
@@ -113,6 +116,11 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
         return render_template("error.html", code=500, title="Server error", message=message), 500
 
     return app
+
+
+def _client_gone(error: ClientGone) -> tuple[str, int]:
+    """Nobody hears this answer: it records in the access log that the work was skipped."""
+    return "", CLIENT_CLOSED
 
 
 _TITLES = {
