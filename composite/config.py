@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -62,6 +63,11 @@ class Settings:
     # Per client address, over both applications together ("count/period", see ``limits``).
     register_rate: str = "20/hour"
     token_rate: str = "60/hour"  # noqa: S105 (a rate, not a secret)
+    # Free space beside the database (docs/deployment.md, "Disk space"): below the first the
+    # health checks say degraded; below the second, smaller one writes are refused with 507,
+    # so that a checkpoint always has room to write the WAL into the file.
+    disk_degraded_mb: int = 512
+    disk_reserve_mb: int = 64
     load_examples: bool = True
     test_endpoints: bool = False
     # Development pages: tracebacks, templates and static files read afresh (python app.py --reload).
@@ -72,6 +78,11 @@ class Settings:
     backup_dir: Path = Path("data/backups")
     backup_interval: float = 0.0
     backup_keep: int = 7
+    # Scheduled backups younger than this are kept beyond the newest BACKUP_KEEP (0: off).
+    backup_keep_days: float = 0.0
+    # BACKUP_AFTER: run after each scheduled backup, without a shell, {path} naming the file.
+    backup_after: tuple[str, ...] = ()
+    backup_after_timeout: float = 600.0
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
     log_format: str = "text"
@@ -103,6 +114,7 @@ class Settings:
                 limits.parse(spec)
             except ValueError:
                 raise ConfigError(name, f"must be a rate such as '20/hour', got {spec!r}") from None
+        self._check_disk()
         if self.shutdown_timeout < 0:
             raise ConfigError("SHUTDOWN_TIMEOUT", "must not be negative")
         if self.log_format not in LOG_FORMATS:
@@ -112,6 +124,13 @@ class Settings:
         if self.metrics_port and self.metrics_port in (self.backend_port, self.frontend_port):
             raise ConfigError(
                 "METRICS_PORT", f"must differ from the application ports, got {self.metrics_port}"
+            )
+
+    def _check_disk(self) -> None:
+        if self.disk_reserve_mb > self.disk_degraded_mb:
+            raise ConfigError(
+                "DISK_RESERVE_MB",
+                f"must not exceed DISK_DEGRADED_MB ({self.disk_degraded_mb}), got {self.disk_reserve_mb}",
             )
 
     def _check_ports(self) -> None:
@@ -159,6 +178,12 @@ class Settings:
             ),
             register_rate=reader.text("REGISTER_RATE", cls.register_rate),
             token_rate=reader.text("TOKEN_RATE", cls.token_rate),
+            disk_degraded_mb=int(
+                reader.number("DISK_DEGRADED_MB", cls.disk_degraded_mb, maximum=1 << 30, whole=True)
+            ),
+            disk_reserve_mb=int(
+                reader.number("DISK_RESERVE_MB", cls.disk_reserve_mb, maximum=1 << 30, whole=True)
+            ),
             load_examples=reader.flag("LOAD_EXAMPLES", app_env != "production"),
             test_endpoints=reader.flag("TEST_ENDPOINTS", False),
             debug=reader.flag("DEBUG", False),
@@ -190,10 +215,21 @@ def _operations(reader: _Reader, data_dir: Path) -> dict[str, object]:
         "backup_dir": Path(reader.text("BACKUP_DIR", str(data_dir / "backups"))),
         "backup_interval": reader.number("BACKUP_INTERVAL", 0, maximum=366 * 86400),
         "backup_keep": int(reader.number("BACKUP_KEEP", 7, minimum=1, maximum=10000, whole=True)),
+        "backup_keep_days": reader.number("BACKUP_KEEP_DAYS", 0, maximum=36600),
+        "backup_after": _command(reader, "BACKUP_AFTER"),
+        "backup_after_timeout": reader.number("BACKUP_AFTER_TIMEOUT", 600, minimum=1, maximum=86400),
         "metrics_port": int(reader.number("METRICS_PORT", 0, maximum=65535, whole=True)),
         "metrics_host": reader.text("METRICS_HOST", "127.0.0.1"),
         "log_format": reader.text("LOG_FORMAT", "text").lower(),
     }
+
+
+def _command(reader: _Reader, name: str) -> tuple[str, ...]:
+    """A command line split as a shell would split it (quotes kept together), but run without one."""
+    try:
+        return tuple(shlex.split(reader.text(name, "")))
+    except ValueError as exc:
+        raise ConfigError(name, f"must be a command line, got {reader.text(name, '')!r}: {exc}") from None
 
 
 class _Reader:

@@ -17,9 +17,11 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from composite.db import schema
 from composite.db.groupcommit import GroupCommit
 from composite.db.memo import ExactMemo
 from composite.db.scopes import NOTHING, Scopes, note_query
+from composite.db.space import DiskSpace, is_invalidated, is_no_space
 
 log = logging.getLogger("composite.db")
 
@@ -28,7 +30,6 @@ Cursor = duckdb.DuckDBPyConnection
 QueryError = duckdb.Error
 T = TypeVar("T")
 
-_MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # A web server's queries are many and small, each already on its own request thread: DuckDB
 # workers on top of that only add hand-offs and contention (measured: about 1.4x the API's
 # requests per second with one, and no slower for a single search at a million prompts).
@@ -50,6 +51,14 @@ class DatabaseError(RuntimeError):
 
 class DatabaseClosedError(DatabaseError):
     """The database was used after close()."""
+
+
+class DiskFullError(DatabaseError):
+    """A write refused or failed for lack of disk space; nothing of it was kept."""
+
+
+class DatabaseInvalidatedError(DatabaseError):
+    """DuckDB hit a fatal error: this instance answers nothing until the process restarts."""
 
 
 class DatabaseLockedError(DatabaseError):
@@ -109,8 +118,21 @@ HOLD_BOUNDS = (0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 class Database:
     """One DuckDB database per process: thread-local cursors, serialised writes, explicit close."""
 
-    def __init__(self, path: Path | str, *, read_only: bool = False, threads: int | None = None) -> None:
+    def __init__(
+        self,
+        path: Path | str,
+        *,
+        read_only: bool = False,
+        threads: int | None = None,
+        space: DiskSpace | None = None,
+    ) -> None:
         self.path = Path(path)
+        # Free space beside the file; writes are refused below its reserve (none by default).
+        self.space = space or DiskSpace(self.path.parent)
+        # Called once, with the reason, when DuckDB reports a fatal error: the instance is
+        # then useless, and only a new process can open the file again (see invalidated()).
+        self.on_fatal: Callable[[str], None] | None = None
+        self._fatal: str | None = None
         # Read-only lets several processes open one file (DuckDB allows one read-write process).
         self.read_only = read_only
         # DuckDB's own worker threads per query; None leaves DuckDB's default (one per core).
@@ -219,21 +241,33 @@ class Database:
     def transaction(self) -> Iterator[Cursor]:
         """One write transaction: serialised with other writers, committed or rolled back."""
         cursor = self.cursor()
+        if self._fatal is not None:
+            raise DatabaseInvalidatedError(self._fatal)
+        if self.space.refuses_writes():
+            raise DiskFullError(self._no_space())
         asked = time.perf_counter()
         with self._write_lock:
             acquired, acquired_cpu = time.perf_counter(), time.thread_time()
             try:
                 if self._closed:
                     raise DatabaseClosedError("database is closed")
-                cursor.execute("BEGIN TRANSACTION")
-                touched = _TOUCHED[id(cursor)] = set()
-                self._local.writing = True
                 try:
-                    yield cursor
-                except BaseException:
-                    cursor.execute("ROLLBACK")
+                    cursor.execute("BEGIN TRANSACTION")
+                    touched = _TOUCHED[id(cursor)] = set()
+                    self._local.writing = True
+                    try:
+                        yield cursor
+                    except BaseException:
+                        # A failed COMMIT inside the body has already ended the transaction.
+                        with suppress(duckdb.TransactionException):
+                            cursor.execute("ROLLBACK")
+                        raise
+                    # A COMMIT that fails (the WAL cannot be written) leaves nothing of the
+                    # transaction behind: DuckDB has rolled it back.
+                    cursor.execute("COMMIT")
+                except duckdb.Error as exc:
+                    self._translate(exc)
                     raise
-                cursor.execute("COMMIT")
                 self.scopes.committed(touched)
             finally:
                 self._local.writing = False
@@ -241,6 +275,40 @@ class Database:
                 self.lock_holds.record(
                     time.perf_counter() - acquired, time.thread_time() - acquired_cpu, acquired - asked
                 )
+
+    def _translate(self, exc: duckdb.Error) -> None:
+        """Raise what a failed write means to the operator, when it means more than the query failed."""
+        if self.invalidated(exc):
+            raise DatabaseInvalidatedError(self._fatal or str(exc)) from None
+        if is_no_space(exc):
+            self.space.forget()  # the next write reads the free space afresh
+            raise DiskFullError(self._no_space()) from None
+
+    def _no_space(self) -> str:
+        free = self.space.free_bytes()
+        shown = "" if free is None else f" ({free // 1024:,} KiB free)"
+        return f"not enough disk space beside the database{shown}; nothing was written"
+
+    def invalidated(self, exc: BaseException) -> bool:
+        """Whether ``exc`` is DuckDB's fatal error; the first one is logged and calls on_fatal."""
+        if not (isinstance(exc, duckdb.FatalException) or is_invalidated(str(exc))):
+            return False
+        with self._cursors_lock:
+            first_time, self._fatal = self._fatal is None, self._fatal or str(exc).splitlines()[0]
+        if first_time:
+            reason = f"database {self.path} is invalidated by a fatal error ({self._fatal})"
+            log.critical("%s; the process must restart to open it again", reason)
+            if self.on_fatal is not None:
+                self.on_fatal(reason)
+        return True
+
+    def checkpoint(self) -> None:
+        """Write the WAL into the database file (DiskFullError, DatabaseInvalidatedError as for a write)."""
+        try:
+            self.cursor().execute("CHECKPOINT")
+        except duckdb.Error as exc:
+            self._translate(exc)
+            raise
 
     def writing(self) -> bool:
         """Whether this thread has a write transaction open (its reads see its own writes)."""
@@ -271,26 +339,14 @@ class Database:
 
     # schema --------------------------------------------------------------------
 
-    def migrate(self, directory: Path) -> list[str]:
-        """Apply the numbered .sql files not yet recorded, in order; return their names."""
-        files = sorted(p for p in directory.iterdir() if _MIGRATION_NAME.match(p.name))
-        applied: list[str] = []
+    def migrate(self, directory: Path, release: str | None = None) -> list[str]:
+        """Apply the numbered .sql files not yet recorded, in order, under ``release``; return their names.
+
+        A database that records a migration ``directory`` has no file for raises SchemaError
+        (composite/db/schema.py) before anything is applied.
+        """
         with self.transaction() as cursor:
-            cursor.execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                " version INTEGER PRIMARY KEY, name TEXT NOT NULL,"
-                " applied_at TIMESTAMP NOT NULL DEFAULT current_timestamp)"
-            )
-            done = {row[0] for row in cursor.execute("SELECT version FROM schema_migrations").fetchall()}
-            for file in files:
-                version = int(file.name[:4])
-                if version in done:
-                    continue
-                cursor.execute(file.read_text(encoding="utf-8"))
-                cursor.execute(
-                    "INSERT INTO schema_migrations (version, name) VALUES (?, ?)", [version, file.name]
-                )
-                applied.append(file.name)
+            applied = schema.apply(cursor, directory, release)
         for name in applied:
             log.info("applied migration %s", name)
         return applied

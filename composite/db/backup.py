@@ -18,10 +18,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
+import zstandard
 
 from composite.db import Database, first
 
 TEMPORARY_PREFIX = ".backup-"  # partial copies; never the final name
+# A target named NAME.zst is written compressed (scheduled backups are).
+COMPRESSED_SUFFIX = ".zst"
+COMPRESSION_LEVEL = 3
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 class BackupError(RuntimeError):
@@ -52,14 +57,20 @@ def backup_database(db: Database, target: Path | str) -> BackupReport:
     alias = f"backup_{secrets.token_hex(4)}"
     # A cursor of its own: the copy is one long transaction, not this thread's usual cursor.
     cursor = db.cursor().cursor()
+    packed = temporary.with_name(temporary.name + COMPRESSED_SUFFIX)
     try:
         rows = _copy(cursor, alias, temporary)
         _verify(temporary, rows)
-        _fsync(temporary)
-        os.rename(temporary, target)
-        _fsync(target.parent)
+        if target.name.endswith(COMPRESSED_SUFFIX):
+            compress_file(temporary, packed)
+            temporary.unlink()
+            os.rename(packed, target)
+        else:
+            fsync_path(temporary)
+            os.rename(temporary, target)
+        fsync_path(target.parent)
     except BaseException:
-        for leftover in (temporary, temporary.with_name(temporary.name + ".wal")):
+        for leftover in (temporary, temporary.with_name(temporary.name + ".wal"), packed):
             leftover.unlink(missing_ok=True)
         raise
     finally:
@@ -131,7 +142,38 @@ def _quoted(path: Path) -> str:
     return str(path).replace("'", "''")
 
 
-def _fsync(path: Path) -> None:
+def compress_file(source: Path, target: Path) -> None:
+    """Write ``source`` zstd-compressed to ``target`` and flush it to disk."""
+    # One thread at the default level: about 0.4 s per 100 MB, without taking a second core
+    # from the requests being served meanwhile.
+    compressor = zstandard.ZstdCompressor(level=COMPRESSION_LEVEL, write_checksum=True)
+    with source.open("rb") as raw, target.open("wb") as out:
+        compressor.copy_stream(raw, out, size=source.stat().st_size)
+        out.flush()
+        os.fsync(out.fileno())
+
+
+def is_compressed(path: Path) -> bool:
+    """Whether the file starts with zstd's frame magic number."""
+    with path.open("rb") as file:
+        return file.read(4) == ZSTD_MAGIC
+
+
+def decompress_into(source: Path, target: Path) -> None:
+    """Write the zstd file ``source`` decompressed to ``target``; BackupError if it is damaged."""
+    stream = zstandard.ZstdDecompressor().decompressobj()
+    try:
+        with source.open("rb") as packed, target.open("wb") as out:
+            while chunk := packed.read(1024 * 1024):
+                out.write(stream.decompress(chunk))
+    except zstandard.ZstdError as exc:
+        raise BackupError(f"{source} does not decompress: {exc}") from None
+    # A copy cut short (a transfer that stopped) decompresses without error up to its end.
+    if not stream.eof:
+        raise BackupError(f"{source} does not decompress: the file ends before its compressed data does")
+
+
+def fsync_path(path: Path) -> None:
     """Flush a file (or a directory's entry list) to disk, so the rename survives a power cut."""
     fd = os.open(path, os.O_RDONLY)
     try:

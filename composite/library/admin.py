@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
 
 from composite.db import Database
+from composite.db import schema as schema_versions
 from composite.db.backup import BackupError
 from composite.library.accounts import create_user
 from composite.library.backend.errors import install_error_handlers
@@ -24,7 +25,7 @@ from composite.server.metrics import CONTENT_TYPE, Metrics
 
 
 class BackupIn(BaseModel):
-    """Where to write the backup: a new file, as an absolute path on the server's file system."""
+    """Where to write a backup (a new file) or a dump (a new directory): an absolute path on the server."""
 
     path: str
 
@@ -49,7 +50,8 @@ def create_admin(db: Database, operations: Operations, metrics: Metrics) -> Fast
 
     @app.exception_handler(BackupError)
     async def backup_failed(request: Request, exc: Exception) -> JSONResponse:
-        return JSONResponse({"detail": f"backup failed: {exc}"}, status_code=400)
+        what = request.url.path.strip("/")  # backup or dump
+        return JSONResponse({"detail": f"{what} failed: {exc}"}, status_code=400)
 
     @app.get("/stats")
     def read_stats() -> dict[str, Any]:
@@ -66,6 +68,19 @@ def create_admin(db: Database, operations: Operations, metrics: Metrics) -> Fast
         """Write a verified snapshot of the live database to a new file."""
         report = operations.backup(Path(body.path))
         return {**asdict(report), "path": str(report.path), "seconds": round(report.seconds, 3)}
+
+    @app.post("/dump")
+    def dump(body: BackupIn) -> dict[str, Any]:
+        """Export every table as Parquet to a new directory, in one snapshot."""
+        report = operations.dump(Path(body.path))
+        return {**asdict(report), "path": str(report.path), "seconds": round(report.seconds, 3)}
+
+    @app.get("/schema")
+    def read_schema() -> dict[str, Any]:
+        """The migrations the database records and the releases that opened it."""
+        cursor = db.cursor()
+        recorded = [m.name for m in schema_versions.recorded(cursor)]
+        return {"database": str(db.path), "recorded": recorded, "releases": schema_versions.releases(cursor)}
 
     @app.get("/metrics")
     def read_metrics() -> Response:

@@ -153,6 +153,7 @@ def add_admin_arguments(parser: argparse.ArgumentParser) -> None:
     backup.add_argument(
         "path", metavar="PATH", help="a new file (written under a temporary name, then renamed)"
     )
+    _add_file_commands(commands)
     commands.add_parser("metrics", help="the metrics in Prometheus's text format")
     commands.add_parser("users", help="list every account")
     for name, text in (
@@ -175,6 +176,26 @@ def add_admin_arguments(parser: argparse.ArgumentParser) -> None:
             sub.add_argument("--yes", action="store_true", help="confirm: this cannot be undone")
 
 
+def _add_file_commands(commands: Any) -> None:
+    """restore, dump, load and migrate: each may name the database file (default DATABASE_PATH)."""
+    restore = commands.add_parser(
+        "restore", help="check BACKUP (plain or .zst) and put it in place of the stopped server's database"
+    )
+    restore.add_argument("backup", metavar="BACKUP")
+    dump = commands.add_parser("dump", help="export every table as Parquet to DIR (new or empty)")
+    dump.add_argument("directory", metavar="DIR")
+    load = commands.add_parser("load", help="import a dump from DIR into a new database file")
+    load.add_argument("directory", metavar="DIR")
+    migrate = commands.add_parser(
+        "migrate", help="apply pending migrations to a stopped server's database, or --check what they are"
+    )
+    group = migrate.add_mutually_exclusive_group()
+    group.add_argument("--check", action="store_true", help="say what would be applied; change nothing")
+    group.add_argument("--dry-run", action="store_true", help="the same as --check")
+    for sub in (restore, dump, load, migrate):
+        sub.add_argument("--database", help="the database file (default: DATABASE_PATH, or data/app.db)")
+
+
 def socket_path(args: argparse.Namespace) -> str:
     """--socket, else the server's own setting (ADMIN_SOCKET or admin.sock next to DATABASE_PATH)."""
     if args.socket:
@@ -186,10 +207,65 @@ def socket_path(args: argparse.Namespace) -> str:
     return str(path)
 
 
+# Commands on the database file itself: the server must be stopped (DuckDB's lock tells).
+FILE_COMMANDS = ("restore", "load", "migrate", "dump")
+
+
+def _run_on_file(args: argparse.Namespace) -> tuple[Any, str]:
+    """restore, load, migrate and dump: through the running server where it can, else on the file."""
+    from composite.library import maintenance  # DuckDB: only these commands need it
+
+    command = args.admin_command
+    database = Path(args.database) if args.database else database_path()
+    if command == "restore":
+        return maintenance.restore(Path(args.backup), database)
+    if command == "load":
+        return maintenance.load(Path(args.directory), database)
+    check = args.check or args.dry_run if command == "migrate" else False
+    try:  # a running server holds the file: it answers for it
+        sock = socket_path(args)
+        if command == "dump":
+            answer = call(sock, "POST", "/dump", {"path": str(Path(args.directory).absolute())})
+            return maintenance.dump_answer(answer)
+        if check:
+            return _check_with_server(sock)
+    except AdminError as exc:
+        if exc.status != EXIT_UNREACHABLE:
+            raise
+    if command == "dump":
+        return maintenance.dump(Path(args.directory), database)
+    return maintenance.migrate(database, check=check)
+
+
+def _check_with_server(sock: str) -> tuple[Any, str]:
+    """``migrate --check`` while a server runs: its recorded migrations against this code's files."""
+    from composite.library import maintenance
+    from composite.library.migrations import MIGRATIONS_DIR
+
+    state = call(sock, "GET", "/schema")
+    files = sorted(p.name for p in MIGRATIONS_DIR.glob("[0-9][0-9][0-9][0-9]_*.sql"))
+    known = {name[:4] for name in files}
+    unknown = [name for name in state["recorded"] if name[:4] not in known]
+    if unknown:
+        names = ", ".join(unknown)
+        raise AdminError(f"database {state['database']} has migrations this code does not know: {names}")
+    done = {name[:4] for name in state["recorded"]}
+    pending = [name for name in files if name[:4] not in done]
+    return maintenance.describe_plan(state["database"], state["recorded"], pending, state["releases"])
+
+
+def database_path() -> Path:
+    """DATABASE_PATH from the environment or .env, as the server reads it."""
+    return Path(environment(os.environ).get("DATABASE_PATH", "").strip() or "data/app.db")
+
+
 def admin_command(args: argparse.Namespace) -> int:
     """Run one ``composite admin`` command; print its answer and return the exit status."""
     try:
-        answer, text = _run(args, socket_path(args))
+        if args.admin_command in FILE_COMMANDS:
+            answer, text = _run_on_file(args)
+        else:
+            answer, text = _run(args, socket_path(args))
     except AdminError as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         return exc.status

@@ -13,8 +13,10 @@ from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from composite import __version__
 from composite.config import ConfigError, Settings
 from composite.db import HOLD_BOUNDS, SERVER_QUERY_THREADS, Database
+from composite.db.space import MIB, DiskSpace
 from composite.library import reindex
 from composite.library.backend import create_backend
 from composite.library.backend.deps import large_upload_check
@@ -38,7 +40,7 @@ from composite.server.observe import Observe
 from composite.server.reload import run_with_reload
 from composite.server.responsecache import ResponseCache
 from composite.server.router import ServerError
-from composite.server.run import EXIT_STARTUP, EXIT_USAGE, ServeOptions, bind, fail, serve
+from composite.server.run import EXIT_FATAL, EXIT_STARTUP, EXIT_USAGE, ServeOptions, bind, fail, serve
 from composite.server.unix import remove_socket_file
 
 log = logging.getLogger("composite")
@@ -120,7 +122,14 @@ def _cached(
 def build_router(settings: Settings, db: Database) -> PortRouter:
     """Both applications, the public port, the admin socket and metrics, bracketed by the database."""
     metrics = Metrics()
-    operations = Operations(db, settings.backup_dir, settings.backup_keep)
+    operations = Operations(
+        db,
+        settings.backup_dir,
+        settings.backup_keep,
+        keep_days=settings.backup_keep_days,
+        after=settings.backup_after,
+        after_timeout=settings.backup_after_timeout,
+    )
     # One limiter for both applications: a budget per client address covers the whole site.
     limiter = RateLimiter()
     caches: dict[str, ResponseCache] = {}
@@ -149,6 +158,8 @@ def build_router(settings: Settings, db: Database) -> PortRouter:
             log.info("database closed")
 
     router = PortRouter(mounts, lifespan=database_lifespan, max_in_flight=settings.limit_concurrency)
+    # An invalidated DuckDB instance answers nothing again: exit so the supervisor restarts us.
+    db.on_fatal = functools.partial(router.stop, EXIT_FATAL)
     if settings.public_port is not None:
         router.add(public_mount(router, settings.public_port))
     _measure_limits(metrics, db, router)
@@ -225,11 +236,21 @@ def _measure_caches(metrics: Metrics, caches: Mapping[str, ResponseCache]) -> No
         )
 
 
+def site_database(settings: Settings) -> Database:
+    """The site's database, not yet open, with the disk space thresholds of its settings."""
+    space = DiskSpace(
+        settings.database_path.parent,
+        reserve_bytes=settings.disk_reserve_mb * MIB,
+        low_bytes=settings.disk_degraded_mb * MIB,
+    )
+    return Database(settings.database_path, threads=SERVER_QUERY_THREADS, space=space)
+
+
 def prepare_database(db: Database, settings: Settings) -> None:
     """Open the database and bring its schema up to date."""
     db.open()
     try:
-        db.migrate(MIGRATIONS_DIR)
+        db.migrate(MIGRATIONS_DIR, release=__version__)
         if indexed := reindex.catch_up(db):
             log.info("search index rebuilt over %d prompts", indexed)
         if settings.load_examples and (added := load_examples(db)):
@@ -254,7 +275,7 @@ def main(
     configure_logging(settings.log_level, settings.log_format)
     if settings.secret_key_generated:
         log.warning("SECRET_KEY is not set: generated a temporary one (sessions end at restart)")
-    db = Database(settings.database_path, threads=SERVER_QUERY_THREADS)
+    db = site_database(settings)
     router = build_router(settings, db)
     if reload:
         # The parent only holds the sockets; each child opens the database and serves them.
@@ -278,7 +299,7 @@ def _serve_reloaded(dotenv_path: Path | None, sockets: list[socket.socket]) -> N
         fail(str(exc), EXIT_CONFIG)  # the supervisor keeps watching; the next save tries again
         return
     configure_logging(settings.log_level, settings.log_format)
-    db = Database(settings.database_path, threads=SERVER_QUERY_THREADS)
+    db = site_database(settings)
     try:
         serve(build_router(settings, db), serve_options(settings), sockets)
     finally:
