@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from composite.server.asgi import plain_response
 from composite.server.limits import BodyLimit
 from composite.server.logs import LOG_LEVELS, configure_logging
 from composite.server.mounts import (
@@ -281,9 +282,27 @@ def _serve_reloaded(args: argparse.Namespace, sockets: list[socket.socket]) -> N
     try:
         router, plan = _build(args)
     except (MountError, TargetError) as exc:
-        fail(str(exc), EXIT_USAGE)  # the supervisor keeps watching; the next save tries again
+        # The supervisor keeps watching and the next save tries again; meanwhile every port
+        # answers with the error, where it would otherwise hold connections unanswered.
+        fail(str(exc), EXIT_USAGE)
+        configure_logging(args.log_level or "info")
+        serve(_reload_failed(str(exc), sockets), ServeOptions(), sockets)
         return
     serve(router, plan.options, sockets)
+
+
+def _reload_failed(error: str, sockets: list[socket.socket]) -> PortRouter:
+    """A router answering 503 with ``error`` on every TCP socket, until the next change is saved."""
+    text = f"The application did not load after the last change:\n\n{error}\n\nSave a fix to reload.\n"
+
+    async def unavailable(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            await send({"type": "websocket.close", "code": 1011})
+        elif scope["type"] == "http":
+            await plain_response(scope, send, 503, text, (b"retry-after", b"1"))
+
+    ports = dict.fromkeys(s.getsockname()[1] for s in sockets if s.family != socket.AF_UNIX)
+    return PortRouter([Mount("reload", port, unavailable) for port in ports])
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -85,3 +85,51 @@ def test_an_edited_module_is_served_after_a_restart_on_the_same_port(tmp_path: P
         log.close()
     assert status in (0, -signal.SIGTERM)
     assert "Traceback" not in (tmp_path / "serve.log").read_text()
+
+
+def test_a_syntax_error_is_answered_503_with_the_error_until_it_is_fixed(tmp_path: Path) -> None:
+    module = tmp_path / "brokenme.py"
+    module.write_text(APP.format(version="v1"))
+    port = free_port()
+    log_path = tmp_path / "serve.log"
+    log = log_path.open("wb")
+    proc = subprocess.Popen(
+        [
+            *(sys.executable, "-m", "composite", "serve", "--reload", "--host", "127.0.0.1"),
+            *("--app-dir", str(tmp_path), "--mount", f"{port}=brokenme:app"),
+        ],
+        cwd=tmp_path,
+        stdout=log,
+        stderr=log,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+    )
+    url = f"http://127.0.0.1:{port}/"
+
+    def answered(check, what: str) -> httpx.Response:
+        deadline = time.monotonic() + 40
+        while True:
+            assert proc.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, (what, log_path.read_text())
+            try:
+                response = httpx.get(url, timeout=20)
+                if check(response):
+                    return response
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+
+    try:
+        answered(lambda r: r.text == "v1", "first start")
+        time.sleep(1.0)  # the supervisor starts watching a moment after its first child
+        module.write_text(APP.format(version="v2") + "\ndef broken(:\n")
+        refused = answered(lambda r: r.status_code == 503, "503 after the syntax error")
+        assert "SyntaxError" in refused.text
+        assert "brokenme" in refused.text
+        assert "error: cannot import brokenme: SyntaxError" in log_path.read_text()
+        module.write_text(APP.format(version="v3, fixed"))
+        answered(lambda r: r.text == "v3, fixed", "the fix served")
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        status = proc.wait(15)
+        log.close()
+    assert status in (0, -signal.SIGTERM)
