@@ -64,10 +64,13 @@ class DatabaseInvalidatedError(DatabaseError):
 class DatabaseLockedError(DatabaseError):
     """Another process holds the database file open read-write."""
 
-    def __init__(self, path: Path, pid: int | None, program: str | None) -> None:
+    def __init__(
+        self, path: Path, pid: int | None, program: str | None, option: str = "DATABASE_PATH"
+    ) -> None:
         holder = f"process {pid} ({program})" if pid else "another process"
-        super().__init__(f"database {path} is locked by {holder}; stop it or use another DATABASE_PATH")
-        self.pid = pid
+        # ``option``: the setting that named the file, so the operator knows what to change.
+        super().__init__(f"database {path} is locked by {holder}; stop it or use another {option}")
+        self.path, self.pid, self.program = path, pid, program
 
 
 @dataclass
@@ -433,11 +436,17 @@ def _check_directory_writable(directory: Path) -> None:
 _shared: Database | None = None
 
 
-def open_shared(path: Path) -> Database:
-    """Open (and remember) the database every mount of ``composite serve`` shares."""
+def open_shared(path: Path, option: str = "--database") -> Database:
+    """Open (and remember) the database every mount of ``composite serve`` shares.
+
+    ``option`` names where the path came from, for the message when another process holds it.
+    """
     global _shared  # noqa: PLW0603 - one per process by design: the whole point of the server
     if _shared is None:
-        _shared = Database(path).open()
+        try:
+            _shared = Database(path).open()
+        except DatabaseLockedError as exc:
+            raise DatabaseLockedError(exc.path, exc.pid, exc.program, option) from None
     return _shared
 
 

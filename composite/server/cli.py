@@ -223,13 +223,13 @@ class _WithoutLifespan:
         await self.app(scope, receive, send)
 
 
-def _database_lifespan(path: str) -> Any:
+def _database_lifespan(path: str, option: str) -> Any:
     from composite import db as shared
 
     @asynccontextmanager
     async def lifespan() -> AsyncIterator[None]:
         # DuckDB calls block: keep them off the event loop that serves every port.
-        await asyncio.to_thread(shared.open_shared, Path(path))
+        await asyncio.to_thread(shared.open_shared, Path(path), option)
         try:
             yield
         finally:
@@ -254,7 +254,9 @@ def _build(args: argparse.Namespace) -> tuple[PortRouter, Plan]:
     plan = collect(args)
     configure_logging(plan.options.log_level)
     mounts = [build_mount(spec, plan.app_dir) for spec in plan.mounts]
-    router = PortRouter(mounts, lifespan=_database_lifespan(plan.database) if plan.database else None)
+    # The option the path came from, named when another process holds the file.
+    option = "--database" if args.database else f"database in --config {args.config}"
+    router = PortRouter(mounts, lifespan=_database_lifespan(plan.database, option) if plan.database else None)
     for spec in plan.splits:
         # Through the router's own view of each mount, so requests see that mount's lifespan state.
         router.add(build_split(spec, router))

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 
 from tests.server.test_cli import APPS, STOPPED, Served, run_serve
-from tests.support.process import ROOT, free_port
+from tests.support.process import ROOT, database_held_by_another_process, free_port
 
 
 def test_config_takes_the_flag_spellings_and_a_split(tmp_path: Path) -> None:
@@ -67,3 +67,18 @@ def test_a_port_taken_on_one_of_the_hosts_binds_none(tmp_path: Path) -> None:
     assert result.returncode == 3, result.stderr
     assert f"error: port {port} (" in result.stderr
     assert "on 127.0.0.2 is already in use" in result.stderr
+
+
+def test_a_database_held_elsewhere_names_the_option_that_gave_it(tmp_path: Path) -> None:
+    path = tmp_path / "held.db"
+    config = tmp_path / "composite.toml"
+    config.write_text(f'database = "{path}"\n')
+    mount = f"{free_port()}={APPS}.second:build()"
+    with database_held_by_another_process(path) as pid:
+        by_flag = run_serve(tmp_path, "--database", str(path), "--mount", mount)
+        by_config = run_serve(tmp_path, "--config", str(config), "--mount", mount)
+    for result, option in ((by_flag, "--database"), (by_config, f"database in --config {config}")):
+        assert result.returncode == 3, result.stderr
+        assert f"is locked by process {pid}" in result.stderr
+        assert f"stop it or use another {option}\n" in result.stderr
+        assert "DATABASE_PATH" not in result.stderr
