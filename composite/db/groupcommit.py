@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from composite.server.gone import Check, ClientGone, gone_check
 
@@ -30,6 +30,8 @@ if TYPE_CHECKING:
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
+# What a caller also writes in an item's transaction, given its result (see GroupCommit.submit).
+Then = Callable[["Cursor", Any], None]
 
 # Items per transaction: bounds how long one batch holds the write lock from other writers.
 MAX_BATCH = 16
@@ -38,11 +40,14 @@ MAX_BATCH = 16
 class _Ticket(Generic[Item, Result]):
     """One submitted item: its result or error once a batch has written it."""
 
-    __slots__ = ("done", "error", "gone", "item", "ready", "result", "weight")
+    __slots__ = ("done", "error", "gone", "item", "ready", "result", "then", "weight")
 
-    def __init__(self, item: Item, weight: int, gone: Check | None) -> None:
+    def __init__(
+        self, item: Item, weight: int, gone: Check | None, then: Callable[[Cursor, Result], None] | None
+    ) -> None:
         self.item = item
         self.weight = weight
+        self.then = then
         self.gone = gone  # whether the submitting request's client has left, asked at each take
         self.done = False
         self.result: Result | None = None
@@ -74,12 +79,18 @@ class GroupCommit(Generic[Item, Result]):
         self.batches = 0
         self.items = 0
 
-    def submit(self, item: Item, weight: int = 0) -> Result:
-        """Write one item (in a batch with whatever else is waiting) and return its result."""
+    def submit(
+        self, item: Item, weight: int = 0, then: Callable[[Cursor, Result], None] | None = None
+    ) -> Result:
+        """Write one item (in a batch with whatever else is waiting) and return its result.
+
+        ``then(cursor, result)`` runs in the same transaction after the item is written, so
+        that what it writes (a record of the request) commits with the item or not at all.
+        """
         gone = gone_check()
         if gone is not None and gone():
             raise ClientGone
-        ticket: _Ticket[Item, Result] = _Ticket(item, weight, gone)
+        ticket: _Ticket[Item, Result] = _Ticket(item, weight, gone, then)
         with self._lock:
             self._queue.append(ticket)
             lead, self._leading = not self._leading, True
@@ -124,7 +135,7 @@ class GroupCommit(Generic[Item, Result]):
     def _write(self, batch: list[_Ticket[Item, Result]]) -> None:
         """Write a batch in one transaction; on failure, each item again in its own."""
         try:
-            results = self._db.write(lambda cur: self._apply(cur, [t.item for t in batch]))
+            results = self._db.write(lambda cur: self._apply_all(cur, batch))
         except Exception as exc:
             if len(batch) == 1:
                 _settle(batch[0], error=exc)
@@ -141,9 +152,16 @@ class GroupCommit(Generic[Item, Result]):
         for ticket, result in zip(batch, results, strict=True):
             _settle(ticket, result=result)
 
+    def _apply_all(self, cur: Cursor, batch: list[_Ticket[Item, Result]]) -> Sequence[Result]:
+        results = self._apply(cur, [ticket.item for ticket in batch])
+        for ticket, result in zip(batch, results, strict=True):
+            if ticket.then is not None:
+                ticket.then(cur, result)
+        return results
+
     def _write_alone(self, ticket: _Ticket[Item, Result]) -> None:
         try:
-            (result,) = self._db.write(lambda cur: self._apply(cur, [ticket.item]))
+            (result,) = self._db.write(lambda cur: self._apply_all(cur, [ticket]))
         except Exception as exc:
             _settle(ticket, error=exc)
         else:

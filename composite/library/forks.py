@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from composite.db import Cursor, Database
+from composite.db.groupcommit import Then
 from composite.library import scopes
 from composite.library.accounts import User, usernames
 from composite.library.prompts import CONTENT_FIELDS, Prompt, insert_prompt, kept_row, load_visible, may_see
@@ -30,8 +31,11 @@ class ForkSource:
     owner: str
 
 
-def fork_prompt(db: Database, prompt_id: int, user: User) -> Prompt:
-    """Copy a prompt the user can see (their own too) into their library as a private prompt."""
+def fork_prompt(db: Database, prompt_id: int, user: User, then: Then | None = None) -> Prompt:
+    """Copy a prompt the user can see (their own too) into their library as a private prompt.
+
+    ``then(cursor, fork)`` runs in the fork's transaction once it is written.
+    """
 
     def fork(cur: Cursor) -> Prompt:
         source = load_visible(cur, prompt_id, user.id)
@@ -39,7 +43,10 @@ def fork_prompt(db: Database, prompt_id: int, user: User) -> Prompt:
         fork_id = insert_prompt(cur, user, {**content, "visibility": "private"}, source_id=source.id)
         # Private, so not counted yet: the source's count moves when the fork is published
         # (composite.library.prompts keeps it with every change of visibility and delete).
-        return load_visible(cur, fork_id, user.id)
+        forked = load_visible(cur, fork_id, user.id)
+        if then is not None:
+            then(cur, forked)
+        return forked
 
     return db.write(fork)
 

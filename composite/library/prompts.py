@@ -10,6 +10,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from composite.db import Cursor, Database, first, touch, unchanged
+from composite.db.groupcommit import Then
 from composite.library import scopes
 from composite.library.accounts import User, usernames
 from composite.library.errors import DomainError, Forbidden, NotFound
@@ -297,17 +298,18 @@ def insert_prompts(cur: Cursor, owner: User, new: list[NewPrompt]) -> dict[UUID,
 CREATE_BATCH_TEXT = 4 * 1024 * 1024
 
 
-def create_prompt(db: Database, owner: User, **fields: Any) -> Prompt:
+def create_prompt(db: Database, owner: User, then: Then | None = None, **fields: Any) -> Prompt:
     """Create a prompt owned by ``owner``; title and body are required.
 
     Creates from many requests at once share a transaction (composite/db/groupcommit.py):
     one commit and one dictionary upsert for a batch costs about what one prompt's did.
+    ``then(cursor, prompt)`` runs in that transaction once the prompt is written.
     """
     fields.setdefault("title", "")
     fields.setdefault("body", "")
     new = weigh(uuid4(), clean_fields(fields))
     size = len(new.fields["body"]) + len(new.fields["title"]) + len(new.fields.get("description", ""))
-    return db.group_commit(_create_batch, max_weight=CREATE_BATCH_TEXT).submit((owner, new), size)
+    return db.group_commit(_create_batch, max_weight=CREATE_BATCH_TEXT).submit((owner, new), size, then)
 
 
 def _create_batch(cur: Cursor, batch: Sequence[tuple[User, NewPrompt]]) -> list[Prompt]:

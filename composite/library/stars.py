@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from composite.db import Cursor, Database, first, rows_as, touch, unchanged
+from composite.db.groupcommit import Then
 from composite.library import scopes
 from composite.library.accounts import User
 from composite.library.catalog import MAX_LIMIT, Page
@@ -13,14 +14,21 @@ from composite.library.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt, may_se
 from composite.library.scopes import BY_STARS, LISTED
 
 
-def _set_star(db: Database, prompt_id: int, user: User, starred: bool) -> int:
+def _set_star(db: Database, prompt_id: int, user: User, starred: bool, then: Then | None = None) -> int:
     """Star or unstar, in a transaction shared with the stars and unstars sent meanwhile."""
     # A star's work is a few statements; its commit and the write lock's hand-over cost as
     # much again, so a stream of stars shares them (composite/db/groupcommit.py).
-    result = db.group_commit(_write_stars).submit((prompt_id, user.id, starred))
+    result = db.group_commit(_write_stars).submit((prompt_id, user.id, starred), then=_if_found(then))
     if isinstance(result, NotFound):
         raise result
     return result
+
+
+def _if_found(then: Then | None) -> Then | None:
+    """``then``, called only for an item whose prompt was found (nothing is written for the others)."""
+    if then is None:
+        return None
+    return lambda cur, count: None if isinstance(count, NotFound) else then(cur, count)
 
 
 def _write_stars(cur: Cursor, items: Sequence[tuple[int, int, bool]]) -> list[int | NotFound]:
@@ -85,9 +93,12 @@ def _write_stars(cur: Cursor, items: Sequence[tuple[int, int, bool]]) -> list[in
     return results
 
 
-def star(db: Database, prompt_id: int, user: User) -> int:
-    """Star a prompt the user can see (idempotent); return its star count."""
-    return _set_star(db, prompt_id, user, True)
+def star(db: Database, prompt_id: int, user: User, then: Then | None = None) -> int:
+    """Star a prompt the user can see (idempotent); return its star count.
+
+    ``then(cursor, count)`` runs in the star's transaction once it is written.
+    """
+    return _set_star(db, prompt_id, user, True, then)
 
 
 def unstar(db: Database, prompt_id: int, user: User) -> int:

@@ -247,6 +247,6 @@ def test_the_migration_counts_public_forks_only(tmp_path: Path) -> None:
                 [alice.id] * 8,
             )
         )
-        assert database.migrate(MIGRATIONS_DIR) == ["0009_public_fork_counts.sql"]
+        assert database.migrate(MIGRATIONS_DIR)[0] == "0009_public_fork_counts.sql"  # and any later
         counts = database.fetchall("SELECT id, forks FROM prompts WHERE id <= 3 ORDER BY id")
         assert counts == [(1, 2), (2, 0), (3, 0)]

@@ -77,3 +77,45 @@ def test_writes_given_up_during_a_pause_are_not_stored(server: ServerProcess) ->
     time.sleep(0.5)  # anything the resume would still run has run by now
     assert _titles(server, token) == ["after the pause"]
     assert "Traceback" not in server.log()
+
+
+def _retry(server: ServerProcess, token: str, body: dict[str, object], key: str) -> httpx.Response:
+    """Send a keyed create until it is answered (409 while the first attempt is still served)."""
+    headers = {"Authorization": f"Bearer {token}", "Idempotency-Key": key}
+    for _ in range(100):
+        answer = httpx.post(f"{server.backend}/api/prompts", json=body, headers=headers, timeout=10)
+        if answer.status_code != 409:
+            return answer
+        time.sleep(0.05)
+    raise AssertionError("the first attempt never finished")
+
+
+def test_a_retry_with_its_key_after_a_timeout_makes_one_prompt(server: ServerProcess) -> None:
+    """Clients give up at once, whether or not the server got to their write, then retry with the key."""
+    token = register(server)
+    bodies = {f"key-{n}": {"title": f"retried {n}", "body": "b"} for n in range(WRITERS)}
+    for key, body in bodies.items():
+        request = _post(server.backend_port, "/api/prompts", token, body, key)
+        _send_and_give_up(server.backend_port, request, 0.001)
+    answers = {key: _retry(server, token, body, key) for key, body in bodies.items()}
+    assert {answer.status_code for answer in answers.values()} == {201}
+    # A second retry answers the same prompt again.
+    assert _retry(server, token, bodies["key-0"], "key-0").json() == answers["key-0"].json()
+    assert sorted(_titles(server, token)) == sorted(body["title"] for body in bodies.values())
+
+
+def test_retries_with_their_keys_after_a_pause_make_one_prompt_each(server: ServerProcess) -> None:
+    """SIGSTOP, keyed writes time out, SIGCONT, each retried with its key: exactly one prompt each."""
+    token = register(server)
+    bodies = {f"paused-{n}": {"title": f"paused {n}", "body": "b"} for n in range(WRITERS)}
+    server.signal(signal.SIGSTOP)
+    try:
+        for key, body in bodies.items():
+            _send_and_give_up(
+                server.backend_port, _post(server.backend_port, "/api/prompts", token, body, key), 0.05
+            )
+    finally:
+        server.signal(signal.SIGCONT)
+    for key, body in bodies.items():
+        assert _retry(server, token, body, key).status_code == 201
+    assert sorted(_titles(server, token)) == sorted(body["title"] for body in bodies.values())

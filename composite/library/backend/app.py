@@ -6,7 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
 from composite.config import Settings
 from composite.db import Database
@@ -26,7 +27,18 @@ from composite.library.backend.routes import (
     versions,
 )
 from composite.library.backend.routes import password as password_routes
+from composite.library.idempotency import IdempotencyKeys, KeyReused
 from composite.library.ratelimit import RateLimiter
+
+
+async def key_reused(request: Request, exc: Exception) -> JSONResponse:
+    """Answer 422 naming the Idempotency-Key header, in the shape of FastAPI's validation errors."""
+    assert isinstance(exc, KeyReused)
+    issues = [
+        {"loc": ["header", name], "msg": problem, "type": "value_error"}
+        for name, problem in exc.errors.items()
+    ]
+    return JSONResponse({"detail": issues}, status_code=422)
 
 
 def create_backend(settings: Settings, db: Database, limiter: RateLimiter | None = None) -> FastAPI:
@@ -53,7 +65,9 @@ def create_backend(settings: Settings, db: Database, limiter: RateLimiter | None
     # Health checks share one probe query at a time (composite/db/probe.py).
     app.state.probe = Probe(lambda: db.fetchone("SELECT 1"))
     app.state.limiter = limiter or RateLimiter()
+    app.state.idempotency_keys = IdempotencyKeys(db)
     install_error_handlers(app)
+    app.add_exception_handler(KeyReused, key_reused)
     for module in (
         health,
         users,

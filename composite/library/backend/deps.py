@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Annotated, Any
 
-from fastapi import Depends, Path, Request, Response
+from fastapi import Depends, Header, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
@@ -15,6 +15,7 @@ from composite.library.accounts import User
 from composite.library.backend.schemas import MAX_ID, MAX_VERSION
 from composite.library.credentials import user_for_token
 from composite.library.errors import Unauthorized
+from composite.library.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH, Answer, IdempotencyKeys
 from composite.library.ratelimit import RateLimiter
 from composite.server.conditional import PRIVATE_REVALIDATE, SHARED_REVALIDATE
 from composite.server.router import Scope
@@ -52,7 +53,27 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+async def get_idempotency_keys(request: Request) -> IdempotencyKeys:
+    """The answers kept under idempotency keys (composite/library/idempotency.py)."""
+    return request.app.state.idempotency_keys
+
+
 DatabaseDep = Annotated[Database, Depends(get_db)]
+IdempotencyKeysDep = Annotated[IdempotencyKeys, Depends(get_idempotency_keys)]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias=HEADER,
+        max_length=MAX_KEY_LENGTH + 2,  # the quotes of its sf-string form
+        pattern=KEY_PATTERN,
+        description=(
+            f"A key of your choosing (1-{MAX_KEY_LENGTH} visible ASCII characters, a UUID say), sent"
+            " again unchanged when you retry. For 24 hours the same key with the same request"
+            " gets the first answer again without a second write; with another request, 422;"
+            " while the first is still being served, 409. Keys are per user."
+        ),
+    ),
+]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 LimiterDep = Annotated[RateLimiter, Depends(get_limiter)]
 
@@ -86,6 +107,13 @@ async def optional_user(
     if user is None:
         raise Unauthorized("the token is wrong or has been revoked")
     return user
+
+
+def kept_answer(answer: Answer, response: Response) -> Response:
+    """An answer kept under an idempotency key as a response, with the headers the dependencies set."""
+    return Response(
+        answer.body, status_code=answer.status, media_type="application/json", headers=dict(response.headers)
+    )
 
 
 def large_upload_check(db: Database) -> Callable[[Scope], bool]:

@@ -112,7 +112,7 @@ def test_error_statuses_are_documented_with_their_shapes(schema: dict[str, Any])
         ("put", "/api/prompts/{prompt_id}/labels/{name}"): {"200", "201", "401", "403", "404", "409", "422"},
         ("delete", "/api/prompts/{prompt_id}/labels/{name}"): {"204", "401", "403", "404", "422"},
         ("get", "/api/export"): {"200", "401", "422"},
-        ("post", "/api/prompts/{prompt_id}/fork"): {"201", "401", "404", "422"},
+        ("post", "/api/prompts/{prompt_id}/fork"): {"201", "401", "404", "409", "422"},
         ("get", "/api/users/{username}/stars"): {"200", "401", "403", "422"},
     }
     for (method, path), statuses in expected.items():

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import json
+
 from fastapi import APIRouter, Request, Response
 
 from composite.library import forks
-from composite.library.backend.deps import CurrentUser, DatabaseDep, PromptId
+from composite.library.backend.deps import (
+    CurrentUser,
+    DatabaseDep,
+    IdempotencyKey,
+    IdempotencyKeysDep,
+    PromptId,
+    kept_answer,
+)
 from composite.library.backend.errors import error_responses
 from composite.library.backend.routes.prompts import prompt_out
 from composite.library.backend.schemas import PromptOut
+from composite.library.idempotency import answer_json, request_digest
+from composite.server.gone import ensure_wanted
 
 router = APIRouter(prefix="/prompts/{prompt_id}/fork", tags=["prompts"])
 
@@ -21,12 +32,27 @@ CREATED = {
 
 
 @router.post(
-    "", status_code=201, response_model=PromptOut, responses={**CREATED, **error_responses(401, 404, 422)}
+    "",
+    status_code=201,
+    response_model=PromptOut,
+    responses={**CREATED, **error_responses(401, 404, 409, 422)},
 )
 def fork_prompt(
-    prompt_id: PromptId, user: CurrentUser, db: DatabaseDep, request: Request, response: Response
-) -> PromptOut:
+    prompt_id: PromptId,
+    user: CurrentUser,
+    db: DatabaseDep,
+    keys: IdempotencyKeysDep,
+    request: Request,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Copy a prompt the caller can see (their own too) into their library, as a new private prompt."""
-    fork = forks.fork_prompt(db, prompt_id, user)
-    response.headers["Location"] = request.app.url_path_for("read_prompt", prompt_id=str(fork.id))
-    return prompt_out(db, fork, user.id)
+    ensure_wanted()  # its write is no group commit's, which would check when it took it
+    with keys.once(user.id, idempotency_key, request_digest("fork", str(prompt_id))) as once:
+        if once.replay is None:
+            render = once.keep(lambda forked: answer_json(201, prompt_out(db, forked, user.id)))
+            fork = forks.fork_prompt(db, prompt_id, user, render)
+    answer = once.replay or once.answer or answer_json(201, prompt_out(db, fork, user.id))
+    fork_id = json.loads(answer.body)["id"]
+    response.headers["Location"] = request.app.url_path_for("read_prompt", prompt_id=str(fork_id))
+    return kept_answer(answer, response)

@@ -10,7 +10,16 @@ from composite.db import Database
 from composite.library import bulk, catalog, forks, freshness, labels, prompts
 from composite.library.backend.bulk_schemas import BulkAction, BulkResultOut
 from composite.library.backend.conditional import CONDITIONAL_RESPONSES, IfNoneMatch, conditional
-from composite.library.backend.deps import OPTIONAL_AUTH, CurrentUser, DatabaseDep, OptionalUser, PromptId
+from composite.library.backend.deps import (
+    OPTIONAL_AUTH,
+    CurrentUser,
+    DatabaseDep,
+    IdempotencyKey,
+    IdempotencyKeysDep,
+    OptionalUser,
+    PromptId,
+    kept_answer,
+)
 from composite.library.backend.errors import error_responses
 from composite.library.backend.schemas import (
     MAX_OFFSET,
@@ -23,6 +32,7 @@ from composite.library.backend.schemas import (
     PromptPage,
     PromptUpdate,
 )
+from composite.library.idempotency import answer_json, request_digest
 
 router = APIRouter(prefix="/prompts", tags=["prompts"])
 
@@ -96,10 +106,23 @@ def list_prompts(
     return page_out(db, page, viewer_id, response)
 
 
-@router.post("", status_code=201, response_model=PromptOut, responses=error_responses(400, 401, 422))
-def create_prompt(body: PromptCreate, user: CurrentUser, db: DatabaseDep) -> PromptOut:
+@router.post("", status_code=201, response_model=PromptOut, responses=error_responses(400, 401, 409, 422))
+def create_prompt(
+    body: PromptCreate,
+    user: CurrentUser,
+    db: DatabaseDep,
+    keys: IdempotencyKeysDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Create a prompt owned by the caller, as version 1."""
-    return PromptOut.of(prompts.create_prompt(db, user, **body.model_dump()), None)
+    digest = request_digest("create prompt", body.model_dump_json())
+    with keys.once(user.id, idempotency_key, digest) as once:
+        if once.replay is not None:
+            return kept_answer(once.replay, response)
+        render = once.keep(lambda created: answer_json(201, PromptOut.of(created, None)))
+        prompt = prompts.create_prompt(db, user, render, **body.model_dump())
+    return kept_answer(once.answer or answer_json(201, PromptOut.of(prompt, None)), response)
 
 
 BULK_INTERRUPTED = {

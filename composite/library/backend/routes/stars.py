@@ -7,20 +7,41 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from composite.library import catalog, stars
-from composite.library.backend.deps import CurrentUser, DatabaseDep, PromptId
+from composite.library.backend.deps import (
+    CurrentUser,
+    DatabaseDep,
+    IdempotencyKey,
+    IdempotencyKeysDep,
+    PromptId,
+    kept_answer,
+)
 from composite.library.backend.errors import error_responses
 from composite.library.backend.routes.prompts import page_out
 from composite.library.backend.routes.users import UsernamePath
 from composite.library.backend.schemas import MAX_OFFSET, PromptPage, StarsOut
 from composite.library.errors import Forbidden
+from composite.library.idempotency import answer_json, request_digest
 
 router = APIRouter(tags=["stars"])
 
 
-@router.put("/prompts/{prompt_id}/star", response_model=StarsOut, responses=error_responses(401, 404, 422))
-def star_prompt(prompt_id: PromptId, user: CurrentUser, db: DatabaseDep) -> StarsOut:
+@router.put(
+    "/prompts/{prompt_id}/star", response_model=StarsOut, responses=error_responses(401, 404, 409, 422)
+)
+def star_prompt(
+    prompt_id: PromptId,
+    user: CurrentUser,
+    db: DatabaseDep,
+    keys: IdempotencyKeysDep,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Star a prompt the caller can see; starring twice counts once."""
-    return StarsOut(stars=stars.star(db, prompt_id, user))
+    with keys.once(user.id, idempotency_key, request_digest("star", str(prompt_id))) as once:
+        if once.replay is not None:
+            return kept_answer(once.replay, response)
+        count = stars.star(db, prompt_id, user, once.keep(lambda n: answer_json(200, StarsOut(stars=n))))
+    return kept_answer(once.answer or answer_json(200, StarsOut(stars=count)), response)
 
 
 @router.delete("/prompts/{prompt_id}/star", response_model=StarsOut, responses=error_responses(401, 404, 422))

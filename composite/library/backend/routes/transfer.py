@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import IO, Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from starlette.datastructures import UploadFile
 
 from composite.config import Settings
 from composite.library import export, transfer
-from composite.library.backend.deps import CurrentUser, DatabaseDep
+from composite.library.backend.deps import (
+    CurrentUser,
+    DatabaseDep,
+    IdempotencyKey,
+    IdempotencyKeysDep,
+    kept_answer,
+)
 from composite.library.backend.errors import error_responses
 from composite.library.backend.schemas import ErrorOut, ExportDocument, ImportDocument, ImportResultOut
 from composite.library.errors import Invalid, UnsupportedMediaType
+from composite.library.idempotency import answer_json, request_digest
 from composite.library.import_files import IMPORT_MAX_BYTES, FileKind, media_kind, upload_kind
+from composite.server.gone import ensure_wanted
 
 router = APIRouter(tags=["transfer"])
 
@@ -141,17 +150,40 @@ async def uploaded_file(request: Request) -> AsyncIterator[Upload]:
 @router.post(
     "/import",
     response_model=ImportResultOut,
-    responses={**error_responses(401, 413, 415, 422, 429), 503: INTERRUPTED},
+    responses={**error_responses(401, 409, 413, 415, 422, 429), 503: INTERRUPTED},
     openapi_extra={"requestBody": IMPORT_BODY},
 )
 def import_prompts(
     user: CurrentUser,
     db: DatabaseDep,
+    keys: IdempotencyKeysDep,
     upload: Annotated[Upload, Depends(uploaded_file)],
+    response: Response,
     visibility: Annotated[
         Literal["public", "private"] | None,
         Query(description="What a new prompt gets when its item gives no visibility (default private)"),
     ] = None,
-) -> ImportResultOut:
+    idempotency_key: IdempotencyKey = None,
+) -> Response:
     """Merge an export or a CSV file into the caller's prompts; each bad item is refused on its own."""
-    return ImportResultOut.of(transfer.import_file(db, user, upload.stream, upload.kind, visibility))
+    ensure_wanted()  # an import's writes are no group commit's, which would check when it took them
+    digest = _file_digest(upload, visibility) if idempotency_key else b""
+    with keys.once(user.id, idempotency_key, digest) as once:
+        if once.replay is not None:
+            return kept_answer(once.replay, response)
+        result = transfer.import_file(db, user, upload.stream, upload.kind, visibility)
+        # Kept after the import's own transactions: a retry after a crash between them merges again.
+        once.store(answer_json(200, ImportResultOut.of(result)))
+    assert once.answer is not None
+    return kept_answer(once.answer, response)
+
+
+def _file_digest(upload: Upload, visibility: str | None) -> bytes:
+    """What identifies an import for its key: the file's bytes (not a form's boundary), kind and query."""
+    position = upload.stream.tell()
+    upload.stream.seek(0)
+    content = hashlib.sha256()
+    while chunk := upload.stream.read(1024 * 1024):
+        content.update(chunk)
+    upload.stream.seek(position)
+    return request_digest("import", upload.kind, visibility or "", content.digest())
