@@ -49,6 +49,11 @@ def operating_mounts(
         "Seconds since the newest backup (absent before the first).",
         operations.newest_backup_age,
     )
+    metrics.gauge(
+        "composite_disk_free_bytes",
+        "Free bytes on the file system holding the database (absent when unreadable).",
+        db.space.free_bytes,
+    )
     metrics.gauge("composite_uptime_seconds", "Seconds since the process started.", operations.uptime)
     mounts = []
     socket_path = settings.admin_socket

@@ -13,7 +13,9 @@ import contextlib
 import dataclasses
 import errno
 import logging
+import os
 import socket
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -37,6 +39,8 @@ log = logging.getLogger("composite.server")
 access_log = logging.getLogger("composite.access")
 
 Lifespan = Callable[[], AbstractAsyncContextManager[Any]]
+# What PortRouter.stop() allows beyond the graceful stop's bound before it ends the process.
+STOP_MARGIN_SECONDS = 5.0
 
 
 class ServerError(RuntimeError):
@@ -141,6 +145,11 @@ class PortRouter:
             raise ValueError("two mounts share one port")
         self.lifespan = lifespan
         self.startup_error: str | None = None
+        # Set by stop(): the status the process exits with, and why (run.serve reports it).
+        self.exit_status: int | None = None
+        self.exit_reason: str | None = None
+        self.server: uvicorn.Server | None = None  # set by make_server
+        self._stop_grace = 15.0
         # uvicorn's own limit counts open connections, so a burst of connections that
         # have not sent anything yet would turn every request away; this counts requests
         # (websockets too), each port on its own so that one port's crowd never turns the
@@ -150,6 +159,23 @@ class PortRouter:
         self.refused: Counter[str] = Counter()
         # Connections refused at a port's cap of open connections, by port (make_server).
         self.refused_connections: Counter[int] = Counter()
+
+    def stop(self, status: int, reason: str) -> None:
+        """Stop serving, from any thread, as a signal would, then exit with ``status``.
+
+        For a fault the process cannot recover from: the graceful stop answers what is in
+        flight and runs the lifespan shutdown; should it hang, the process ends by itself
+        once the graceful stop's bound and a margin have passed, so the supervisor can
+        start a new one.
+        """
+        if self.exit_status is not None:
+            return
+        self.exit_status, self.exit_reason = status, reason
+        watchdog = threading.Timer(self._stop_grace, os._exit, [status])
+        watchdog.daemon = True  # a stop that finishes in time exits without it
+        watchdog.start()
+        if self.server is not None:
+            self.server.should_exit = True
 
     @property
     def in_flight(self) -> Counter[Mount]:
@@ -517,4 +543,8 @@ def make_server(
         server_header=False,
         date_header=True,
     )
-    return uvicorn.Server(config)
+    server = uvicorn.Server(config)
+    if isinstance(router, PortRouter):
+        router.server = server
+        router._stop_grace = shutdown_timeout + STOP_MARGIN_SECONDS
+    return server

@@ -15,6 +15,9 @@ log = logging.getLogger("composite.server")
 
 EXIT_USAGE = 2
 EXIT_STARTUP = 3
+# A fault met while serving that only a new process can clear (PortRouter.stop): a supervisor
+# restarts on it (systemd's Restart=on-failure, compose's restart policy).
+EXIT_FATAL = 4
 
 
 @dataclass(frozen=True)
@@ -74,4 +77,6 @@ def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket
             sock.close()
     if router.startup_error is not None:
         return fail(router.startup_error, EXIT_STARTUP)
+    if router.exit_status is not None:
+        return fail(router.exit_reason or "stopped", router.exit_status)
     return 0

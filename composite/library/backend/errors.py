@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 from starlette.routing import Match
 
-from composite.db import DatabaseError
+from composite.db import DatabaseError, DiskFullError
 from composite.library.backend.schemas import ErrorOut, ValidationErrorOut
 from composite.library.errors import DomainError, Invalid, TooManyAttempts
 from composite.server.gone import CLIENT_CLOSED, ClientGone
@@ -33,6 +33,7 @@ DESCRIPTIONS = {
     422: "Invalid input",
     429: "Too many attempts from this address or at this account; retry after Retry-After seconds",
     503: "Too busy checking passwords right now; retry after Retry-After seconds",
+    507: "Not enough disk space on the server to store this; nothing was written",
 }
 HEADERS = {
     401: {
@@ -134,8 +135,17 @@ async def client_gone(request: Request, exc: Exception) -> Response:
     return Response(status_code=CLIENT_CLOSED)
 
 
+async def disk_full(request: Request, exc: Exception) -> JSONResponse:
+    """Answer 507 when a write is refused or failed for lack of disk space (nothing was kept)."""
+    log.warning("write refused: %s", exc)
+    return JSONResponse({"detail": str(exc)}, status_code=507)
+
+
 async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     """A bug: answer 500 in the API's shape, never with a traceback (the server logs it)."""
+    db = getattr(request.app.state, "db", None)
+    if db is not None and db.invalidated(exc):  # a read met DuckDB's fatal error: we restart
+        return JSONResponse({"detail": "the database failed; the server is restarting"}, status_code=503)
     return JSONResponse({"detail": "internal server error"}, status_code=500)
 
 
@@ -145,5 +155,6 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(DatabaseError, database_error)
+    app.add_exception_handler(DiskFullError, disk_full)
     app.add_exception_handler(ClientGone, client_gone)
     app.add_exception_handler(Exception, unexpected_error)

@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from composite.config import Settings
-from composite.db import Database
+from composite.db import Database, DatabaseInvalidatedError, DiskFullError
 from composite.library.errors import DomainError, TooManyAttempts
 from composite.library.frontend import intents, security, staticfiles
 from composite.library.frontend.cards import CardCache
@@ -108,12 +108,8 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
 
     app.register_error_handler(ClientGone, _client_gone)
 
-    @app.errorhandler(Exception)
-    def render_unexpected_error(error: Exception) -> tuple[str, int]:
-        """Log the failure and show the site's 500 page, never a traceback."""
-        app.logger.exception("unhandled error in the website")
-        message = "Something went wrong on our side. Please try again."
-        return render_template("error.html", code=500, title="Server error", message=message), 500
+    app.register_error_handler(DiskFullError, _disk_full)
+    app.register_error_handler(Exception, _unexpected_error)
 
     return app
 
@@ -121,6 +117,25 @@ def create_frontend(settings: Settings, db: Database, limiter: RateLimiter | Non
 def _client_gone(error: ClientGone) -> tuple[str, int]:
     """Nobody hears this answer: it records in the access log that the work was skipped."""
     return "", CLIENT_CLOSED
+
+
+def _disk_full(error: DiskFullError) -> tuple[str, int]:
+    """A write refused for lack of disk space: 507, and the visitor knows nothing was saved."""
+    current_app.logger.warning("write refused: %s", error)
+    message = "The server is out of disk space, so nothing was saved. Please try again later."
+    return render_template("error.html", code=507, title=_TITLES[507], message=message), 507
+
+
+def _unexpected_error(error: Exception) -> tuple[str, int]:
+    """Log the failure and show the site's 500 page, never a traceback."""
+    db: Database = current_app.extensions["composite.db"]
+    if isinstance(error, DatabaseInvalidatedError) or db.invalidated(error):
+        # DuckDB's fatal error: the process is on its way to a restart (Database.invalidated).
+        message = "The database failed and the server is restarting. Please try again shortly."
+        return render_template("error.html", code=503, title=_TITLES[503], message=message), 503
+    current_app.logger.exception("unhandled error in the website")
+    message = "Something went wrong on our side. Please try again."
+    return render_template("error.html", code=500, title="Server error", message=message), 500
 
 
 _TITLES = {
@@ -133,6 +148,7 @@ _TITLES = {
     422: "Invalid input",
     429: "Too many attempts",
     503: "Busy",
+    507: "Out of disk space",
 }
 
 
