@@ -192,10 +192,12 @@ class Settings:
 
 
 def admin_socket_from(values: Mapping[str, str]) -> Path | None:
-    """ADMIN_SOCKET: unset means admin.sock next to the database; set to nothing, the socket is off."""
+    """ADMIN_SOCKET: unset means the database's name plus .admin.sock; set to nothing, the socket is off."""
     socket = values.get("ADMIN_SOCKET")
     if socket is None:
-        return Path(values.get("DATABASE_PATH", "").strip() or "data/app.db").parent / "admin.sock"
+        # Named after the database file, so that two databases in one directory each have one.
+        database = Path(values.get("DATABASE_PATH", "").strip() or "data/app.db")
+        return database.with_name(f"{database.name}.admin.sock")
     return Path(socket.strip()) if socket.strip() else None
 
 

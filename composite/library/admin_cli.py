@@ -143,7 +143,7 @@ def _run(args: argparse.Namespace, sock: str) -> tuple[Any, str]:  # noqa: PLR09
 def add_admin_arguments(parser: argparse.ArgumentParser) -> None:
     """The options and subcommands of ``composite admin``."""
     parser.add_argument(
-        "--socket", help="the admin socket (default: ADMIN_SOCKET, or admin.sock next to the database)"
+        "--socket", help="the admin socket (default: ADMIN_SOCKET, or the database's name plus .admin.sock)"
     )
     parser.add_argument("--json", action="store_true", help="print the answer as JSON")
     commands = parser.add_subparsers(dest="admin_command", metavar="COMMAND", required=True)
@@ -197,7 +197,7 @@ def _add_file_commands(commands: Any) -> None:
 
 
 def socket_path(args: argparse.Namespace) -> str:
-    """--socket, else the server's own setting (ADMIN_SOCKET or admin.sock next to DATABASE_PATH)."""
+    """--socket, else the server's own setting (ADMIN_SOCKET, or the database's name plus .admin.sock)."""
     if args.socket:
         return str(args.socket)
     # Only the socket's path is needed: no other setting is read or checked here.

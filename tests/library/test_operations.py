@@ -101,7 +101,7 @@ def test_backup_after_runs_without_a_shell_and_logs_failures(
 def test_operating_settings_from_the_environment(tmp_path: Path) -> None:
     base = {"DATABASE_PATH": str(tmp_path / "d" / "app.db")}
     settings = Settings.from_env(base, None)
-    assert settings.admin_socket == tmp_path / "d" / "admin.sock"
+    assert settings.admin_socket == tmp_path / "d" / "app.db.admin.sock"
     assert settings.backup_dir == tmp_path / "d" / "backups"
     assert (settings.backup_interval, settings.metrics_port, settings.log_format) == (0, 0, "text")
     assert Settings.from_env({**base, "ADMIN_SOCKET": ""}, None).admin_socket is None

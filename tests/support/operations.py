@@ -12,7 +12,7 @@ from tests.support.process import ROOT, ServerProcess
 
 def admin_socket(server: ServerProcess) -> str:
     """Where the server listens for admin commands (the default: next to its database)."""
-    return str(server.database.parent / "admin.sock")
+    return str(server.database.with_name(f"{server.database.name}.admin.sock"))
 
 
 def admin(
