@@ -18,7 +18,7 @@ import pytest
 
 from tests.support.client import register
 from tests.support.operations import admin
-from tests.support.process import ServerProcess, free_port
+from tests.support.process import ServerProcess, free_port, run_app
 from tests.support.smallfs import fill, small_filesystem
 from tests.support.web import Browser
 
@@ -153,3 +153,16 @@ def test_an_invalidated_database_ends_the_process_with_one_line_and_a_failure_st
     for port in (server.backend_port, server.frontend_port):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", port))
+
+
+def test_a_read_only_data_directory_is_named_with_its_database(tmp_path: Path) -> None:
+    # A tmpfs remounted read-only: root ignores file modes, not a read-only mount.
+    with small_filesystem(tmp_path / "data", 1) as data:
+        subprocess.run(["mount", "-o", "remount,ro", str(data)], check=True)
+        result = run_app(tmp_path, {"DATABASE_PATH": str(data / "app.db")})
+    assert result.returncode == 3
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: data directory {data} is not writable (it is read-only): "
+        f"cannot open the database {data / 'app.db'}"
+    )
+    assert "admin" not in result.stderr  # the socket beside it is not what failed

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import logging
 import os
 import re
@@ -168,7 +169,7 @@ class Database:
         if self._connection is not None:
             return self
         if str(self.path) != ":memory:" and not self.read_only:
-            _check_directory_writable(self.path.parent)
+            self.check_writable()
         try:
             config = _OPEN_CONFIG | ({} if self.threads is None else {"threads": self.threads})
             self._connection = duckdb.connect(str(self.path), read_only=self.read_only, config=config)
@@ -182,6 +183,10 @@ class Database:
         except duckdb.Error as exc:
             raise DatabaseError(f"cannot open database {self.path}: {exc}") from None
         return self
+
+    def check_writable(self) -> None:
+        """Raise DatabaseError, naming the directory and the database, unless its directory can be written."""
+        _check_directory_writable(self.path.parent, self.path)
 
     def close(self) -> None:
         """Checkpoint and close every cursor and the connection; safe to call twice."""
@@ -418,17 +423,21 @@ def rows_as(cls: type[T], result: Cursor) -> list[T]:
     return [make(row) for row in result.fetchall()]
 
 
-def _check_directory_writable(directory: Path) -> None:
+def _check_directory_writable(directory: Path, database: Path) -> None:
     """Create the data directory and prove a file can be written there."""
     try:
         directory.mkdir(parents=True, exist_ok=True)
         with tempfile.NamedTemporaryFile(dir=directory, prefix=".write-check-"):
             pass
     except OSError as exc:
-        reason = exc.strerror or str(exc)
-        raise DatabaseError(f"data directory {directory} is not writable: {reason}") from None
+        reason = "it is read-only" if exc.errno == errno.EROFS else exc.strerror or str(exc)
+        raise DatabaseError(
+            f"data directory {directory} is not writable ({reason}): cannot open the database {database}"
+        ) from None
     if not os.access(directory, os.W_OK | os.X_OK):
-        raise DatabaseError(f"data directory {directory} is not writable")
+        raise DatabaseError(
+            f"data directory {directory} is not writable: cannot open the database {database}"
+        )
 
 
 # The database ``composite serve --database PATH`` opens for every mount to share ------------

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from composite import __version__
 from composite.config import ConfigError, Settings
-from composite.db import HOLD_BOUNDS, SERVER_QUERY_THREADS, Database
+from composite.db import HOLD_BOUNDS, SERVER_QUERY_THREADS, Database, DatabaseError
 from composite.db.space import MIB, DiskSpace
 from composite.library import reindex
 from composite.library.backend import create_backend
@@ -276,6 +276,12 @@ def main(
     if settings.secret_key_generated:
         log.warning("SECRET_KEY is not set: generated a temporary one (sessions end at restart)")
     db = site_database(settings)
+    try:
+        # Before any socket: the admin socket beside the database would otherwise be the
+        # first to fail, and its message would not name the database.
+        db.check_writable()
+    except DatabaseError as exc:
+        return fail(str(exc), EXIT_STARTUP)
     router = build_router(settings, db)
     if reload:
         # The parent only holds the sockets; each child opens the database and serves them.
