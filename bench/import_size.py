@@ -23,10 +23,10 @@ import time
 import urllib.request
 from pathlib import Path
 
+from bench import setups
 from composite.db import SERVER_QUERY_THREADS, Database
 from composite.library import accounts, transfer
 from composite.library.migrations import MIGRATIONS_DIR
-from bench import setups
 from tests.support import corpus
 
 MEDIA_TYPES = {"json": "application/json", "csv": "text/csv"}
@@ -74,7 +74,8 @@ def _measure_http(data: bytes, kind: str) -> str:
             running.stop()
     count = result["created"] + result["updated"] + result["unchanged"] + result["refused"]
     holds = _gauge(after, "composite_write_transactions") - _gauge(before, "composite_write_transactions")
-    held = _gauge(after, "composite_write_lock_held_seconds") - _gauge(before, "composite_write_lock_held_seconds")
+    lock_key = "composite_write_lock_held_seconds"
+    held = _gauge(after, lock_key) - _gauge(before, lock_key)
     longest = _gauge(after, "composite_write_lock_longest_hold_seconds")
     return (
         f"| {kind:4} | {count:6,} | {len(data) / 1e6:6.1f} MB | {took:6.2f} s |"
