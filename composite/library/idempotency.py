@@ -36,6 +36,8 @@ from composite.db import Cursor, Database, first, unchanged
 from composite.library.errors import Conflict, Invalid
 
 T = TypeVar("T")
+# What a write calls in its own transaction with its result, to keep the answer beside it.
+KeepHook = Callable[[Cursor, T], None]
 
 HEADER = "Idempotency-Key"
 MAX_KEY_LENGTH = 255
@@ -86,7 +88,7 @@ class Once:
         self.replay: Answer | None = None  # the first request's answer, when this is a repeat
         self.answer: Answer | None = None  # the answer kept for this request, once written
 
-    def keep(self, render: Callable[[T], Answer]) -> Callable[[Cursor, T], None] | None:
+    def keep(self, render: Callable[[T], Answer]) -> KeepHook[T] | None:
         """A hook that keeps ``render(result)`` in the write's transaction (None without a key)."""
         if self._key is None:
             return None
@@ -138,6 +140,21 @@ class IdempotencyKeys:
         finally:
             with self._lock:
                 self._running.discard(claim)
+
+    def run(
+        self,
+        user_id: int,
+        key: str | None,
+        digest: bytes,
+        write: Callable[[KeepHook[T] | None], T],
+        render: Callable[[T], Answer],
+    ) -> Answer:
+        """``write`` run once under ``key``, given the hook keeping its answer; a repeat gets that answer."""
+        with self.once(user_id, key, digest) as once:
+            if once.replay is not None:
+                return once.replay
+            result = write(once.keep(render))
+        return once.answer or render(result)
 
     def _kept(self, user_id: int, key: str, digest: bytes) -> Answer | None:
         row = self.db.fetchone(

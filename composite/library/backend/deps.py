@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Header, Path, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -15,10 +17,20 @@ from composite.library.accounts import User
 from composite.library.backend.schemas import MAX_ID, MAX_VERSION
 from composite.library.credentials import user_for_token
 from composite.library.errors import Unauthorized
-from composite.library.idempotency import HEADER, KEY_PATTERN, MAX_KEY_LENGTH, Answer, IdempotencyKeys
+from composite.library.idempotency import (
+    HEADER,
+    KEY_PATTERN,
+    MAX_KEY_LENGTH,
+    Answer,
+    IdempotencyKeys,
+    KeepHook,
+    Once,
+)
 from composite.library.ratelimit import RateLimiter
 from composite.server.conditional import PRIVATE_REVALIDATE, SHARED_REVALIDATE
 from composite.server.router import Scope
+
+T = TypeVar("T")
 
 bearer = HTTPBearer(
     auto_error=False,  # the dependencies below answer 401 themselves, in the API's error shape
@@ -136,6 +148,35 @@ async def required_user(user: Annotated[User | None, Depends(optional_user)]) ->
 
 OptionalUser = Annotated[User | None, Depends(optional_user)]
 CurrentUser = Annotated[User, Depends(required_user)]
+
+
+@dataclass(frozen=True)
+class KeyedWrite:
+    """A signed-in caller's write under the Idempotency-Key they sent, if any."""
+
+    keys: IdempotencyKeys
+    user_id: int
+    key: str | None
+
+    def run(
+        self, digest: bytes, write: Callable[[KeepHook[T] | None], T], render: Callable[[T], Answer]
+    ) -> Answer:
+        """``write`` once per key and request (``digest``): the first answer again for a repeat."""
+        return self.keys.run(self.user_id, self.key, digest, write, render)
+
+    def once(self, digest: bytes) -> AbstractContextManager[Once]:
+        """The request under its key, for a write that keeps its answer itself (Once.store)."""
+        return self.keys.once(self.user_id, self.key, digest)
+
+
+async def keyed_write(
+    user: CurrentUser, keys: IdempotencyKeysDep, idempotency_key: IdempotencyKey = None
+) -> KeyedWrite:
+    """The caller's write under their Idempotency-Key (composite/library/idempotency.py)."""
+    return KeyedWrite(keys, user.id, idempotency_key)
+
+
+KeyedWriteDep = Annotated[KeyedWrite, Depends(keyed_write)]
 
 # Bounded so that no id can overflow the database's integer columns.
 PromptId = Annotated[int, Path(ge=1, le=MAX_ID, description="The prompt's id")]

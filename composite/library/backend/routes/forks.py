@@ -10,8 +10,7 @@ from composite.library import forks
 from composite.library.backend.deps import (
     CurrentUser,
     DatabaseDep,
-    IdempotencyKey,
-    IdempotencyKeysDep,
+    KeyedWriteDep,
     PromptId,
     kept_answer,
 )
@@ -41,18 +40,17 @@ def fork_prompt(
     prompt_id: PromptId,
     user: CurrentUser,
     db: DatabaseDep,
-    keys: IdempotencyKeysDep,
+    keyed: KeyedWriteDep,
     request: Request,
     response: Response,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Copy a prompt the caller can see (their own too) into their library, as a new private prompt."""
     ensure_wanted()  # its write is no group commit's, which would check when it took it
-    with keys.once(user.id, idempotency_key, request_digest("fork", str(prompt_id))) as once:
-        if once.replay is None:
-            render = once.keep(lambda forked: answer_json(201, prompt_out(db, forked, user.id)))
-            fork = forks.fork_prompt(db, prompt_id, user, render)
-    answer = once.replay or once.answer or answer_json(201, prompt_out(db, fork, user.id))
+    answer = keyed.run(
+        request_digest("fork", str(prompt_id)),
+        lambda then: forks.fork_prompt(db, prompt_id, user, then),
+        lambda forked: answer_json(201, prompt_out(db, forked, user.id)),
+    )
     fork_id = json.loads(answer.body)["id"]
     response.headers["Location"] = request.app.url_path_for("read_prompt", prompt_id=str(fork_id))
     return kept_answer(answer, response)

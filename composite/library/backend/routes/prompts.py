@@ -14,8 +14,7 @@ from composite.library.backend.deps import (
     OPTIONAL_AUTH,
     CurrentUser,
     DatabaseDep,
-    IdempotencyKey,
-    IdempotencyKeysDep,
+    KeyedWriteDep,
     OptionalUser,
     PromptId,
     kept_answer,
@@ -111,18 +110,16 @@ def create_prompt(
     body: PromptCreate,
     user: CurrentUser,
     db: DatabaseDep,
-    keys: IdempotencyKeysDep,
+    keyed: KeyedWriteDep,
     response: Response,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Create a prompt owned by the caller, as version 1."""
-    digest = request_digest("create prompt", body.model_dump_json())
-    with keys.once(user.id, idempotency_key, digest) as once:
-        if once.replay is not None:
-            return kept_answer(once.replay, response)
-        render = once.keep(lambda created: answer_json(201, PromptOut.of(created, None)))
-        prompt = prompts.create_prompt(db, user, render, **body.model_dump())
-    return kept_answer(once.answer or answer_json(201, PromptOut.of(prompt, None)), response)
+    answer = keyed.run(
+        request_digest("create prompt", body.model_dump_json()),
+        lambda then: prompts.create_prompt(db, user, then, **body.model_dump()),
+        lambda created: answer_json(201, PromptOut.of(created, None)),
+    )
+    return kept_answer(answer, response)
 
 
 BULK_INTERRUPTED = {

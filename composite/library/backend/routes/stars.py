@@ -10,8 +10,7 @@ from composite.library import catalog, stars
 from composite.library.backend.deps import (
     CurrentUser,
     DatabaseDep,
-    IdempotencyKey,
-    IdempotencyKeysDep,
+    KeyedWriteDep,
     PromptId,
     kept_answer,
 )
@@ -32,16 +31,16 @@ def star_prompt(
     prompt_id: PromptId,
     user: CurrentUser,
     db: DatabaseDep,
-    keys: IdempotencyKeysDep,
+    keyed: KeyedWriteDep,
     response: Response,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Star a prompt the caller can see; starring twice counts once."""
-    with keys.once(user.id, idempotency_key, request_digest("star", str(prompt_id))) as once:
-        if once.replay is not None:
-            return kept_answer(once.replay, response)
-        count = stars.star(db, prompt_id, user, once.keep(lambda n: answer_json(200, StarsOut(stars=n))))
-    return kept_answer(once.answer or answer_json(200, StarsOut(stars=count)), response)
+    answer = keyed.run(
+        request_digest("star", str(prompt_id)),
+        lambda then: stars.star(db, prompt_id, user, then),
+        lambda count: answer_json(200, StarsOut(stars=count)),
+    )
+    return kept_answer(answer, response)
 
 
 @router.delete("/prompts/{prompt_id}/star", response_model=StarsOut, responses=error_responses(401, 404, 422))

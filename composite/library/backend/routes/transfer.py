@@ -17,8 +17,7 @@ from composite.library import export, transfer
 from composite.library.backend.deps import (
     CurrentUser,
     DatabaseDep,
-    IdempotencyKey,
-    IdempotencyKeysDep,
+    KeyedWriteDep,
     kept_answer,
 )
 from composite.library.backend.errors import error_responses
@@ -156,19 +155,18 @@ async def uploaded_file(request: Request) -> AsyncIterator[Upload]:
 def import_prompts(
     user: CurrentUser,
     db: DatabaseDep,
-    keys: IdempotencyKeysDep,
+    keyed: KeyedWriteDep,
     upload: Annotated[Upload, Depends(uploaded_file)],
     response: Response,
     visibility: Annotated[
         Literal["public", "private"] | None,
         Query(description="What a new prompt gets when its item gives no visibility (default private)"),
     ] = None,
-    idempotency_key: IdempotencyKey = None,
 ) -> Response:
     """Merge an export or a CSV file into the caller's prompts; each bad item is refused on its own."""
     ensure_wanted()  # an import's writes are no group commit's, which would check when it took them
-    digest = _file_digest(upload, visibility) if idempotency_key else b""
-    with keys.once(user.id, idempotency_key, digest) as once:
+    digest = _file_digest(upload, visibility) if keyed.key else b""
+    with keyed.once(digest) as once:
         if once.replay is not None:
             return kept_answer(once.replay, response)
         result = transfer.import_file(db, user, upload.stream, upload.kind, visibility)
