@@ -35,6 +35,7 @@ from composite.server.mounts import (
     parse_split_flag,
     split_from_table,
 )
+from composite.server.options import SERVER_OPTIONS, add_server_arguments, server_options
 from composite.server.pathsplit import PathSplit
 from composite.server.reload import run_with_reload
 from composite.server.router import Mount, PortRouter, ServerError, wsgi_app
@@ -52,6 +53,7 @@ _TOP_LEVEL = (
     "forwarded_allow_ips",
     "mount",
     "split",
+    *SERVER_OPTIONS,
 )
 
 
@@ -101,6 +103,7 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="ADDRESSES",
         help="proxies whose X-Forwarded-* headers are trusted (default: none)",
     )
+    add_server_arguments(parser)
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -180,6 +183,7 @@ def collect(args: argparse.Namespace) -> Plan:
         log_level=log_level,
         shutdown_timeout=shutdown_timeout,
         forwarded_allow_ips=str(pick("forwarded_allow_ips", "")),
+        **server_options(pick),
     )
     database = pick("database", None)
     return Plan(mounts, splits, options, str(pick("app_dir", ".")), str(database) if database else None)

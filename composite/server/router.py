@@ -28,6 +28,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from composite.server.asgi import ASGIApp, Message, Receive, Scope, Send
 from composite.server.asgi import plain_response as _plain_response
+from composite.server.drain import DrainingServer
 from composite.server.early import Early, EarlyAnswer, early_of
 from composite.server.httpcheck import HTTPChecks, has_one_host
 from composite.server.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT, deadline_protocol
@@ -509,13 +510,16 @@ def make_server(
     body_timeout: float = BODY_TIMEOUT,
     body_min_rate: float = BODY_MIN_RATE,
     send_timeout: float = SEND_TIMEOUT,
-    timeout_keep_alive: int = 5,
+    timeout_keep_alive: float = 5.0,
+    backlog: int = 2048,
+    max_requests: int | None = None,
 ) -> uvicorn.Server:
     """One uvicorn.Server for every socket: one signal handler, one graceful shutdown.
 
     ``max_connections`` caps open connections on each port by itself (uvicorn's own
     ``limit_concurrency`` counts every port together, so it stays off); beyond it a
     request gets 503. ``forwarded_allow_ips`` empty trusts no peer's X-Forwarded-*.
+    ``max_requests`` stops the server gracefully once it has answered that many requests.
     """
     protocol = deadline_protocol(
         body_timeout=body_timeout,
@@ -538,12 +542,16 @@ def make_server(
         forwarded_allow_ips=forwarded_allow_ips or "",
         # uvicorn waits forever by default; a stop must finish before Docker's kill.
         timeout_graceful_shutdown=shutdown_timeout,  # type: ignore[arg-type]
-        timeout_keep_alive=timeout_keep_alive,
+        timeout_keep_alive=timeout_keep_alive,  # type: ignore[arg-type]
+        # asyncio listens again on each socket it is given, with this backlog.
+        backlog=backlog,
+        limit_max_requests=max_requests,
         http=protocol,
         server_header=False,
         date_header=True,
     )
-    server = uvicorn.Server(config)
+    # It answers the connections queued in the listen backlog at a stop (see drain).
+    server = DrainingServer(config)
     if isinstance(router, PortRouter):
         router.server = server
         router._stop_grace = shutdown_timeout + STOP_MARGIN_SECONDS

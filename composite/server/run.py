@@ -18,6 +18,9 @@ EXIT_STARTUP = 3
 # A fault met while serving that only a new process can clear (PortRouter.stop): a supervisor
 # restarts on it (systemd's Restart=on-failure, compose's restart policy).
 EXIT_FATAL = 4
+# Stopped gracefully after --max-requests: not a fault, but not 0 either, so that a supervisor
+# restarting only on failure (systemd's Restart=on-failure) starts a fresh process too.
+EXIT_RECYCLE = 5
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,9 @@ class ServeOptions:
     body_timeout: float = BODY_TIMEOUT
     body_min_rate: float = BODY_MIN_RATE
     send_timeout: float = SEND_TIMEOUT
+    timeout_keep_alive: float = 5.0  # uvicorn's default
+    backlog: int = 2048  # uvicorn's default
+    max_requests: int | None = None  # then stop gracefully with EXIT_RECYCLE
 
 
 def fail(message: str, status: int) -> int:
@@ -42,7 +48,7 @@ def fail(message: str, status: int) -> int:
 
 def bind(router: PortRouter, options: ServeOptions) -> list[socket.socket]:
     """Listen on every mount's port, or on none (ServerError naming the port); port 0 picks one."""
-    return router.bind(options.host)
+    return router.bind(options.host, options.backlog)
 
 
 def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket] | None = None) -> int:
@@ -61,6 +67,9 @@ def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket
         body_timeout=options.body_timeout,
         body_min_rate=options.body_min_rate,
         send_timeout=options.send_timeout,
+        timeout_keep_alive=options.timeout_keep_alive,
+        backlog=options.backlog,
+        max_requests=options.max_requests,
     )
     # Modules, routes and templates live as long as the process: freezing them keeps every
     # later garbage collection from walking them again on each burst of requests.
@@ -79,4 +88,10 @@ def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket
         return fail(router.startup_error, EXIT_STARTUP)
     if router.exit_status is not None:
         return fail(router.exit_reason or "stopped", router.exit_status)
+    # A signal never gets here (uvicorn raises it again), so a clean return at the limit is the limit.
+    if options.max_requests is not None and server.server_state.total_requests >= options.max_requests:
+        log.info(
+            "stopped after %d requests (max-requests), exit status %d", options.max_requests, EXIT_RECYCLE
+        )
+        return EXIT_RECYCLE
     return 0
