@@ -8,11 +8,13 @@ Defaults are stated once, in ``ServeOptions`` (``composite.server.run``).
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from composite.server.mounts import MountError
 from composite.server.run import EXIT_RECYCLE, ServeOptions
+from composite.server.wsgi import SERVER_SOFTWARE
 
 _DEFAULTS = ServeOptions()
 
@@ -22,7 +24,16 @@ SERVER_OPTIONS = (
     "limit_concurrency",
     "backlog",
     "max_requests",
+    "header",
+    "server_header",
 )
+
+# RFC 9110's token: what a header name may be made of.
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+# Printable Latin-1 and tabs: a CR or LF would let a value start a header (or a body) of its own.
+_FIELD_VALUE = re.compile(r"^[\t\x20-\x7e\x80-\xff]*$")
+# Written by the server for each response: a fixed value would contradict it.
+_SERVER_OWNED = ("content-length", "transfer-encoding", "connection", "date")
 
 Pick = Callable[[str, Any], Any]
 
@@ -52,6 +63,17 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         f"{EXIT_RECYCLE}, for a supervisor "
         "to start a fresh process (default: never)",
     )
+    parser.add_argument(
+        "--header",
+        action="append",
+        metavar="NAME:VALUE",
+        help="add this header to every response on every port; repeatable",
+    )
+    parser.add_argument(
+        "--server-header",
+        action=argparse.BooleanOptionalAction,
+        help=f"send 'Server: {SERVER_SOFTWARE}' (default: none, so scanners are not told the version)",
+    )
 
 
 def server_options(pick: Pick) -> dict[str, Any]:
@@ -65,7 +87,39 @@ def server_options(pick: Pick) -> dict[str, Any]:
         options["backlog"] = _whole(value, "backlog", minimum=1)
     if (value := pick("max_requests", None)) is not None:
         options["max_requests"] = _whole(value, "max-requests", minimum=1)
+    if (value := pick("header", None)) is not None:
+        options["headers"] = _headers(value)
+    if (value := pick("server_header", None)) is not None:
+        if not isinstance(value, bool):
+            raise MountError(f"server-header: must be true or false, got {value!r}")
+        options["server_header"] = value
     return options
+
+
+def _headers(value: Any) -> tuple[tuple[str, str], ...]:
+    """Headers from repeated ``NAME:VALUE`` flags, a TOML list of them, or a TOML table."""
+    if isinstance(value, Mapping):
+        pairs = [(str(name), str(text)) for name, text in value.items()]
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        pairs = []
+        for item in value:
+            name, sep, text = item.partition(":")
+            if not sep:
+                raise MountError(f"header: {item!r} is not NAME:VALUE, e.g. 'X-Frame-Options: DENY'")
+            pairs.append((name, text))
+    else:
+        raise MountError("header: must be a list of 'NAME: VALUE' strings, or a table of names and values")
+    headers = []
+    for raw_name, raw_text in pairs:
+        name, text = raw_name.strip(), raw_text.strip()
+        if not _TOKEN.match(name):
+            raise MountError(f"header: {name!r} is not a header name")
+        if name.lower() in _SERVER_OWNED:
+            raise MountError(f"header: {name} is written by the server for each response")
+        if not _FIELD_VALUE.match(text):
+            raise MountError(f"header: the value of {name} has a character a header cannot carry")
+        headers.append((name, text))
+    return tuple(headers)
 
 
 def _whole(value: Any, option: str, minimum: int) -> int:

@@ -34,7 +34,7 @@ from composite.server.httpcheck import HTTPChecks, has_one_host
 from composite.server.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT, deadline_protocol
 from composite.server.redaction import redact_query
 from composite.server.unix import bind_unix
-from composite.server.wsgi import WSGIAdapter
+from composite.server.wsgi import SERVER_SOFTWARE, WSGIAdapter
 
 log = logging.getLogger("composite.server")
 access_log = logging.getLogger("composite.access")
@@ -500,6 +500,13 @@ async def _returns(scope: Scope, receive: Receive, send: Send) -> None:
     """An application that does nothing: what the early path's proxy-header step wraps."""
 
 
+def _server_header(headers: Sequence[tuple[str, str]], wanted: bool) -> list[tuple[str, str]]:
+    """The Server header to send, unless one was given or none is wanted."""
+    if not wanted or any(name.lower() == "server" for name, _ in headers):
+        return []
+    return [("server", SERVER_SOFTWARE)]
+
+
 def make_server(
     router: PortRouter,
     *,
@@ -513,6 +520,8 @@ def make_server(
     timeout_keep_alive: float = 5.0,
     backlog: int = 2048,
     max_requests: int | None = None,
+    headers: Sequence[tuple[str, str]] = (),
+    server_header: bool = False,
 ) -> uvicorn.Server:
     """One uvicorn.Server for every socket: one signal handler, one graceful shutdown.
 
@@ -520,6 +529,8 @@ def make_server(
     ``limit_concurrency`` counts every port together, so it stays off); beyond it a
     request gets 503. ``forwarded_allow_ips`` empty trusts no peer's X-Forwarded-*.
     ``max_requests`` stops the server gracefully once it has answered that many requests.
+    ``headers`` go on every response; ``server_header`` adds ``Server: composite/<version>``
+    unless ``headers`` has a Server of its own.
     """
     protocol = deadline_protocol(
         body_timeout=body_timeout,
@@ -547,6 +558,8 @@ def make_server(
         backlog=backlog,
         limit_max_requests=max_requests,
         http=protocol,
+        headers=[*headers, *_server_header(headers, server_header)],
+        # uvicorn's own would say "uvicorn": composite names itself instead (_server_header).
         server_header=False,
         date_header=True,
     )

@@ -38,6 +38,8 @@ class ServeOptions:
     timeout_keep_alive: float = 5.0  # uvicorn's default
     backlog: int = 2048  # uvicorn's default
     max_requests: int | None = None  # then stop gracefully with EXIT_RECYCLE
+    headers: tuple[tuple[str, str], ...] = ()  # added to every response
+    server_header: bool = False
 
 
 def fail(message: str, status: int) -> int:
@@ -70,6 +72,8 @@ def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket
         timeout_keep_alive=options.timeout_keep_alive,
         backlog=options.backlog,
         max_requests=options.max_requests,
+        headers=options.headers,
+        server_header=options.server_header,
     )
     # Modules, routes and templates live as long as the process: freezing them keeps every
     # later garbage collection from walking them again on each burst of requests.
