@@ -38,6 +38,7 @@ from composite.server.mounts import (
 from composite.server.options import SERVER_OPTIONS, add_server_arguments, server_options
 from composite.server.pathsplit import PathSplit
 from composite.server.reload import run_with_reload
+from composite.server.rootpath import RootPath
 from composite.server.router import Mount, PortRouter, ServerError, wsgi_app
 from composite.server.run import EXIT_STARTUP, EXIT_USAGE, ServeOptions, bind, fail, serve
 from composite.server.targets import TargetError, load_application
@@ -66,7 +67,8 @@ def add_serve_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="PORT=TARGET[,OPTION=VALUE...]",
         help="serve TARGET ([asgi:|wsgi:]module:attribute, or module:factory() to call a factory) on "
         "PORT; repeatable. Options: name=NAME, threads=N (a WSGI mount's thread pool, default 16), "
-        "body-limit=SIZE|off (default 1m), lifespan=on|off (default on). ASGI or WSGI is detected "
+        "body-limit=SIZE|off (default 1m), lifespan=on|off (default on), root-path=/PREFIX (the prefix a "
+        "proxy removed, as uvicorn's --root-path). ASGI or WSGI is detected "
         "unless forced with the prefix.",
     )
     parser.add_argument(
@@ -210,6 +212,8 @@ def build_mount(spec: MountSpec, app_dir: str | None) -> Mount:
         asgi = BodyLimit(app, spec.body_limit)
     else:
         asgi = app
+    if spec.root_path:
+        asgi = RootPath(asgi, spec.root_path)
     if not spec.lifespan:
         asgi = _WithoutLifespan(asgi)
     return Mount(spec.name, spec.port, asgi)

@@ -2,7 +2,7 @@
 
 On the command line a mount is ``PORT=TARGET[,option=value...]``; in a config file it is
 a ``[[mount]]`` table with the same names (``port``, ``app``, ``name``, ``threads``,
-``body_limit``, ``lifespan``). Every problem is a ``MountError`` naming the mount.
+``body_limit``, ``lifespan``, ``root_path``). Every problem is a ``MountError`` naming the mount.
 """
 
 from __future__ import annotations
@@ -18,7 +18,9 @@ DEFAULT_THREADS = 16
 DEFAULT_BODY_LIMIT = 1024 * 1024
 _SIZE = re.compile(r"^(\d+)\s*([kmg]i?b?|b)?$", re.IGNORECASE)
 _UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3}
-_OPTIONS = ("name", "threads", "body_limit", "lifespan")
+_OPTIONS = ("name", "threads", "body_limit", "lifespan", "root_path")
+# A path prefix: a slash first and none last, ASCII (uvicorn's rule), nothing a URL would split on.
+_ROOT_PATH = re.compile(r"^(/[!$&'()*+;=:@%._~0-9A-Za-z-]+)+$")
 
 
 class MountError(ValueError):
@@ -35,6 +37,7 @@ class MountSpec:
     threads: int = DEFAULT_THREADS
     body_limit: int | None = DEFAULT_BODY_LIMIT  # None: no limit
     lifespan: bool = True
+    root_path: str = ""  # the prefix a proxy removed (see composite.server.rootpath); "" for none
 
 
 def parse_size(value: Any, what: str) -> int | None:
@@ -93,11 +96,19 @@ def mount_from_table(table: Mapping[str, Any], where: str) -> MountSpec:
         threads=int(threads_raw),
         body_limit=parse_size(table.get("body_limit", DEFAULT_BODY_LIMIT), f"{where}: body_limit"),
         lifespan=_parse_flag(table.get("lifespan", True), f"{where}: lifespan"),
+        root_path=_parse_root_path(table.get("root_path", ""), f"{where}: root_path"),
     )
 
 
+def _parse_root_path(value: Any, what: str) -> str:
+    text = value if isinstance(value, str) else None
+    if text is None or (text and not _ROOT_PATH.match(text)):
+        raise MountError(f"{what}: {value!r} is not a path prefix such as /app (a '/' first, none last)")
+    return text
+
+
 def parse_mount_flag(text: str) -> MountSpec:
-    """A mount from ``PORT=TARGET[,option=value...]`` (options: name, threads, body-limit, lifespan)."""
+    """A mount from ``PORT=TARGET[,option=value...]``: options as ``[[mount]]`` names them, dashes or not."""
     where = f"--mount {text}"
     port, sep, rest = text.partition("=")
     if not sep:
