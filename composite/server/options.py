@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import ssl
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,6 +27,8 @@ SERVER_OPTIONS = (
     "max_requests",
     "header",
     "server_header",
+    "ssl_certfile",
+    "ssl_keyfile",
 )
 
 # RFC 9110's token: what a header name may be made of.
@@ -74,6 +77,14 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         action=argparse.BooleanOptionalAction,
         help=f"send 'Server: {SERVER_SOFTWARE}' (default: none, so scanners are not told the version)",
     )
+    parser.add_argument(
+        "--ssl-certfile", metavar="FILE", help="serve every port over TLS with this PEM certificate (chain)"
+    )
+    parser.add_argument(
+        "--ssl-keyfile",
+        metavar="FILE",
+        help="the certificate's private key (default: in the certificate's file)",
+    )
 
 
 def server_options(pick: Pick) -> dict[str, Any]:
@@ -93,7 +104,26 @@ def server_options(pick: Pick) -> dict[str, Any]:
         if not isinstance(value, bool):
             raise MountError(f"server-header: must be true or false, got {value!r}")
         options["server_header"] = value
+    certfile, keyfile = pick("ssl_certfile", None), pick("ssl_keyfile", None)
+    if keyfile is not None and certfile is None:
+        raise MountError("ssl-keyfile: needs ssl-certfile, the certificate it belongs to")
+    if certfile is not None:
+        _check_certificate(str(certfile), None if keyfile is None else str(keyfile))
+        options["ssl_certfile"] = str(certfile)
+        options["ssl_keyfile"] = None if keyfile is None else str(keyfile)
     return options
+
+
+def _check_certificate(certfile: str, keyfile: str | None) -> None:
+    """Load the pair as uvicorn will, so that a bad file is one line before any port is bound."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(certfile, keyfile)
+    except FileNotFoundError as exc:
+        raise MountError(f"ssl: no such file {exc.filename or certfile}") from None
+    except (OSError, ssl.SSLError) as exc:
+        key = f" with key {keyfile}" if keyfile else ""
+        raise MountError(f"ssl: cannot use certificate {certfile}{key}: {exc.strerror or exc}") from None
 
 
 def _headers(value: Any) -> tuple[tuple[str, str], ...]:

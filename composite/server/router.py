@@ -522,6 +522,8 @@ def make_server(
     max_requests: int | None = None,
     headers: Sequence[tuple[str, str]] = (),
     server_header: bool = False,
+    ssl_certfile: str | None = None,
+    ssl_keyfile: str | None = None,
 ) -> uvicorn.Server:
     """One uvicorn.Server for every socket: one signal handler, one graceful shutdown.
 
@@ -530,7 +532,7 @@ def make_server(
     request gets 503. ``forwarded_allow_ips`` empty trusts no peer's X-Forwarded-*.
     ``max_requests`` stops the server gracefully once it has answered that many requests.
     ``headers`` go on every response; ``server_header`` adds ``Server: composite/<version>``
-    unless ``headers`` has a Server of its own.
+    unless ``headers`` has a Server of its own. ``ssl_certfile`` makes every socket speak TLS.
     """
     protocol = deadline_protocol(
         body_timeout=body_timeout,
@@ -562,6 +564,9 @@ def make_server(
         # uvicorn's own would say "uvicorn": composite names itself instead (_server_header).
         server_header=False,
         date_header=True,
+        # uvicorn wraps every socket it is handed in one context made from these.
+        ssl_certfile=ssl_certfile,
+        ssl_keyfile=ssl_keyfile,
     )
     # It answers the connections queued in the listen backlog at a stop (see drain).
     server = DrainingServer(config)

@@ -40,6 +40,8 @@ class ServeOptions:
     max_requests: int | None = None  # then stop gracefully with EXIT_RECYCLE
     headers: tuple[tuple[str, str], ...] = ()  # added to every response
     server_header: bool = False
+    ssl_certfile: str | None = None  # then every port speaks TLS
+    ssl_keyfile: str | None = None  # None: the key is in ssl_certfile
 
 
 def fail(message: str, status: int) -> int:
@@ -74,6 +76,8 @@ def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket
         max_requests=options.max_requests,
         headers=options.headers,
         server_header=options.server_header,
+        ssl_certfile=options.ssl_certfile,
+        ssl_keyfile=options.ssl_keyfile,
     )
     # Modules, routes and templates live as long as the process: freezing them keeps every
     # later garbage collection from walking them again on each burst of requests.
