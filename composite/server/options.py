@@ -29,6 +29,7 @@ SERVER_OPTIONS = (
     "server_header",
     "ssl_certfile",
     "ssl_keyfile",
+    "access_log",
 )
 
 # RFC 9110's token: what a header name may be made of.
@@ -85,6 +86,16 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the certificate's private key (default: in the certificate's file)",
     )
+    add_log_arguments(parser)
+
+
+def add_log_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of the logging options."""
+    parser.add_argument(
+        "--access-log",
+        action=argparse.BooleanOptionalAction,
+        help="log one line per request, naming its mount (default: on, at log level info)",
+    )
 
 
 def server_options(pick: Pick) -> dict[str, Any]:
@@ -104,6 +115,10 @@ def server_options(pick: Pick) -> dict[str, Any]:
         if not isinstance(value, bool):
             raise MountError(f"server-header: must be true or false, got {value!r}")
         options["server_header"] = value
+    if (value := pick("access_log", None)) is not None:
+        if not isinstance(value, bool):
+            raise MountError(f"access-log: must be true or false, got {value!r}")
+        options["access_log"] = value
     certfile, keyfile = pick("ssl_certfile", None), pick("ssl_keyfile", None)
     if keyfile is not None and certfile is None:
         raise MountError("ssl-keyfile: needs ssl-certfile, the certificate it belongs to")

@@ -37,7 +37,8 @@ from composite.server.unix import bind_unix
 from composite.server.wsgi import SERVER_SOFTWARE, WSGIAdapter
 
 log = logging.getLogger("composite.server")
-access_log = logging.getLogger("composite.access")
+ACCESS_LOGGER = "composite.access"
+access_log = logging.getLogger(ACCESS_LOGGER)
 
 Lifespan = Callable[[], AbstractAsyncContextManager[Any]]
 # What PortRouter.stop() allows beyond the graceful stop's bound before it ends the process.

@@ -9,7 +9,7 @@ import sys
 from dataclasses import dataclass
 
 from composite.server.protocol import BODY_MIN_RATE, BODY_TIMEOUT, SEND_TIMEOUT
-from composite.server.router import PortRouter, ServerError, make_server
+from composite.server.router import ACCESS_LOGGER, PortRouter, ServerError, make_server
 
 log = logging.getLogger("composite.server")
 
@@ -42,6 +42,7 @@ class ServeOptions:
     server_header: bool = False
     ssl_certfile: str | None = None  # then every port speaks TLS
     ssl_keyfile: str | None = None  # None: the key is in ssl_certfile
+    access_log: bool = True  # at log level info or below
 
 
 def fail(message: str, status: int) -> int:
@@ -62,6 +63,9 @@ def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket
             sockets = bind(router, options)
         except ServerError as exc:
             return fail(str(exc), EXIT_STARTUP)
+    if not options.access_log:
+        # The router asks this logger before timing a request: off, it skips that work too.
+        logging.getLogger(ACCESS_LOGGER).setLevel(logging.WARNING)
     server = make_server(
         router,
         log_level=options.log_level,
