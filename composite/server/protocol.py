@@ -74,6 +74,9 @@ SEND_TIMEOUT = 30.0
 # How long a client still sending a body its answer refused may go on, its bytes dropped,
 # before the connection closes (see ``_close_after_answer``).
 LINGER_SECONDS = 2.0
+# At a stop, how long a connection that has sent no request yet (or only part of one) still
+# has to send its headers: its request is usually in the kernel's buffer already.
+STOP_HEADER_SECONDS = 2.0
 REQUEST_TIMEOUT_RESPONSE = b"HTTP/1.1 408 Request Timeout\r\ncontent-length: 0\r\nconnection: close\r\n\r\n"
 _HEADERS_TOO_LARGE = (
     b"HTTP/1.1 431 Request Header Fields Too Large\r\ncontent-type: text/plain; charset=utf-8\r\n"
@@ -113,6 +116,7 @@ class DeadlineProtocol(HttpToolsProtocol):
         self._body_bytes = 0
         self._port: int | None = None
         self._early: Early | None = None
+        self._stopping = False  # the server is stopping: one more request, then the connection ends
         # Offered to every request's application (see END_CONNECTION): made once per connection.
         self._end_extension: dict[object, object] = {"end": self._end_connection}
 
@@ -135,11 +139,50 @@ class DeadlineProtocol(HttpToolsProtocol):
             early_for = type(self).early_for
             self._early = early_for(self._port) if early_for is not None else None
         self._arm_header_deadline()
+        if self._stopping:
+            self._hurry_headers()
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Stop every clock and release the connection's place under its port's cap."""
         self._release()
         super().connection_lost(exc)
+
+    def shutdown(self) -> None:
+        """At a graceful stop: end an idle connection, but first answer a request on its way.
+
+        uvicorn closes every connection without a request in progress, and closing one whose
+        request is still unread resets it: a client that had just sent a request (a new
+        connection, or a kept-alive one from nginx) would get no answer at all.
+        """
+        in_progress = self.cycle is not None and not self.cycle.response_complete
+        if not in_progress and (self.cycle is None or self._header_bytes or self._unread()):
+            self.stopping()
+            return
+        super().shutdown()
+
+    def stopping(self) -> None:
+        """Answer one more request on this connection, with ``Connection: close``, if it comes soon."""
+        self._stopping = True
+        if self.transport is not None:  # else connection_made does it
+            self._hurry_headers()
+
+    def _hurry_headers(self) -> None:
+        due = self.loop.time() + STOP_HEADER_SECONDS
+        if self._header_due is not None and due < self._header_due:
+            self._header_due = due
+            if self._header_deadline is not None:
+                self._header_deadline.cancel()
+            self._header_deadline = self.loop.call_at(due, self._header_deadline_passed)
+
+    def _unread(self) -> int:
+        """Bytes the kernel has received on this connection that have not been read (Linux)."""
+        sock = self.transport.get_extra_info("socket")
+        if sock is None:
+            return 0
+        try:
+            return struct.unpack("i", fcntl.ioctl(sock.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+        except OSError:
+            return 0
 
     def handle_websocket_upgrade(self) -> None:
         """The websocket protocol takes the transport over: this one lets go of it."""
@@ -321,6 +364,8 @@ class DeadlineProtocol(HttpToolsProtocol):
 
     def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
         """Answer early when the port's application can; otherwise start the request's task."""
+        if self._stopping:
+            cycle.keep_alive = False  # the answer says "connection: close" and the connection ends
         early = self._early
         if cycle.waiting_for_100_continue:
             _close_unless_continued(cycle)  # and no early answer: it would have to do the same
