@@ -35,7 +35,7 @@ from composite.server.mounts import (
     parse_split_flag,
     split_from_table,
 )
-from composite.server.options import SERVER_OPTIONS, add_server_arguments, server_options
+from composite.server.options import SERVER_OPTIONS, add_server_arguments, load_env_file, server_options
 from composite.server.pathsplit import PathSplit
 from composite.server.reload import run_with_reload
 from composite.server.rootpath import RootPath
@@ -55,6 +55,7 @@ _TOP_LEVEL = (
     "mount",
     "split",
     *SERVER_OPTIONS,
+    "env_file",
 )
 
 
@@ -152,6 +153,7 @@ class Plan:
     options: ServeOptions
     app_dir: str
     database: str | None
+    env_file: str | None = None
 
 
 def collect(args: argparse.Namespace) -> Plan:
@@ -188,7 +190,15 @@ def collect(args: argparse.Namespace) -> Plan:
         **server_options(pick),
     )
     database = pick("database", None)
-    return Plan(mounts, splits, options, str(pick("app_dir", ".")), str(database) if database else None)
+    env_file = pick("env_file", None)
+    return Plan(
+        mounts,
+        splits,
+        options,
+        str(pick("app_dir", ".")),
+        str(database) if database else None,
+        str(env_file) if env_file else None,
+    )
 
 
 def _hosts(value: Any) -> str | tuple[str, ...]:
@@ -261,6 +271,8 @@ def _build(args: argparse.Namespace) -> tuple[PortRouter, Plan]:
     """The router for the parsed arguments; MountError or TargetError when they are wrong."""
     plan = collect(args)
     configure_logging(plan.options.log_level)
+    if plan.env_file:
+        load_env_file(plan.env_file)  # before any application module is imported
     mounts = [build_mount(spec, plan.app_dir) for spec in plan.mounts]
     # The option the path came from, named when another process holds the file.
     option = "--database" if args.database else f"database in --config {args.config}"

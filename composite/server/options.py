@@ -8,10 +8,14 @@ Defaults are stated once, in ``ServeOptions`` (``composite.server.run``).
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import ssl
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
+
+from dotenv import dotenv_values
 
 from composite.server.mounts import MountError
 from composite.server.run import EXIT_RECYCLE, ServeOptions
@@ -87,6 +91,11 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         help="the certificate's private key (default: in the certificate's file)",
     )
     add_log_arguments(parser)
+    parser.add_argument(
+        "--env-file",
+        metavar="FILE",
+        help="set the variables of this .env file before the applications load (the environment wins)",
+    )
 
 
 def add_log_arguments(parser: argparse.ArgumentParser) -> None:
@@ -127,6 +136,15 @@ def server_options(pick: Pick) -> dict[str, Any]:
         options["ssl_certfile"] = str(certfile)
         options["ssl_keyfile"] = None if keyfile is None else str(keyfile)
     return options
+
+
+def load_env_file(path: str) -> None:
+    """Put a .env file's variables into the environment, as uvicorn's --env-file: set ones stay."""
+    if not Path(path).is_file():
+        raise MountError(f"env-file: no such file {path}")
+    for name, value in dotenv_values(path).items():
+        if value is not None:
+            os.environ.setdefault(name, value)
 
 
 def _check_certificate(certfile: str, keyfile: str | None) -> None:
