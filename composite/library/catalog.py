@@ -10,14 +10,17 @@ from composite.library import scopes
 from composite.library.accounts import get_user_by_name
 from composite.library.errors import Invalid, NotFound
 from composite.library.prompts import PROMPT_COLUMNS, VISIBLE_TO, Prompt
+from composite.library.query_syntax import parse
 from composite.library.scopes import BY_STARS, LISTED
-from composite.library.searching import Page, filters_sql, find
+from composite.library.searching import Narrowing, Page, filters_sql, find
 
 __all__ = ["MAX_LIMIT", "MAX_QUERY_LENGTH", "SORTS", "Page", "TagCount", "list_prompts", "list_tags"]
 
 SORTS = ("relevance", "new", "stars")
 MAX_LIMIT = 100
 MAX_QUERY_LENGTH = 500
+# is:starred asked by nobody signed in: no results, and this says why.
+SIGN_IN_FOR_STARS = "Sign in to search the prompts you starred (is:starred)."
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,19 @@ def list_prompts(
         raise Invalid({"offset": "must not be negative"})
     if q is not None and len(q) > MAX_QUERY_LENGTH:
         raise Invalid({"q": f"must be at most {MAX_QUERY_LENGTH} characters"})
-    searching = bool(q and q.strip())
+    query = parse(q) if q and q.strip() else None
+    if query is not None:
+        # The box's filters and the parameters must both hold: two different tags match nothing.
+        if (query.tag and tag and query.tag != tag.strip().lower()) or (
+            query.author and author and query.author.lower() != author.lower()
+        ):
+            return Page((), 0, limit, offset, searched_for="")
+        tag, author = query.tag or tag, query.author or author
+        if query.starred and viewer_id is None:
+            return Page((), 0, limit, offset, searched_for="", notice=SIGN_IN_FOR_STARS)
+    starred_by = viewer_id if query is not None and query.starred else None
+    # Filters alone (tag:fabric, is:starred) list what they select, as the parameters do.
+    searching = query is not None and bool(query.words.strip() or query.excluded)
     sort = sort or ("relevance" if searching else "new")
     owner_id = None
     if author:
@@ -58,12 +73,25 @@ def list_prompts(
         except NotFound:
             return Page((), 0, limit, offset)
     tag = tag.strip().lower() if tag else None
-    if searching:
-        return find(db, viewer_id, q or "", tag=tag, owner_id=owner_id, sort=sort, limit=limit, offset=offset)
+    if searching and query is not None:
+        narrowing = Narrowing(query.phrases, query.excluded, starred_by)
+        return find(
+            db,
+            viewer_id,
+            query.words,
+            tag=tag,
+            owner_id=owner_id,
+            sort=sort,
+            limit=limit,
+            offset=offset,
+            narrowing=narrowing,
+        )
     # Kept until a write to what the page shows: home, tag and user pages ask the same few questions.
-    key = ("page", viewer_id, tag, owner_id, sort, limit, offset)
+    key = ("page", viewer_id, tag, owner_id, starred_by, sort, limit, offset)
     return db.memo.get(
-        key, lambda: _listing(db, viewer_id, tag, author, owner_id, sort, limit, offset), _page_weight
+        key,
+        lambda: _listing(db, viewer_id, tag, owner_id, starred_by, sort, limit, offset),
+        _page_weight,
     )
 
 
@@ -76,15 +104,18 @@ def _listing(
     db: Database,
     viewer_id: int | None,
     tag: str | None,
-    author: str | None,
     owner_id: int | None,
+    starred_by: int | None,
     sort: str,
     limit: int,
     offset: int,
 ) -> Page:
     """One page of prompts without words to search, and how many there are in all."""
-    sql, params = _page_sql(viewer_id, tag, owner_id, sort, limit, offset)
-    with db.reading(LISTED, *([BY_STARS] if sort == "stars" else [])) as also:
+    sql, params = _page_sql(viewer_id, tag, owner_id, starred_by, sort, limit, offset)
+    read = [LISTED, *([BY_STARS] if sort == "stars" else [])]
+    if starred_by is not None:  # which prompts the viewer starred: a star moves no listing
+        read.append(scopes.starred(starred_by))
+    with db.reading(*read) as also:
         result = db.cursor().execute(sql, params)
         as_prompt = row_maker(Prompt, result.description)
         rows = result.fetchall()
@@ -92,14 +123,20 @@ def _listing(
     if rows:
         total = int(rows[0][-1])
     elif offset:
-        total = list_prompts(db, viewer_id, tag=tag, author=author, sort=sort, limit=1).total
+        total = _listing(db, viewer_id, tag, owner_id, starred_by, sort, 1, 0).total
     else:
         total = 0
     return Page(tuple(as_prompt(row) for row in rows), total, limit, offset)
 
 
 def _page_sql(
-    viewer_id: int | None, tag: str | None, owner_id: int | None, sort: str, limit: int, offset: int
+    viewer_id: int | None,
+    tag: str | None,
+    owner_id: int | None,
+    starred_by: int | None,
+    sort: str,
+    limit: int,
+    offset: int,
 ) -> tuple[str, list[Any]]:
     """One query for a page of prompts (no words to search) and the number of them in all.
 
@@ -107,7 +144,7 @@ def _page_sql(
     one page alone, by primary key. A window count over the wide rows would carry every
     body through the sort, which at a million prompts takes seconds.
     """
-    extra, extra_params = filters_sql(tag, owner_id)
+    extra, extra_params = filters_sql(tag, owner_id, starred_by)
     where = " AND ".join([VISIBLE_TO, *extra])
     filter_params: list[Any] = [viewer_id, *extra_params]
     order = _ORDERS["id" if sort == "relevance" else sort]

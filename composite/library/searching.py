@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ from composite.db import Cursor, Database
 from composite.library import ranking, scopes
 from composite.library.accounts import usernames
 from composite.library.prompts import ROW_COLUMNS, Prompt, with_owner_name
+from composite.library.query_syntax import phrase_pattern
 from composite.library.scopes import BY_STARS, LISTED, SEARCH
 from composite.library.search import MAX_QUERY_TERMS, typo_candidates
 from composite.library.tokens import fold, only_stop_words, query_words
@@ -23,6 +23,10 @@ RERANK_WINDOW = 50
 # How deep a ranking is kept for the next pages and the next identical search.
 RESULT_DEPTH = 200
 PHRASE_BOOST = 1.5
+# A quoted phrase is looked for in the text of the best matches of its words, at most this
+# many: reading every body that holds two common words would cost the library's size.
+PHRASE_SCAN = 500
+PHRASE_SCAN_CHARS = 2_000_000
 STOP_WORDS_NOTICE = "Only very common words were given (such as “the”); search needs at least one other word."
 NO_WORDS_NOTICE = "The query has no words to search for."
 
@@ -43,8 +47,10 @@ class Page:
     corrected: bool = False  # some word was replaced by its typo correction
 
 
-def filters_sql(tag: str | None, owner_id: int | None) -> tuple[list[str], list[Any]]:
-    """The tag and author conditions on prompts p, with their parameters."""
+def filters_sql(
+    tag: str | None, owner_id: int | None, starred_by: int | None = None
+) -> tuple[list[str], list[Any]]:
+    """The tag, author and starred-by conditions on prompts p, with their parameters."""
     filters: list[str] = []
     params: list[Any] = []
     if tag:
@@ -53,7 +59,19 @@ def filters_sql(tag: str | None, owner_id: int | None) -> tuple[list[str], list[
     if owner_id is not None:
         filters.append("p.owner_id = ?")
         params.append(owner_id)
+    if starred_by is not None:
+        filters.append("p.id IN (SELECT prompt_id FROM stars WHERE user_id = ?)")
+        params.append(starred_by)
     return filters, params
+
+
+@dataclass(frozen=True)
+class Narrowing:
+    """What a query asks of its matches beyond its words (composite.library.query_syntax)."""
+
+    phrases: tuple[str, ...] = ()
+    excluded: tuple[str, ...] = ()
+    starred_by: int | None = None
 
 
 @dataclass
@@ -108,15 +126,18 @@ def find(
     sort: str,
     limit: int,
     offset: int,
+    narrowing: Narrowing = Narrowing(),
 ) -> Page:
     """A page of the prompts matching q that the viewer may see, with what was searched for."""
     words = query_words(q)[:MAX_QUERY_TERMS]
     if not words:
         notice = STOP_WORDS_NOTICE if only_stop_words(q) else NO_WORDS_NOTICE
         return Page((), 0, limit, offset, searched_for="", notice=notice)
-    read = (LISTED, SEARCH, *([BY_STARS] if sort == "stars" else []))
+    read = [LISTED, SEARCH, *([BY_STARS] if sort == "stars" else [])]
+    if narrowing.starred_by is not None:
+        read.append(scopes.starred(narrowing.starred_by))
     with db.reading(*read) as also:
-        return _find(db, viewer_id, words, tag, owner_id, sort, limit, offset, also)
+        return _find(db, viewer_id, words, tag, owner_id, sort, limit, offset, also, narrowing)
 
 
 def _find(
@@ -129,27 +150,35 @@ def _find(
     limit: int,
     offset: int,
     also: Callable[[list[str]], None],
+    narrowing: Narrowing,
 ) -> Page:
     cur, snapshot = ranking.read_snapshot(db)
     try:
         scorer = ranking.Scorer(snapshot, viewer_id)
         rows: dict[int, tuple[Any, ...]] = {}
         key = None
-        if sort == "relevance" and offset + limit <= RESULT_DEPTH:
+        # Not for is:starred: a star moves no search version, so such a key could go stale.
+        if sort == "relevance" and offset + limit <= RESULT_DEPTH and narrowing.starred_by is None:
             # Exact: the key holds the search_state version read in this snapshot, which
             # every index write and visibility change bumps in its own transaction; the
             # plan (typo corrections) and the ranking are functions of it and of the viewer.
             viewer = None if scorer.shared else viewer_id
-            key = (snapshot.state_version, viewer, tag, owner_id, tuple(words))
+            key = (snapshot.state_version, viewer, tag, owner_id, tuple(words), narrowing)
         cached = snapshot.cache.result(key) if key else None
         if cached is not None:
             plan, ordered, total = cached
         else:
             plan = _plan(snapshot, scorer, words)
             keys = allowed = None
-            if tag or owner_id is not None or sort != "relevance":
-                allowed, keys = _filtered(cur, scorer.size, tag, owner_id, sort)
+            starred_by = narrowing.starred_by
+            if tag or owner_id is not None or starred_by is not None or sort != "relevance":
+                allowed, keys = _filtered(cur, scorer.size, tag, owner_id, sort, starred_by)
+            if narrowing.excluded:
+                allowed = _without(snapshot, scorer, narrowing.excluded, allowed)
             ranked = scorer.rank(plan.terms, plan.versions, allowed)
+            if narrowing.phrases:
+                allowed = _with_phrases(cur, ranked, narrowing.phrases, scorer.size, allowed)
+                ranked = scorer.rank(plan.terms, plan.versions, allowed)
             if keys is not None:
                 positions = _sorted_by(ranked, keys, offset + limit)
             else:
@@ -174,10 +203,10 @@ def _find(
 
 
 def _filtered(
-    cur: Cursor, size: int, tag: str | None, owner_id: int | None, sort: str
+    cur: Cursor, size: int, tag: str | None, owner_id: int | None, sort: str, starred_by: int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Which prompt ids pass the tag and author filters, and each id's sort key if not by relevance."""
-    conditions, params = filters_sql(tag, owner_id)
+    """The ids that pass the tag, author and starred filters, and each one's sort key unless by relevance."""
+    conditions, params = filters_sql(tag, owner_id, starred_by)
     where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
     key = {"new": "epoch_us(p.created_at)", "stars": "p.stars"}.get(sort, "0")
     arrays = cur.execute(f"SELECT p.id, {key} AS k FROM prompts p {where}", params).fetchnumpy()
@@ -190,6 +219,56 @@ def _filtered(
     keys = np.zeros(size, dtype=np.int64)
     keys[ids] = np.asarray(arrays["k"], dtype=np.int64)[: len(ids)]
     return allowed, keys
+
+
+def _without(
+    snapshot: ranking.Snapshot, scorer: ranking.Scorer, excluded: tuple[str, ...], allowed: np.ndarray | None
+) -> np.ndarray:
+    """The allowed ids less those holding an excluded word (by the index: no text is read)."""
+    allowed = np.ones(scorer.size, dtype=bool) if allowed is None else allowed.copy()
+    terms = [term for term, _ in query_words(" ".join(excluded))]
+    for term, (version, _) in snapshot.versions(terms).items():
+        ids = scorer.visible(term, version)[0]
+        allowed[ids[ids < scorer.size]] = False
+    return allowed
+
+
+def _with_phrases(
+    cur: Cursor, ranked: ranking.Ranked, phrases: tuple[str, ...], size: int, allowed: np.ndarray | None
+) -> np.ndarray:
+    """The allowed ids whose text holds every phrase, looked for among the best matches of its words.
+
+    At most PHRASE_SCAN prompts and PHRASE_SCAN_CHARS characters of their text, best first:
+    bodies run to 50,000 characters, and folding and scanning 500 of them took over a second.
+    """
+    positions = ranking.order(ranked, min(ranked.total, PHRASE_SCAN))
+    ids = [int(i) for i in ranked.ids[positions]]
+    kept = np.zeros(size, dtype=bool)
+    if not ids:
+        return kept
+    lengths = dict(
+        cur.execute(
+            "SELECT id, length(title) + length(description) + length(body) FROM prompts"
+            " WHERE id IN (SELECT unnest(?::BIGINT[]))",
+            [ids],
+        ).fetchall()
+    )
+    budget, scanned = PHRASE_SCAN_CHARS, []
+    for prompt_id in ids:
+        budget -= lengths.get(prompt_id, 0)
+        if budget < 0:
+            break
+        scanned.append(prompt_id)
+    patterns = [phrase_pattern(phrase) for phrase in phrases]
+    rows = cur.execute(
+        "SELECT id, title, description, body FROM prompts WHERE id IN (SELECT unnest(?::BIGINT[]))",
+        [scanned],
+    ).fetchall() if scanned else []  # fmt: skip
+    for prompt_id, *texts in rows:
+        text = fold("\n".join(texts))
+        if all(pattern.search(text) for pattern in patterns):
+            kept[prompt_id] = True
+    return kept if allowed is None else kept & allowed
 
 
 def _sorted_by(ranked: ranking.Ranked, keys: np.ndarray, count: int) -> np.ndarray:
@@ -207,7 +286,7 @@ def _relevance(
         return positions, {}
     rows = _rows(cur, [int(i) for i in ranked.ids[window]])
     texts = {prompt_id: (row[3], row[4], row[5]) for prompt_id, row in rows.items()}
-    phrase = _phrase([word for _, word in words]) if len(words) > 1 and not plan.corrected else None
+    phrase = phrase_pattern(" ".join(w for _, w in words)) if len(words) > 1 and not plan.corrected else None
     scored = []
     for position in window:
         prompt_id = int(ranked.ids[position])
@@ -223,11 +302,6 @@ def _relevance(
         (repeats if content in seen else first).append(position)
         seen.add(content)
     return np.concatenate([np.asarray(first + repeats, dtype=np.int64), positions[RERANK_WINDOW:]]), rows
-
-
-def _phrase(words: list[str]) -> re.Pattern[str]:
-    """The query's words side by side, with only spaces or punctuation between them."""
-    return re.compile(r"(?<!\w)" + r"[\W_]+".join(re.escape(fold(word)) for word in words) + r"(?!\w)")
 
 
 def _content(body: str) -> str:
