@@ -44,11 +44,13 @@ $(VENV)/.bench-stamp: requirements.txt bench/requirements.txt $(VENV)/.runtime-s
 
 # BENCH_QUICK=1 runs a bounded smoke of the harness (seconds, not minutes); wrk comes from Debian.
 # bench.traffic measures pages spread over many URLs while writes trickle in (docs/traffic.md).
+# bench.backup_latency: both ports' p99 during an online backup at 100k prompts (docs/backup-latency.md).
 bench: $(VENV)/.bench-stamp
 	@command -v wrk >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq wrk >/dev/null; } \
 	  || { echo "wrk is required: apt-get install -y wrk" >&2; exit 1; }
 	$(BIN)/python -m bench.run $(if $(BENCH_QUICK),--quick) $(BENCH_ARGS)
 	$(BIN)/python -m bench.traffic $(if $(BENCH_QUICK),--quick,--uncached --out docs/traffic.md)
+	$(if $(BENCH_QUICK),,$(BIN)/python -m bench.backup_latency --uncached --out docs/backup-latency.md)
 
 lint: $(VENV)/.dev-stamp
 	$(BIN)/ruff check .
