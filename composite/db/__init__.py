@@ -23,6 +23,7 @@ from composite.db.groupcommit import GroupCommit
 from composite.db.memo import ExactMemo
 from composite.db.scopes import NOTHING, Scopes, note_query
 from composite.db.space import DiskSpace, is_invalidated, is_no_space
+from composite.db.wal import set_aside_unreadable_wal
 
 log = logging.getLogger("composite.db")
 
@@ -170,6 +171,7 @@ class Database:
             return self
         if str(self.path) != ":memory:" and not self.read_only:
             self.check_writable()
+            set_aside_unreadable_wal(self.path)
         try:
             config = _OPEN_CONFIG | ({} if self.threads is None else {"threads": self.threads})
             self._connection = duckdb.connect(str(self.path), read_only=self.read_only, config=config)
