@@ -82,7 +82,16 @@ def list_prompts(
     viewer: OptionalUser,
     response: Response,
     q: Annotated[
-        str, Query(max_length=catalog.MAX_QUERY_LENGTH, pattern=NO_NUL, description="Words to search for")
+        str,
+        Query(
+            max_length=catalog.MAX_QUERY_LENGTH,
+            pattern=NO_NUL,
+            description=(
+                'Words to search for, with "exact phrases", -excluded words and the filters'
+                " tag:NAME, author:NAME and is:starred (the caller's stars); the README's"
+                ' "What search understands" has the rules and bounds'
+            ),
+        ),
     ] = "",
     tag: Annotated[
         str, Query(max_length=32, pattern=r"^[A-Za-z0-9-]*$", description="Only prompts with this tag")
