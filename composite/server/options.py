@@ -17,7 +17,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from composite.server.mounts import MountError
+from composite.server.mounts import MountError, parse_size
 from composite.server.run import EXIT_RECYCLE, ServeOptions
 from composite.server.wsgi import SERVER_SOFTWARE
 
@@ -34,6 +34,9 @@ SERVER_OPTIONS = (
     "ssl_certfile",
     "ssl_keyfile",
     "access_log",
+    "ws_max_size",
+    "ws_ping_interval",
+    "ws_ping_timeout",
 )
 
 # RFC 9110's token: what a header name may be made of.
@@ -90,6 +93,23 @@ def add_server_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="the certificate's private key (default: in the certificate's file)",
     )
+    parser.add_argument(
+        "--ws-max-size",
+        metavar="SIZE",
+        help="largest websocket message taken (bytes, 512k, 16m); a larger one closes "
+        f"the connection with 1009 (default {_DEFAULTS.ws_max_size // 2**20}m)",
+    )
+    parser.add_argument(
+        "--ws-ping-interval",
+        metavar="SECONDS",
+        help=f"ping each websocket client this often, or off (default {_DEFAULTS.ws_ping_interval:g})",
+    )
+    parser.add_argument(
+        "--ws-ping-timeout",
+        metavar="SECONDS",
+        help="close a websocket whose client has not answered a ping in this long, or off "
+        f"(default {_DEFAULTS.ws_ping_timeout:g})",
+    )
     add_log_arguments(parser)
     parser.add_argument(
         "--env-file",
@@ -128,6 +148,7 @@ def server_options(pick: Pick) -> dict[str, Any]:
         if not isinstance(value, bool):
             raise MountError(f"access-log: must be true or false, got {value!r}")
         options["access_log"] = value
+    options.update(_ws_options(pick))
     certfile, keyfile = pick("ssl_certfile", None), pick("ssl_keyfile", None)
     if keyfile is not None and certfile is None:
         raise MountError("ssl-keyfile: needs ssl-certfile, the certificate it belongs to")
@@ -135,6 +156,20 @@ def server_options(pick: Pick) -> dict[str, Any]:
         _check_certificate(str(certfile), None if keyfile is None else str(keyfile))
         options["ssl_certfile"] = str(certfile)
         options["ssl_keyfile"] = None if keyfile is None else str(keyfile)
+    return options
+
+
+def _ws_options(pick: Pick) -> dict[str, Any]:
+    """The websocket options given, as uvicorn's Config takes them."""
+    options: dict[str, Any] = {}
+    if (value := pick("ws_max_size", None)) is not None:
+        size = parse_size(value, "ws-max-size")
+        if size is None:
+            raise MountError(f"ws-max-size: must be a size of at least 1 byte, got {value!r}")
+        options["ws_max_size"] = size
+    for name in ("ws_ping_interval", "ws_ping_timeout"):
+        if (value := pick(name, None)) is not None:
+            options[name] = _seconds_or_off(value, name.replace("_", "-"))
     return options
 
 
@@ -192,11 +227,18 @@ def _whole(value: Any, option: str, minimum: int) -> int:
     return int(text)
 
 
-def _seconds(value: Any, option: str) -> float:
+def _seconds_or_off(value: Any, option: str) -> float | None:
+    if value is False or (isinstance(value, str) and value.strip().lower() in ("off", "false", "none")):
+        return None
+    return _seconds(value, option, or_off=True)
+
+
+def _seconds(value: Any, option: str, or_off: bool = False) -> float:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
         seconds = -1.0
     if isinstance(value, bool) or not 0 < seconds < float("inf"):
-        raise MountError(f"{option}: must be a number of seconds above 0, got {value!r}")
+        off = ", or off" if or_off else ""
+        raise MountError(f"{option}: must be a number of seconds above 0{off}, got {value!r}")
     return seconds

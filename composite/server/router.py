@@ -525,6 +525,9 @@ def make_server(
     server_header: bool = False,
     ssl_certfile: str | None = None,
     ssl_keyfile: str | None = None,
+    ws_max_size: int = 16 * 1024 * 1024,
+    ws_ping_interval: float | None = 20.0,
+    ws_ping_timeout: float | None = 20.0,
 ) -> uvicorn.Server:
     """One uvicorn.Server for every socket: one signal handler, one graceful shutdown.
 
@@ -534,6 +537,7 @@ def make_server(
     ``max_requests`` stops the server gracefully once it has answered that many requests.
     ``headers`` go on every response; ``server_header`` adds ``Server: composite/<version>``
     unless ``headers`` has a Server of its own. ``ssl_certfile`` makes every socket speak TLS.
+    The ``ws_`` options are uvicorn's, for every websocket on every port.
     """
     protocol = deadline_protocol(
         body_timeout=body_timeout,
@@ -568,6 +572,9 @@ def make_server(
         # uvicorn wraps every socket it is handed in one context made from these.
         ssl_certfile=ssl_certfile,
         ssl_keyfile=ssl_keyfile,
+        ws_max_size=ws_max_size,
+        ws_ping_interval=ws_ping_interval,
+        ws_ping_timeout=ws_ping_timeout,
     )
     # It answers the connections queued in the listen backlog at a stop (see drain).
     server = DrainingServer(config)

@@ -43,6 +43,9 @@ class ServeOptions:
     ssl_certfile: str | None = None  # then every port speaks TLS
     ssl_keyfile: str | None = None  # None: the key is in ssl_certfile
     access_log: bool = True  # at log level info or below
+    ws_max_size: int = 16 * 1024 * 1024  # uvicorn's default, in bytes
+    ws_ping_interval: float | None = 20.0  # uvicorn's default; None: no pings
+    ws_ping_timeout: float | None = 20.0  # uvicorn's default; None: wait for ever
 
 
 def fail(message: str, status: int) -> int:
@@ -82,6 +85,9 @@ def serve(router: PortRouter, options: ServeOptions, sockets: list[socket.socket
         server_header=options.server_header,
         ssl_certfile=options.ssl_certfile,
         ssl_keyfile=options.ssl_keyfile,
+        ws_max_size=options.ws_max_size,
+        ws_ping_interval=options.ws_ping_interval,
+        ws_ping_timeout=options.ws_ping_timeout,
     )
     # Modules, routes and templates live as long as the process: freezing them keeps every
     # later garbage collection from walking them again on each burst of requests.
