@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from composite.db import Database, row_maker
@@ -86,13 +86,9 @@ def list_prompts(
             offset=offset,
             narrowing=narrowing,
         )
+    listing = Listing(viewer_id, tag, owner_id, starred_by, sort, limit, offset)
     # Kept until a write to what the page shows: home, tag and user pages ask the same few questions.
-    key = ("page", viewer_id, tag, owner_id, starred_by, sort, limit, offset)
-    return db.memo.get(
-        key,
-        lambda: _listing(db, viewer_id, tag, owner_id, starred_by, sort, limit, offset),
-        _page_weight,
-    )
+    return db.memo.get(("page", listing), lambda: _listing(db, listing), _page_weight)
 
 
 def _page_weight(page: Page) -> int:
@@ -100,21 +96,25 @@ def _page_weight(page: Page) -> int:
     return sum(256 + len(p.title) + len(p.description) + len(p.body) for p in page.items)
 
 
-def _listing(
-    db: Database,
-    viewer_id: int | None,
-    tag: str | None,
-    owner_id: int | None,
-    starred_by: int | None,
-    sort: str,
-    limit: int,
-    offset: int,
-) -> Page:
+@dataclass(frozen=True)
+class Listing:
+    """A page of prompts asked for without words to search: who asks, the filters, the order."""
+
+    viewer_id: int | None
+    tag: str | None
+    owner_id: int | None
+    starred_by: int | None
+    sort: str
+    limit: int
+    offset: int
+
+
+def _listing(db: Database, listing: Listing) -> Page:
     """One page of prompts without words to search, and how many there are in all."""
-    sql, params = _page_sql(viewer_id, tag, owner_id, starred_by, sort, limit, offset)
-    read = [LISTED, *([BY_STARS] if sort == "stars" else [])]
-    if starred_by is not None:  # which prompts the viewer starred: a star moves no listing
-        read.append(scopes.starred(starred_by))
+    sql, params = _page_sql(listing)
+    read = [LISTED, *([BY_STARS] if listing.sort == "stars" else [])]
+    if listing.starred_by is not None:  # which prompts the viewer starred: a star moves no listing
+        read.append(scopes.starred(listing.starred_by))
     with db.reading(*read) as also:
         result = db.cursor().execute(sql, params)
         as_prompt = row_maker(Prompt, result.description)
@@ -122,32 +122,24 @@ def _listing(
         also(scopes.prompts(row[0] for row in rows))
     if rows:
         total = int(rows[0][-1])
-    elif offset:
-        total = _listing(db, viewer_id, tag, owner_id, starred_by, sort, 1, 0).total
+    elif listing.offset:  # past the end: the count comes with the first page
+        total = _listing(db, replace(listing, limit=1, offset=0)).total
     else:
         total = 0
-    return Page(tuple(as_prompt(row) for row in rows), total, limit, offset)
+    return Page(tuple(as_prompt(row) for row in rows), total, listing.limit, listing.offset)
 
 
-def _page_sql(
-    viewer_id: int | None,
-    tag: str | None,
-    owner_id: int | None,
-    starred_by: int | None,
-    sort: str,
-    limit: int,
-    offset: int,
-) -> tuple[str, list[Any]]:
+def _page_sql(listing: Listing) -> tuple[str, list[Any]]:
     """One query for a page of prompts (no words to search) and the number of them in all.
 
     Ordering reads only narrow columns (ids, sort keys); the full rows are fetched for the
     one page alone, by primary key. A window count over the wide rows would carry every
     body through the sort, which at a million prompts takes seconds.
     """
-    extra, extra_params = filters_sql(tag, owner_id, starred_by)
+    extra, extra_params = filters_sql(listing.tag, listing.owner_id, listing.starred_by)
     where = " AND ".join([VISIBLE_TO, *extra])
-    filter_params: list[Any] = [viewer_id, *extra_params]
-    order = _ORDERS["id" if sort == "relevance" else sort]
+    filter_params: list[Any] = [listing.viewer_id, *extra_params]
+    order = _ORDERS["id" if listing.sort == "relevance" else listing.sort]
     sql = (
         f"SELECT {PROMPT_COLUMNS}, (SELECT count(*) FROM prompts p WHERE {where}) AS total"
         f" FROM (SELECT p.id, p.created_at, p.stars FROM prompts p WHERE {where}"
@@ -155,7 +147,7 @@ def _page_sql(
         " JOIN prompts p ON p.id = page.id JOIN users u ON u.id = p.owner_id"
         f" ORDER BY {order.format(t='page')}"
     )
-    return sql, [*filter_params, *filter_params, limit, offset]
+    return sql, [*filter_params, *filter_params, listing.limit, listing.offset]
 
 
 # Sort orders over a relation aliased t; every order ends on the id so that pages never overlap.
