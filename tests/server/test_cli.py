@@ -198,6 +198,10 @@ def test_config_file_holds_the_same_options(tmp_path: Path) -> None:
         assert served.stop() in STOPPED
 
 
+# A small ASGI app the option tests mount when the app itself does not matter.
+WHO = f"{APPS}.second:build()"
+
+
 def run_serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """``composite serve`` that must refuse to start: its output and status."""
     return subprocess.run(
@@ -209,6 +213,20 @@ def run_serve(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         check=False,
         env=SERVE_ENV,
     )
+
+
+def refusal(tmp_path: Path, *args: str) -> str:
+    """What ``composite serve ARGS`` wrote to stderr, which must have exited with status 2."""
+    result = run_serve(tmp_path, *args)
+    assert result.returncode == 2, result.stderr
+    return result.stderr
+
+
+def config_file(tmp_path: Path, top: str) -> Path:
+    """A composite.toml holding ``top`` (top-level settings) and one mount of WHO on a free port."""
+    config = tmp_path / "composite.toml"
+    config.write_text(f'{top}\n[[mount]]\nport = {free_port()}\napp = "{WHO}"\n')
+    return config
 
 
 @pytest.mark.parametrize(

@@ -11,10 +11,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.test_cli import APPS, STOPPED, Served, run_serve
+from tests.server.test_cli import STOPPED, WHO, Served, config_file, refusal
 from tests.support.process import free_port
 
-WHO = f"{APPS}.second:build()"
 REQUEST = b"GET /who HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
 
 
@@ -122,14 +121,10 @@ def test_max_requests_stops_gracefully_with_status_5(tmp_path: Path) -> None:
     ],
 )
 def test_a_bad_value_is_one_line_and_status_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
-    result = run_serve(tmp_path, *args, "--mount", f"{free_port()}={WHO}")
-    assert result.returncode == 2, result.stderr
-    assert result.stderr == f"error: {message}\n"
+    assert refusal(tmp_path, *args, "--mount", f"{free_port()}={WHO}") == f"error: {message}\n"
 
 
 def test_a_bad_value_in_the_config_file_is_one_line(tmp_path: Path) -> None:
-    config = tmp_path / "composite.toml"
-    config.write_text(f'max_requests = true\n[[mount]]\nport = {free_port()}\napp = "{WHO}"\n')
-    result = run_serve(tmp_path, "--config", str(config))
-    assert result.returncode == 2, result.stderr
-    assert result.stderr == "error: max-requests: must be a whole number of at least 1, got True\n"
+    config = config_file(tmp_path, "max_requests = true")
+    stderr = refusal(tmp_path, "--config", str(config))
+    assert stderr == "error: max-requests: must be a whole number of at least 1, got True\n"

@@ -8,10 +8,9 @@ import httpx
 import pytest
 
 from composite import __version__
-from tests.server.test_cli import APPS, STOPPED, Served, run_serve
+from tests.server.test_cli import APPS, STOPPED, WHO, Served, config_file, refusal
 from tests.support.process import free_port
 
-WHO = f"{APPS}.second:build()"
 FLASKR = f"{APPS}.flaskr:create_app()"
 
 
@@ -88,14 +87,10 @@ def test_the_flag_turns_off_a_server_header_the_config_file_asks_for(tmp_path: P
     ],
 )
 def test_a_bad_header_is_one_line_and_status_2(tmp_path: Path, header: str, message: str) -> None:
-    result = run_serve(tmp_path, "--header", header, "--mount", f"{free_port()}={WHO}")
-    assert result.returncode == 2, result.stderr
-    assert result.stderr == f"error: {message}\n"
+    assert refusal(tmp_path, "--header", header, "--mount", f"{free_port()}={WHO}") == f"error: {message}\n"
 
 
 def test_server_header_in_the_config_file_must_be_true_or_false(tmp_path: Path) -> None:
-    config = tmp_path / "composite.toml"
-    config.write_text(f'server-header = "yes please"\n[[mount]]\nport = {free_port()}\napp = "{WHO}"\n')
-    result = run_serve(tmp_path, "--config", str(config))
-    assert result.returncode == 2, result.stderr
-    assert result.stderr == "error: server-header: must be true or false, got 'yes please'\n"
+    config = config_file(tmp_path, 'server-header = "yes please"')
+    stderr = refusal(tmp_path, "--config", str(config))
+    assert stderr == "error: server-header: must be true or false, got 'yes please'\n"

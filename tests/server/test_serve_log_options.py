@@ -6,10 +6,9 @@ from pathlib import Path
 
 import httpx
 
-from tests.server.test_cli import APPS, STOPPED, Served, run_serve
+from tests.server.test_cli import STOPPED, WHO, Served, config_file, refusal
 from tests.support.process import free_port
 
-WHO = f"{APPS}.second:build()"
 LINE = '"GET /who HTTP/1.1" 200'
 
 
@@ -35,8 +34,6 @@ def test_the_access_log_is_on_by_default_and_off_when_told(tmp_path: Path) -> No
 
 
 def test_access_log_in_the_config_file_must_be_true_or_false(tmp_path: Path) -> None:
-    config = tmp_path / "composite.toml"
-    config.write_text(f'access_log = "off"\n[[mount]]\nport = {free_port()}\napp = "{WHO}"\n')
-    result = run_serve(tmp_path, "--config", str(config))
-    assert result.returncode == 2, result.stderr
-    assert result.stderr == "error: access-log: must be true or false, got 'off'\n"
+    config = config_file(tmp_path, 'access_log = "off"')
+    stderr = refusal(tmp_path, "--config", str(config))
+    assert stderr == "error: access-log: must be true or false, got 'off'\n"

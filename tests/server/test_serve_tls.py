@@ -10,10 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.server.test_cli import APPS, STOPPED, Served, run_serve
+from tests.server.test_cli import APPS, STOPPED, WHO, Served, run_serve
 from tests.support.process import free_port
-
-WHO = f"{APPS}.second:build()"
 
 
 @pytest.fixture

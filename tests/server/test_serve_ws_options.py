@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.server.test_cli import APPS, STOPPED, Served, run_serve
+from tests.server.test_cli import APPS, STOPPED, Served, refusal
 from tests.support.process import free_port
 
 API = f"{APPS}.api:app"
@@ -89,6 +89,4 @@ def test_ws_ping_interval_and_timeout_from_the_config_file(tmp_path: Path) -> No
     ],
 )
 def test_bad_ws_values_are_one_line_and_status_2(tmp_path: Path, args: tuple[str, ...], message: str) -> None:
-    result = run_serve(tmp_path, *args, "--mount", f"{free_port()}={API}")
-    assert result.returncode == 2, result.stderr
-    assert result.stderr == f"error: {message}\n"
+    assert refusal(tmp_path, *args, "--mount", f"{free_port()}={API}") == f"error: {message}\n"
