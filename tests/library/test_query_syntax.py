@@ -50,7 +50,7 @@ def test_phrase_patterns_need_the_words_side_by_side() -> None:
 
 def test_a_huge_query_is_truncated_quickly() -> None:
     text = " ".join(f'"p{i} q{i}" -x{i}' for i in range(2_000))
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time: a busy machine stretches wall time, not this
     query = parse(text)
-    assert time.perf_counter() - started < 0.5
+    assert time.process_time() - started < 0.5
     assert (len(query.phrases), len(query.excluded)) == (MAX_PHRASES, MAX_EXCLUDED)

@@ -105,9 +105,9 @@ def test_a_long_query_is_refused_and_a_full_one_answers_quickly(library: Databas
     ]
     for text in crowded:
         q = text[: catalog.MAX_QUERY_LENGTH]
-        started = time.perf_counter()
+        started = time.process_time()  # CPU time (DuckDB's threads included), not wall time
         catalog.list_prompts(library, 1, q=q)
-        assert time.perf_counter() - started < 1.0, q[:40]
+        assert time.process_time() - started < 1.0, q[:40]
 
 
 def test_the_phrase_scan_is_bounded_by_prompts_and_characters(db: Database, make_user) -> None:
@@ -117,8 +117,8 @@ def test_the_phrase_scan_is_bounded_by_prompts_and_characters(db: Database, make
     for i in range(60):
         prompts.create_prompt(db, alice, title=f"Long {i}", body=body[:BODY_MAX], visibility="public")
     assert 60 * len(body) > searching.PHRASE_SCAN_CHARS
-    started = time.perf_counter()
+    started = time.process_time()  # CPU time (DuckDB's threads included), not wall time
     page = catalog.list_prompts(db, None, q='"linux terminal"')
-    elapsed = time.perf_counter() - started
+    elapsed = time.process_time() - started
     assert page.total == 0
     assert elapsed < 0.5, elapsed

@@ -35,7 +35,7 @@ def test_timeout_keep_alive_closes_an_idle_connection_when_told(tmp_path: Path) 
     served = Served(tmp_path, "--timeout-keep-alive", "0.5", "--mount", f"{port}={WHO}")
     try:
         served.wait_ready(port)
-        assert _seconds_until_closed(port) < 2.5  # the default of 5 would keep it longer
+        assert _seconds_until_closed(port) < 4.0  # the default of 5 would keep it longer
     finally:
         assert served.stop() in STOPPED
 
@@ -43,11 +43,11 @@ def test_timeout_keep_alive_closes_an_idle_connection_when_told(tmp_path: Path) 
 def test_timeout_keep_alive_from_the_config_file(tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "composite.toml"
-    config.write_text(f'timeout-keep-alive = 3\n[[mount]]\nport = {port}\napp = "{WHO}"\n')
+    config.write_text(f'timeout-keep-alive = 2\n[[mount]]\nport = {port}\napp = "{WHO}"\n')
     served = Served(tmp_path, "--config", str(config))
     try:
         served.wait_ready(port)
-        assert 2.5 < _seconds_until_closed(port) < 4.5
+        assert 1.5 < _seconds_until_closed(port) < 4.5  # not the flag test's 0.5, nor the default 5
     finally:
         assert served.stop() in STOPPED
 

@@ -68,7 +68,7 @@ def test_ws_ping_interval_and_timeout_from_the_config_file(tmp_path: Path) -> No
                 frames += chunk
             closed = time.monotonic() - opened
         assert frames[0] == 0x89  # a ping (FIN, opcode 9), never answered...
-        assert closed < 3.0  # ...so the connection is closed (uvicorn's defaults would wait 40 s)
+        assert closed < 10.0  # ...so the connection is closed (uvicorn's defaults would wait 40 s)
     finally:
         assert served.stop() in STOPPED
 
