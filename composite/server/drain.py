@@ -29,6 +29,11 @@ log = logging.getLogger("composite.server")
 class DrainingServer(uvicorn.Server):
     """uvicorn.Server whose shutdown answers the queued connections before closing the listeners."""
 
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        # The loop keeps only a weak reference to a task: the drained connections' are held here.
+        self._drain_tasks: set[asyncio.Task[None]] = set()
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         """Accept what each listening socket has queued, close it, then shut down as uvicorn does."""
         drained = self.drain_backlog()
@@ -62,8 +67,6 @@ class DrainingServer(uvicorn.Server):
     def _serve_last_request(self, loop: asyncio.AbstractEventLoop, conn: socket.socket) -> None:
         conn.setblocking(False)
         task = loop.create_task(self._connect(loop, conn))
-        # The loop keeps only a weak reference to a task: hold it until it is done.
-        self._drain_tasks = getattr(self, "_drain_tasks", set())
         self._drain_tasks.add(task)
         task.add_done_callback(self._drain_tasks.discard)
 

@@ -140,14 +140,9 @@ def server_options(pick: Pick) -> dict[str, Any]:
         options["max_requests"] = _whole(value, "max-requests", minimum=1)
     if (value := pick("header", None)) is not None:
         options["headers"] = _headers(value)
-    if (value := pick("server_header", None)) is not None:
-        if not isinstance(value, bool):
-            raise MountError(f"server-header: must be true or false, got {value!r}")
-        options["server_header"] = value
-    if (value := pick("access_log", None)) is not None:
-        if not isinstance(value, bool):
-            raise MountError(f"access-log: must be true or false, got {value!r}")
-        options["access_log"] = value
+    for name in ("server_header", "access_log"):
+        if (value := pick(name, None)) is not None:
+            options[name] = _boolean(value, name.replace("_", "-"))
     options.update(_ws_options(pick))
     certfile, keyfile = pick("ssl_certfile", None), pick("ssl_keyfile", None)
     if keyfile is not None and certfile is None:
@@ -218,6 +213,13 @@ def _headers(value: Any) -> tuple[tuple[str, str], ...]:
             raise MountError(f"header: the value of {name} has a character a header cannot carry")
         headers.append((name, text))
     return tuple(headers)
+
+
+def _boolean(value: Any, option: str) -> bool:
+    # Flags give a bool; a config file must too (TOML's true or false), not a string.
+    if not isinstance(value, bool):
+        raise MountError(f"{option}: must be true or false, got {value!r}")
+    return value
 
 
 def _whole(value: Any, option: str, minimum: int) -> int:
