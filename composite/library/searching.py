@@ -246,24 +246,15 @@ def _with_phrases(
     kept = np.zeros(size, dtype=bool)
     if not ids:
         return kept
-    lengths = dict(
-        cur.execute(
-            "SELECT id, length(title) + length(description) + length(body) FROM prompts"
-            " WHERE id IN (SELECT unnest(?::BIGINT[]))",
-            [ids],
-        ).fetchall()
-    )
-    budget, scanned = PHRASE_SCAN_CHARS, []
-    for prompt_id in ids:
-        budget -= lengths.get(prompt_id, 0)
-        if budget < 0:
-            break
-        scanned.append(prompt_id)
     patterns = [phrase_pattern(phrase) for phrase in phrases]
+    # One read of the texts: best match first, kept while their running length is in budget.
     rows = cur.execute(
-        "SELECT id, title, description, body FROM prompts WHERE id IN (SELECT unnest(?::BIGINT[]))",
-        [scanned],
-    ).fetchall() if scanned else []  # fmt: skip
+        "SELECT id, title, description, body FROM (SELECT id, title, description, body,"
+        " sum(length(title) + length(description) + length(body))"
+        " OVER (ORDER BY list_position(?::BIGINT[], id)) AS used"
+        " FROM prompts WHERE id IN (SELECT unnest(?::BIGINT[]))) WHERE used <= ?",
+        [ids, ids, PHRASE_SCAN_CHARS],
+    ).fetchall()
     for prompt_id, *texts in rows:
         text = fold("\n".join(texts))
         if all(pattern.search(text) for pattern in patterns):
