@@ -2,7 +2,7 @@
 
 DuckDB replays ``NAME.wal`` when it opens ``NAME``. A file there that it cannot read (a
 copy gone wrong, another program's file, a disk error) it skips without a word: the
-database opens as of its last checkpoint, and the first checkpoint then deletes the file.
+database opens as of its last checkpoint, and the first write overwrites the file.
 Commits that file may have held would be lost silently. So before opening, a log that does
 not begin as DuckDB's do is moved to ``NAME.wal.corrupt-<UTC time>`` for the operator to
 inspect, and the operator is told. A log that begins well and ends torn (a crash in the
